@@ -1,0 +1,96 @@
+"""cxactions: connect CX challenges to the fixes a company owns, and measure which fixes work."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from cxactions.config import (
+    PROJECT_ROOT,
+    config_for_environment,
+    default_instance_path,
+    normalise_database_url,
+)
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints and CLI commands. Nothing else."""
+    # Imported here so that pure modules (``cxactions.analytics``...) load without Flask.
+    from flask import Flask
+
+    instance_path = str((config or {}).get("INSTANCE_PATH") or default_instance_path())
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_object(config_for_environment())
+    app.config.from_prefixed_env("CXACTIONS")
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path}/cxactions.sqlite3"
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+    if config:
+        app.config.update(config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    app.config.setdefault("SEARCH_INDEX_PATH", os.path.join(instance_path, "search-index"))
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not set: export SECRET_KEY (see README, Configuration).")
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from cxactions import models  # noqa: F401  (every table registered before migrations look)
+    from cxactions.auth.loader import configure_login
+    from cxactions.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "cxactions" / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    configure_login(login_manager)
+
+    from cxactions.web.rendering import register_template_helpers
+
+    register_template_helpers(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from cxactions.auth.views import bp as auth_bp
+    from cxactions.imports.views import bp as imports_bp
+    from cxactions.library.views import bp as library_bp
+    from cxactions.taxonomy.views import bp as taxonomy_bp
+    from cxactions.units.views import bp as units_bp
+    from cxactions.web.errors import register_error_handlers
+    from cxactions.web.views import bp as web_bp
+
+    for blueprint in (web_bp, auth_bp, taxonomy_bp, library_bp, units_bp, imports_bp):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from cxactions.auth.cli import user_group
+    from cxactions.demo.cli import demo_command
+    from cxactions.imports.cli import import_command
+    from cxactions.search.cli import reindex_command, search_command
+    from cxactions.web.cli import init_command
+
+    for command in (
+        init_command,
+        demo_command,
+        import_command,
+        user_group,
+        reindex_command,
+        search_command,
+    ):
+        app.cli.add_command(command)

@@ -1,0 +1,123 @@
+"""Who may do what: every access rule of the product, in one place.
+
+Views call ``require_role`` or the named checks; templates use the same checks through
+``can`` (registered as a template global), so a button is never shown for a forbidden action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import abort, has_request_context, request
+from flask_login import current_user
+
+from cxactions.auth.models import Role, User
+from cxactions.library.models import Solution, SolutionStatus
+from cxactions.units.models import Unit
+
+
+def require_role(role: Role) -> Callable:
+    """Decorator: signed in (else redirect to login) and at least ``role`` (else 403)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                from cxactions.extensions import login_manager
+
+                return login_manager.unauthorized()
+            if not current_user.has_role(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def is_signed_in(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def is_curator(user: Any) -> bool:
+    """CX leads and admins curate the taxonomy and the library."""
+    return bool(getattr(user, "is_authenticated", False)) and user.has_role(Role.CX_LEAD)
+
+
+def can_import(user: Any) -> bool:
+    return is_curator(user)
+
+
+def can_manage_users(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.has_role(Role.ADMIN)
+
+
+def can_see_retired(user: Any) -> bool:
+    """Retired challenges and solutions stay out of sight, except for curators who ask."""
+    return is_curator(user)
+
+
+def can_view_solution(user: Any, solution: Solution) -> bool:
+    """Approved solutions are for everyone signed in; others for their author and curators."""
+    if solution.status == SolutionStatus.APPROVED:
+        return True
+    if is_curator(user):
+        return True
+    return bool(getattr(user, "is_authenticated", False)) and solution.author_id == user.id
+
+
+def can_edit_unit_plan(user: Any, unit: Unit) -> bool:
+    """Managers act on the units they are scoped to (and their subtree); curators on any."""
+    if is_curator(user):
+        return True
+    if not getattr(user, "is_authenticated", False) or user.role != Role.MANAGER:
+        return False
+    return unit.id in _scope_ids(user)
+
+
+def can_view_unit(user: Any, unit: Unit) -> bool:
+    """Managers see the units they are scoped to (and their subtree); other staff see all."""
+    if not is_signed_in(user):
+        return False
+    if user.role != Role.MANAGER:
+        return True
+    return unit.id in _scope_ids(user)
+
+
+def managed_unit_ids(user: User) -> set[int] | None:
+    """The units a user's view is scoped to; ``None`` means every unit."""
+    if user.role == Role.MANAGER:
+        return set(_scope_ids(user))
+    return None
+
+
+def _scope_ids(user: User) -> frozenset[int]:
+    """A manager's units and their subtrees, computed once per request (pages ask many times)."""
+    from cxactions.units.services import unit_ids_in_scope
+
+    if not has_request_context():
+        return frozenset(unit_ids_in_scope(user))
+    # Kept in the WSGI environ, not ``g``: ``g`` outlives a request when an app context is
+    # already pushed (tests, CLI), and a manager's scope may change between requests.
+    cache = request.environ.setdefault("cxactions.unit_scope", {})
+    if user.id not in cache:
+        cache[user.id] = frozenset(unit_ids_in_scope(user))
+    return cache[user.id]
+
+
+CHECKS: dict[str, Callable[..., bool]] = {
+    "curate": is_curator,
+    "import": can_import,
+    "manage_users": can_manage_users,
+    "see_retired": can_see_retired,
+    "view_solution": can_view_solution,
+    "view_unit": can_view_unit,
+    "edit_unit_plan": can_edit_unit_plan,
+}
+
+
+def can(action: str, *objects: Any) -> bool:
+    """Template helper: ``{% if can('curate') %}`` asks the same rule as the view."""
+    return CHECKS[action](current_user, *objects)

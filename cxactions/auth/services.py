@@ -1,0 +1,83 @@
+"""Creating and updating users, shared by the CLI and the admin pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cxactions.audit.services import record
+from cxactions.auth.models import Role, User
+from cxactions.units.models import Unit
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class UserError(ValueError):
+    """A user could not be created or updated; the message says why."""
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or " " in email:
+        raise UserError(f"{email!r} is not an email address")
+    return email
+
+
+def upsert_user(
+    session: Session,
+    email: str,
+    role: Role,
+    *,
+    password: str | None,
+    unit_codes: Sequence[str] | None = None,
+    name: str | None = None,
+    actor: str = "cli",
+) -> tuple[User, bool]:
+    """Create the user or update their role (and units, and password when given).
+
+    Returns the user and whether it was created. ``unit_codes`` replaces the user's units when
+    given. Raises ``UserError`` before changing anything when the input is invalid.
+    """
+    email = normalise_email(email)
+    user = session.scalar(select(User).where(func.lower(User.email) == email))
+    created = user is None
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if created and password is None:
+        raise UserError("a new user needs a password: set CXACTIONS_PASSWORD or run in a terminal")
+    units: list[Unit] | None = None
+    if unit_codes is not None:
+        units = list(session.scalars(select(Unit).where(Unit.code.in_(unit_codes))))
+        missing = sorted(set(unit_codes) - {unit.code for unit in units})
+        if missing:
+            raise UserError(f"unknown unit_id: {', '.join(missing)}")
+    if role != Role.MANAGER and units:
+        raise UserError("--unit scopes a manager; only managers have units")
+    if created:
+        user = User(email=email)
+        session.add(user)
+    user.role = role
+    if name:
+        user.name = name
+    if password is not None:
+        user.set_password(password)
+    if units is not None:
+        user.units = units
+    session.flush()
+    record(
+        session,
+        "user.create" if created else "user.update",
+        "user",
+        user.id,
+        actor=actor,
+        details={
+            "email": email,
+            "role": role.value,
+            "units": [unit.code for unit in user.units],
+            "password_changed": password is not None,
+        },
+    )
+    return user, created

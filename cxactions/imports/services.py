@@ -1,0 +1,1130 @@
+"""Loading an import file into the database: one transaction, everything or nothing.
+
+``run_import`` streams the file through ``parsing.ImportFile``, checks every reference against
+the database inside the import's own transaction, writes with one bulk ``INSERT ... ON CONFLICT
+DO UPDATE`` per chunk, records an ``ImportRun`` and an audit event, and commits only when every
+row was valid (or, with ``skip_invalid``, writes the valid ones). The CLI and the upload page
+both call it.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cxactions.audit.services import record
+from cxactions.db_types import utcnow
+from cxactions.imports.models import ImportRun
+from cxactions.imports.parsing import (
+    FORMATS,
+    KINDS,
+    METRIC_CODE,
+    ErrorLog,
+    ImportFile,
+    ParseError,
+)
+from cxactions.library.models import Solution, solution_challenges
+from cxactions.plans.models import Adoption
+from cxactions.surveys.aggregates import ensure_metrics, refresh_unit_weeks
+from cxactions.surveys.models import Metric, OperationValue, Response
+from cxactions.taxonomy.models import Challenge
+from cxactions.units.models import Unit
+from cxactions.vocabulary import MetricKind
+
+MAX_SHOWN_ERRORS = 50
+# Above this many touched units, refreshing every unit-week is cheaper than a huge IN list
+# (and stays under SQLite's limit on bound parameters).
+MAX_UNITS_IN_REFRESH = 5_000
+# SQLite page cache for the import's connection (KiB, negative per SQLite's convention):
+# index pages of a million-row table stay in memory while the chunks stream in.
+SQLITE_IMPORT_CACHE_KIB = 128 * 1024
+UNITS_FIRST = "import units.csv first"
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, for a dry run or a failure, would have done)."""
+
+    kind: str
+    filename: str
+    dry_run: bool = False
+    skip_invalid: bool = False
+    rows_read: int = 0
+    rows_valid: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    errors: list[ParseError] = field(default_factory=list)
+    error_count: int = 0
+    notices: list[str] = field(default_factory=list)
+    failure: str | None = None  # one-line reason when nothing was written
+    run_id: int | None = None
+    seconds: float = 0.0
+    counted: bool = True  # False when a dry run cannot tell inserts from updates
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    @property
+    def rows_skipped(self) -> int:
+        return self.rows_read - self.rows_valid if self.skip_invalid and self.ok else 0
+
+    def error_lines(self, limit: int = MAX_SHOWN_ERRORS) -> list[str]:
+        """``FILE:LINE: column: reason`` for the first errors, then how many more there are."""
+        lines = []
+        for error in self.errors[:limit]:
+            where = f"{self.filename}:{error.line}: "
+            lines.append(where + (f"{error.column}: " if error.column else "") + error.message)
+        hidden = self.error_count - len(lines)
+        if hidden > 0:
+            lines.append(f"… and {hidden:,} more error{'s' if hidden > 1 else ''}")
+        return lines
+
+    def summary(self) -> str:
+        """One line for the terminal or a flash message."""
+        if not self.ok:
+            return f"{self.filename}: {self.failure}"
+        read = f"{self.rows_read:,} row{'s' if self.rows_read != 1 else ''} read"
+        if self.dry_run:
+            if not self.counted:
+                return f"{self.filename}: dry run, {read}, all valid; nothing was written"
+            return (
+                f"{self.filename}: dry run, {read}, all valid: {self.rows_inserted:,} would be "
+                f"inserted, {self.rows_updated:,} updated, {self.rows_unchanged:,} unchanged; "
+                "nothing was written"
+            )
+        text = (
+            f"{self.filename}: {read}: {self.rows_inserted:,} inserted, "
+            f"{self.rows_updated:,} updated, {self.rows_unchanged:,} unchanged"
+        )
+        if self.rows_skipped:
+            text += f", {self.rows_skipped:,} invalid skipped"
+        return text + f" ({self.seconds:.1f} s)"
+
+
+def recent_runs(session: Session, limit: int = 20) -> list[ImportRun]:
+    """The latest imports, newest first."""
+    return list(
+        session.scalars(
+            sa.select(ImportRun)
+            .order_by(ImportRun.started_at.desc(), ImportRun.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+class ImportAborted(Exception):
+    """Raised inside the transaction to roll it back with a one-line reason."""
+
+
+def run_import(
+    session: Session,
+    kind: str,
+    path: str | os.PathLike,
+    *,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    actor: str = "system",
+    user: Any = None,
+    progress: Callable[[int], None] | None = None,
+    chunk_rows: int = 50_000,
+    filename: str | None = None,
+) -> ImportResult:
+    """Import ``path`` as ``kind``; returns what happened. Commits on success only.
+
+    ``progress(bytes_read)`` follows the file; ``filename`` names the file in error lines
+    (the upload page passes the name the user chose rather than the temporary path).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}")
+    clock = time.perf_counter()
+    started_at = utcnow()
+    result = ImportResult(
+        kind, filename or os.path.basename(path), dry_run=dry_run, skip_invalid=skip_invalid
+    )
+    errors = ErrorLog(MAX_SHOWN_ERRORS)
+    source = ImportFile.open(path, kind, chunk_rows=chunk_rows)
+    result.notices.extend(source.notices)
+    if source.errors:
+        errors.extend(source.errors)
+        return _finish_failed(result, errors, clock, "the file cannot be read")
+
+    loader = LOADERS[kind](session, source, writing=not dry_run, user_id=getattr(user, "id", None))
+    try:
+        with _import_transaction(session, writing=not dry_run):
+            loader.prepare(errors)
+            for chunk in source.chunks(progress):
+                errors.extend(chunk.errors)
+                if not len(chunk.rows):  # a chunk of bad rows only
+                    continue
+                rows = loader.check(chunk.rows, errors)
+                result.rows_valid += len(rows)
+                if errors and not skip_invalid:
+                    loader.writing = False  # keep validating, to report every bad row
+                if len(rows):
+                    loader.take(rows)
+            result.rows_read = source.rows_read
+            result.rows_valid -= loader.finish(errors, skip_invalid)
+            if errors and not skip_invalid:
+                raise ImportAborted(_invalid_reason(errors, result))
+            if result.rows_valid == 0 and not dry_run:
+                raise ImportAborted("no valid rows: nothing was written")
+            result.rows_inserted = loader.inserted
+            result.rows_updated = loader.updated
+            result.rows_unchanged = result.rows_valid - loader.inserted - loader.updated
+            result.counted = loader.counted
+            if dry_run:
+                raise _DryRunDone
+            result.seconds = time.perf_counter() - clock
+            result.run_id = _record_run(session, result, started_at, actor, user, errors)
+    except _DryRunDone:
+        pass
+    except ImportAborted as abort:
+        return _finish_failed(result, errors, clock, str(abort))
+    except (sa.exc.SQLAlchemyError, session.get_bind().dialect.dbapi.Error) as error:
+        # DBAPI errors come straight from the bulk path, which bypasses SQLAlchemy.
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        return _finish_failed(result, errors, clock, f"the database refused the rows: {reason}")
+    result.errors = errors.first
+    result.error_count = errors.count
+    result.seconds = time.perf_counter() - clock
+    if not dry_run and kind in ("challenges", "solutions") and loader.inserted + loader.updated:
+        _rebuild_search_index(result)
+    return result
+
+
+class _DryRunDone(Exception):
+    """Leaves the transaction of a dry run, which always rolls back."""
+
+
+def _invalid_reason(errors: ErrorLog, result: ImportResult) -> str:
+    rows = result.rows_read - result.rows_valid
+    plural = "s" if errors.count > 1 else ""
+    if rows > 0:
+        return (
+            f"{errors.count:,} error{plural} in {rows:,} of {result.rows_read:,} rows: "
+            "nothing was written"
+        )
+    return f"{errors.count:,} error{plural}: nothing was written"
+
+
+def _finish_failed(
+    result: ImportResult, errors: ErrorLog, clock: float, reason: str
+) -> ImportResult:
+    result.failure = reason
+    result.errors = errors.first
+    result.error_count = errors.count
+    result.rows_inserted = result.rows_updated = result.rows_unchanged = 0
+    result.seconds = time.perf_counter() - clock
+    return result
+
+
+def _record_run(
+    session: Session,
+    result: ImportResult,
+    started_at,
+    actor: str,
+    user: Any,
+    errors: ErrorLog,
+) -> int:
+    """The ImportRun row and its audit event, in the import's own transaction."""
+    summary = {
+        "rows_unchanged": result.rows_unchanged,
+        "rows_skipped": result.rows_skipped,
+        "errors": errors.count,
+        "notices": result.notices,
+        "seconds": round(result.seconds, 2),
+    }
+    run = ImportRun(
+        kind=result.kind,
+        filename=result.filename[:300],
+        started_at=started_at,
+        finished_at=utcnow(),
+        user_id=getattr(user, "id", None),
+        actor=actor,
+        rows_read=result.rows_read,
+        rows_inserted=result.rows_inserted,
+        rows_updated=result.rows_updated,
+        summary=summary,
+    )
+    session.add(run)
+    session.flush()
+    record(
+        session,
+        f"import.{result.kind}",
+        "import_run",
+        run.id,
+        user=user,
+        actor=actor,
+        details={
+            "file": result.filename,
+            "rows_read": result.rows_read,
+            "rows_inserted": result.rows_inserted,
+            "rows_updated": result.rows_updated,
+            **summary,
+        },
+    )
+    return run.id
+
+
+def _rebuild_search_index(result: ImportResult) -> None:
+    """Search follows the database; a failure here never undoes the committed import."""
+    try:
+        from cxactions.search.index import rebuild_index
+
+        rebuild_index()
+    except Exception as error:  # the index can always be rebuilt from the database
+        result.notices.append(
+            f"the search index could not be rebuilt ({error}); run 'cxactions reindex'"
+        )
+
+
+@contextmanager
+def _import_transaction(session: Session, *, writing: bool) -> Iterator[None]:
+    """One transaction for the whole import: commit on success, roll back on any exception.
+
+    On SQLite the driver opens a transaction only at the first write, so reads (the foreign
+    key checks) would otherwise see a different database than the writes: BEGIN explicitly,
+    IMMEDIATE when writing so that no other writer slips in between. The cyclic garbage
+    collector is paused meanwhile: the chunks allocate millions of small acyclic objects and
+    would trigger full collections over and over.
+    """
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    sqlite = connection.dialect.name == "sqlite"
+    previous_cache = None
+    if sqlite and not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+    if sqlite and writing:
+        previous_cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}")
+
+    def restore_cache() -> None:
+        if previous_cache is not None:
+            connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous_cache)}")
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    except BaseException:
+        restore_cache()
+        session.rollback()
+        raise
+    else:
+        restore_cache()
+        session.commit()
+    finally:
+        if collecting:
+            gc.enable()
+
+
+# --------------------------------------------------------------------------- bulk writing
+
+
+def _dialect_insert(session: Session, table: sa.Table):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def upsert(session: Session, table: sa.Table, key: list[str], update: list[str]):
+    """``INSERT ... ON CONFLICT (key) DO UPDATE`` of ``update``, for rows known to be new or changed.
+
+    Executed with a list of parameter dicts (one executemany); column defaults apply to the
+    inserted rows. ON CONFLICT does not apply ``onupdate`` by itself, so ``updated_at`` is set.
+    """
+    statement = _dialect_insert(session, table)
+    values = {name: statement.excluded[name] for name in update}
+    if "updated_at" in table.c:
+        values["updated_at"] = utcnow()
+    return statement.on_conflict_do_update(index_elements=key, set_=values)
+
+
+def upsert_statement(
+    session: Session, table: sa.Table, columns: list[str], key: list[str], update: list[str]
+):
+    """``INSERT ... ON CONFLICT (key) DO UPDATE`` of ``update`` columns, only when they differ.
+
+    For the bulk path (``execute_many``): rows whose values are already stored are left alone,
+    so re-importing a file rewrites nothing and the driver's rowcount counts only inserted and
+    changed rows.
+    """
+    statement = _dialect_insert(session, table).values(
+        {name: sa.bindparam(name, type_=table.c[name].type) for name in columns}
+    )
+    if not update:
+        return statement.on_conflict_do_nothing(index_elements=key)
+    excluded = statement.excluded
+    changes = [
+        _comparable(table.c[name]).is_distinct_from(_comparable(excluded[name])) for name in update
+    ]
+    values = {name: excluded[name] for name in update}
+    return statement.on_conflict_do_update(index_elements=key, set_=values, where=sa.or_(*changes))
+
+
+def _comparable(column: sa.ColumnElement) -> sa.ColumnElement:
+    # PostgreSQL's json type has no equality operator; its text is what was written.
+    if isinstance(column.type, sa.JSON):
+        return sa.cast(column, sa.Text)
+    return column
+
+
+_NAMED_PARAMETER = re.compile(r"%\((\w+)\)s")
+
+
+def execute_many(session: Session, statement, rows: list[tuple], columns: list[str]) -> int:
+    """Run a compiled Core statement on the DBAPI cursor for many rows; returns the rowcount.
+
+    The fast path for millions of rows: no per-row SQLAlchemy processing, so values must be
+    what the driver stores (ISO strings for dates, JSON text, plain floats). ``rows`` hold
+    ``columns`` in order.
+    """
+    connection = session.connection()
+    compiled = statement.compile(dialect=connection.dialect)
+    sql = compiled.string
+    if compiled.positiontup is not None:
+        names = list(compiled.positiontup)
+    else:  # pyformat (psycopg): switch to positional %s, remembering the order
+        names = _NAMED_PARAMETER.findall(sql)
+        sql = _NAMED_PARAMETER.sub("%s", sql)
+    if names != columns:
+        order = [columns.index(name) for name in names]
+        rows = [tuple(row[index] for index in order) for row in rows]
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(sql, rows)
+        return max(cursor.rowcount, 0)
+    finally:
+        cursor.close()
+
+
+def _sqlite_datetimes(values: np.ndarray) -> np.ndarray:
+    """``YYYY-MM-DD HH:MM:SS.ffffff`` strings (SQLAlchemy's SQLite storage format) or None."""
+    seconds = values.astype("datetime64[s]")
+    text = seconds.astype("U19")
+    # Swap the ISO 'T' for a space in place: the strings are fixed-width UTF-32.
+    text.view(np.uint32).reshape(len(text), 19)[:, 10] = ord(" ")
+    micro = (values - seconds).astype(np.int64)
+    fraction = np.strings.zfill(np.where(np.isnat(values), 0, micro).astype("U6"), 6)
+    out = np.strings.add(np.strings.add(text, "."), fraction).astype(object)
+    out[np.isnat(values)] = None
+    return out
+
+
+def _iso_dates(values: np.ndarray) -> np.ndarray:
+    """``YYYY-MM-DD`` strings or None."""
+    out = values.astype("datetime64[D]").astype("U10").astype(object)
+    out[np.isnat(values)] = None
+    return out
+
+
+def _python_dates(values: np.ndarray) -> list:
+    return values.astype("datetime64[D]").tolist()
+
+
+def _json_objects(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """One JSON object per row of the numeric ``names`` columns, missing cells left out.
+
+    Survey scores take few distinct values, so each row's combination of values is coded
+    as one integer and each distinct combination is written once, instead of one
+    ``json.dumps`` per row. Finite floats' ``repr`` is valid JSON.
+    """
+    count = len(frame)
+    if not names:
+        return np.full(count, "{}", dtype=object)
+    combination = np.zeros(count, dtype=np.int64)
+    radices, distinct = [], []
+    for name in names:
+        codes, uniques = pd.factorize(frame[name].to_numpy(dtype=np.float64))
+        radix = len(uniques) + 1  # digit 0 = missing
+        if radices and np.prod(radices, dtype=np.float64) * radix > 2**62:
+            return _json_objects_row_by_row(frame, names)
+        combination = combination * radix + (codes + 1)
+        radices.append(radix)
+        distinct.append(uniques.tolist())
+    codes, combinations = pd.factorize(combination)
+    texts = []
+    for value in combinations.tolist():
+        digits = []
+        for radix in reversed(radices):
+            value, digit = divmod(value, radix)
+            digits.append(digit)
+        parts = [
+            f'"{name}": {values[digit - 1]!r}'
+            for name, values, digit in zip(names, distinct, reversed(digits), strict=True)
+            if digit
+        ]
+        texts.append("{" + ", ".join(parts) + "}")
+    return np.array(texts, dtype=object)[codes]
+
+
+def _json_objects_row_by_row(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    columns = [frame[name].to_numpy(dtype=np.float64).tolist() for name in names]
+    texts = [
+        "{"
+        + ", ".join(
+            f'"{name}": {value!r}'
+            for name, value in zip(names, values, strict=True)
+            if value == value  # NaN is missing
+        )
+        + "}"
+        for values in zip(*columns, strict=True)
+    ]
+    return np.array(texts, dtype=object)
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+class Loader:
+    """Checks one kind's rows against the database and writes them.
+
+    ``prepare`` runs once inside the transaction, ``check`` removes rows whose references
+    are unknown (adding errors), ``take`` writes or keeps the valid rows, ``finish`` does the
+    work that needs the whole file and returns how many rows it found invalid.
+    """
+
+    counted = True
+
+    def __init__(
+        self, session: Session, source: ImportFile, *, writing: bool, user_id: int | None = None
+    ) -> None:
+        self.session = session
+        self.user_id = user_id
+        self.source = source
+        self.writing = writing
+        self.inserted = 0
+        self.updated = 0
+        self.dialect = session.get_bind().dialect.name
+
+    def has_column(self, name: str) -> bool:
+        return name in self.source.columns
+
+    def prepare(self, errors: ErrorLog) -> None:
+        pass
+
+    def check(self, rows: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
+        return rows
+
+    def take(self, rows: pd.DataFrame) -> None:
+        pass
+
+    def finish(self, errors: ErrorLog, skip_invalid: bool) -> int:
+        return 0
+
+    def codes(self, table: sa.Table) -> dict[str, int]:
+        return dict(self.session.execute(sa.select(table.c.code, table.c.id)).all())
+
+    def reference(
+        self,
+        rows: pd.DataFrame,
+        errors: ErrorLog,
+        column: str,
+        known: dict[str, int],
+        what: str,
+        *,
+        optional: bool = False,
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Map ``column`` codes to ids; rows with unknown codes become errors.
+
+        ``what`` names the file that defines the codes, for the hint.
+        """
+        ids = rows[column].map(known)
+        unknown = ids.isna().to_numpy().copy()
+        if optional:
+            unknown &= rows[column].notna().to_numpy()
+        for line, code in zip(
+            rows["line"].to_numpy()[unknown], rows[column].to_numpy()[unknown], strict=True
+        ):
+            errors.add(
+                ParseError(
+                    int(line), column, f"unknown {column} '{code}' (not in the database: {what})"
+                )
+            )
+        keep = ~unknown
+        return rows.loc[keep].reset_index(drop=True), ids.to_numpy()[keep]
+
+
+def _errors_for(
+    rows: pd.DataFrame, errors: ErrorLog, mask: np.ndarray, column: str, message: str
+) -> None:
+    for line in rows["line"].to_numpy()[mask]:
+        errors.add(ParseError(int(line), column, message))
+
+
+def _same(left: Any, right: Any) -> bool:
+    """Equality where None, NaN and NaT are all 'missing'."""
+    left_missing = left is None or (isinstance(left, float) and np.isnan(left))
+    right_missing = right is None or (isinstance(right, float) and np.isnan(right))
+    if left_missing or right_missing:
+        return left_missing and right_missing
+    return left == right
+
+
+class TreeLoader(Loader):
+    """Units and challenges: a tree whose parents may come later in the same file.
+
+    The rows are small and few, so the whole file is kept; parents are checked and cycles
+    found once every row is known, then rows are upserted and parents set in a second step.
+    """
+
+    model: type
+    key_column: str
+    what: str
+    # file column -> database column, for the plain (non-parent) values
+    columns: dict[str, str]
+
+    def prepare(self, errors: ErrorLog) -> None:
+        table = self.model.__table__
+        parent = table.alias("parent")
+        selected = [table.c.id, table.c.code, parent.c.code.label("parent")]
+        selected += [table.c[name] for name in self.columns.values()]
+        query = sa.select(*selected).outerjoin(parent, parent.c.id == table.c.parent_id)
+        self.existing = {row.code: row for row in self.session.execute(query)}
+        self.frames: list[pd.DataFrame] = []
+
+    def take(self, rows: pd.DataFrame) -> None:
+        self.frames.append(rows)
+
+    def values(self, rows: pd.DataFrame) -> dict[str, list]:
+        return {
+            target: rows[source].astype(object).where(rows[source].notna(), None).tolist()
+            for source, target in self.columns.items()
+            if self.has_column(source)
+        }
+
+    def finish(self, errors: ErrorLog, skip_invalid: bool) -> int:
+        if not self.frames:
+            return 0
+        rows = pd.concat(self.frames, ignore_index=True)
+        codes = rows[self.key_column].tolist()
+        lines = dict(zip(codes, rows["line"].tolist(), strict=True))
+        has_parent = self.has_column("parent_id")
+        if has_parent:
+            file_parents = dict(
+                zip(
+                    codes,
+                    rows["parent_id"].astype(object).where(rows["parent_id"].notna(), None),
+                    strict=True,
+                )
+            )
+        else:
+            file_parents = {
+                code: self.existing[code].parent if code in self.existing else None
+                for code in codes
+            }
+        parents = {code: row.parent for code, row in self.existing.items()}
+        parents.update(file_parents)
+        bad: set[str] = set()
+        for code in codes:
+            parent = file_parents[code]
+            if parent is not None and parent not in parents:
+                bad.add(code)
+                errors.add(
+                    ParseError(
+                        lines[code],
+                        "parent_id",
+                        f"unknown {self.what} '{parent}' (not in the database nor in this file)",
+                    )
+                )
+        for code, cycle in _cycles(parents, codes).items():
+            bad.add(code)
+            path = " → ".join([*cycle, cycle[0]])
+            errors.add(ParseError(lines[code], "parent_id", f"the parents form a cycle: {path}"))
+        if skip_invalid:
+            # A row whose parent was skipped cannot be written either.
+            changed = True
+            while changed:
+                changed = False
+                for code in codes:
+                    parent = file_parents[code]
+                    if code not in bad and parent in bad and parent not in self.existing:
+                        bad.add(code)
+                        changed = True
+                        errors.add(
+                            ParseError(
+                                lines[code],
+                                "parent_id",
+                                f"skipped because its parent '{parent}' is invalid",
+                            )
+                        )
+        if bad and not skip_invalid:
+            self.writing = False
+        keep = ~rows[self.key_column].isin(bad).to_numpy()
+        rows = rows.loc[keep].reset_index(drop=True)
+        self.save(rows, file_parents)
+        return int((~keep).sum())
+
+    def save(self, rows: pd.DataFrame, file_parents: dict[str, str | None]) -> None:
+        """Count and write the new and changed rows, then their parents."""
+        values = self.values(rows)
+        codes = rows[self.key_column].tolist()
+        changed_rows = []
+        parent_changes = []
+        for position, code in enumerate(codes):
+            current = self.existing.get(code)
+            row_values = {name: column[position] for name, column in values.items()}
+            parent = file_parents[code]
+            if current is None:
+                self.inserted += 1
+                changed_rows.append({"code": code, **row_values})
+                if parent is not None:
+                    parent_changes.append((code, parent))
+                continue
+            differs = any(
+                not _same(getattr(current, name), value) for name, value in row_values.items()
+            )
+            parent_differs = self.has_column("parent_id") and current.parent != parent
+            if differs or parent_differs:
+                self.updated += 1
+            if differs:
+                changed_rows.append({"code": code, **row_values})
+            if parent_differs:
+                parent_changes.append((code, parent))
+        if not self.writing:
+            return
+        table = self.model.__table__
+        if changed_rows:
+            update = [name for name in values]
+            statement = upsert(self.session, table, ["code"], update)
+            self.session.execute(statement, changed_rows)
+        if parent_changes:
+            ids = self.codes(table)
+            update = (
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("row_id"))
+                .values(parent_id=sa.bindparam("new_parent"))
+            )
+            self.session.execute(
+                update,
+                [
+                    {"row_id": ids[code], "new_parent": ids[parent] if parent else None}
+                    for code, parent in parent_changes
+                ],
+            )
+
+
+def _cycles(parents: dict[str, str | None], starts: list[str]) -> dict[str, list[str]]:
+    """The codes among ``starts`` that sit on a parent cycle, each with its cycle."""
+    found: dict[str, list[str]] = {}
+    done: set[str] = set()
+    for start in starts:
+        path: list[str] = []
+        on_path: dict[str, int] = {}
+        node: str | None = start
+        while node is not None and node not in done and node not in on_path:
+            on_path[node] = len(path)
+            path.append(node)
+            node = parents.get(node)
+        if node is not None and node in on_path:
+            cycle = path[on_path[node] :]
+            for member in cycle:
+                found.setdefault(
+                    member, cycle[cycle.index(member) :] + cycle[: cycle.index(member)]
+                )
+        done.update(path)
+    return {code: cycle for code, cycle in found.items() if code in set(starts)}
+
+
+class UnitsLoader(TreeLoader):
+    model = Unit
+    key_column = "unit_id"
+    what = "unit_id"
+    columns = {"name": "name", "kind": "kind"}
+
+
+class ChallengesLoader(TreeLoader):
+    model = Challenge
+    key_column = "challenge_id"
+    what = "challenge_id"
+    columns = {"name": "name", "description": "description", "keywords": "keywords"}
+
+    def values(self, rows: pd.DataFrame) -> dict[str, list]:
+        values = super().values(rows)
+        if "keywords" in values:
+            # The model keeps one keyword per line.
+            values["keywords"] = [
+                "\n".join(words) if words else None for words in values["keywords"]
+            ]
+        return values
+
+
+class SolutionsLoader(Loader):
+    """Solutions, and the challenges each addresses (the file's list replaces the mapping)."""
+
+    def prepare(self, errors: ErrorLog) -> None:
+        self.challenges = self.codes(Challenge.__table__)
+        table = Solution.__table__
+        self.existing = {
+            row.code: row
+            for row in self.session.execute(
+                sa.select(table.c.id, table.c.code, table.c.title, table.c.kind,
+                          table.c.summary, table.c.status)
+            )
+        }  # fmt: skip
+        self.mapping: dict[int, set[int]] = {}
+        for solution_id, challenge_id in self.session.execute(sa.select(solution_challenges)):
+            self.mapping.setdefault(solution_id, set()).add(challenge_id)
+
+    def check(self, rows: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
+        if not self.has_column("challenge_ids"):
+            return rows
+        bad = np.zeros(len(rows), dtype=bool)
+        for position, (line, items) in enumerate(
+            zip(rows["line"].tolist(), rows["challenge_ids"].tolist(), strict=True)
+        ):
+            unknown = [code for code in items or () if code not in self.challenges]
+            if unknown:
+                bad[position] = True
+                shown = ", ".join(f"'{code}'" for code in unknown)
+                errors.add(
+                    ParseError(
+                        line,
+                        "challenge_ids",
+                        f"unknown challenge_id {shown} (not in the database: import "
+                        "challenges.csv first)",
+                    )
+                )
+        return rows.loc[~bad].reset_index(drop=True)
+
+    def take(self, rows: pd.DataFrame) -> None:
+        fields = {"title": "title", "kind": "kind", "status": "status"}
+        if self.has_column("description"):
+            fields["description"] = "summary"
+        records, mapped = [], []
+        for row in rows.to_dict("records"):
+            code = row["solution_id"]
+            values = {target: _none_if_missing(row[source]) for source, target in fields.items()}
+            current = self.existing.get(code)
+            wanted = (
+                {self.challenges[item] for item in row["challenge_ids"] or ()}
+                if self.has_column("challenge_ids")
+                else None
+            )
+            if current is None:
+                self.inserted += 1
+                records.append({"code": code, **values})
+                mapped.append((code, wanted))
+                continue
+            differs = any(
+                not _same(_plain(getattr(current, target)), value)
+                for target, value in values.items()
+                if not (target == "status" and not self.has_column("status"))
+            )
+            mapping_differs = wanted is not None and wanted != self.mapping.get(current.id, set())
+            if differs or mapping_differs:
+                self.updated += 1
+            if differs:
+                records.append({"code": code, **values})
+            if mapping_differs:
+                mapped.append((code, wanted))
+        if not self.writing:
+            return
+        table = Solution.__table__
+        if records:
+            update = ["title", "kind"]
+            update += [name for name in ("summary",) if self.has_column("description")]
+            update += [name for name in ("status",) if self.has_column("status")]
+            statement = upsert(self.session, table, ["code"], update)
+            self.session.execute(statement, records)
+        mapped = [(code, wanted) for code, wanted in mapped if wanted is not None]
+        if mapped:
+            ids = self.codes(table)
+            solution_ids = [ids[code] for code, _ in mapped]
+            self.session.execute(
+                sa.delete(solution_challenges).where(
+                    solution_challenges.c.solution_id.in_(solution_ids)
+                )
+            )
+            pairs = [
+                {"solution_id": ids[code], "challenge_id": challenge_id}
+                for code, wanted in mapped
+                for challenge_id in sorted(wanted)
+            ]
+            if pairs:
+                self.session.execute(sa.insert(solution_challenges), pairs)
+            for code, wanted in mapped:
+                self.mapping[ids[code]] = wanted
+
+
+def _none_if_missing(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """Enum members as their stored string, for comparing with file values."""
+    return getattr(value, "value", value)
+
+
+class AdoptionsLoader(Loader):
+    """Action-plan items: one per unit and solution."""
+
+    def prepare(self, errors: ErrorLog) -> None:
+        self.units = self.codes(Unit.__table__)
+        self.solutions = self.codes(Solution.__table__)
+        self.challenges = self.codes(Challenge.__table__)
+        table = Adoption.__table__
+        self.existing = {
+            (row.unit_id, row.solution_id): row
+            for row in self.session.execute(
+                sa.select(table.c.unit_id, table.c.solution_id, table.c.status,
+                          table.c.effective_on, table.c.challenge_id)
+            )
+        }  # fmt: skip
+
+    def check(self, rows: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
+        rows, unit_ids = self.reference(rows, errors, "unit_id", self.units, UNITS_FIRST)
+        rows = rows.assign(unit_pk=unit_ids)
+        rows, solution_ids = self.reference(
+            rows, errors, "solution_id", self.solutions, "import solutions.csv first"
+        )
+        rows = rows.assign(solution_pk=solution_ids)
+        if self.has_column("challenge_id"):
+            rows, challenge_ids = self.reference(
+                rows,
+                errors,
+                "challenge_id",
+                self.challenges,
+                "import challenges.csv first",
+                optional=True,
+            )
+            rows = rows.assign(challenge_pk=challenge_ids)
+        return rows
+
+    def take(self, rows: pd.DataFrame) -> None:
+        present = {
+            "status": self.has_column("status"),
+            "effective_on": self.has_column("adopted_on"),
+            "challenge_id": self.has_column("challenge_id"),
+        }
+        effective = _python_dates(rows["adopted_on"].to_numpy())
+        challenge = (
+            [None if np.isnan(value) else int(value) for value in rows["challenge_pk"]]
+            if present["challenge_id"]
+            else [None] * len(rows)
+        )
+        records = []
+        for unit_pk, solution_pk, status, effective_on, challenge_pk in zip(
+            rows["unit_pk"].astype(int).tolist(),
+            rows["solution_pk"].astype(int).tolist(),
+            rows["status"].tolist(),
+            effective,
+            challenge,
+            strict=True,
+        ):
+            values = {"status": status, "effective_on": effective_on, "challenge_id": challenge_pk}
+            current = self.existing.get((unit_pk, solution_pk))
+            if current is None:
+                self.inserted += 1
+            else:
+                differs = any(
+                    present[name] and not _same(_plain(getattr(current, name)), value)
+                    for name, value in values.items()
+                )
+                if not differs:
+                    continue
+                self.updated += 1
+            records.append({"unit_id": unit_pk, "solution_id": solution_pk, **values})
+        if not self.writing or not records:
+            return
+        table = Adoption.__table__
+        for item in records:
+            item["created_by_id"] = self.user_id
+        update = [name for name, given in present.items() if given]
+        statement = upsert(self.session, table, ["unit_id", "solution_id"], update)
+        self.session.execute(statement, records)
+
+
+class BulkLoader(Loader):
+    """Responses and operations: millions of rows, written chunk by chunk on the DBAPI cursor.
+
+    Inserted rows are counted from the table size before and after; the driver's rowcount
+    (inserted + actually changed, as unchanged rows are skipped by the upsert) gives the rest.
+    """
+
+    table: sa.Table
+
+    def prepare(self, errors: ErrorLog) -> None:
+        self.units = self.codes(Unit.__table__)
+        self.rowcount = 0
+        self.before = self.count() if self.writing else 0
+        self.counted = self.writing
+
+    def count(self) -> int:
+        return self.session.execute(sa.select(sa.func.count()).select_from(self.table)).scalar()
+
+    def finish(self, errors: ErrorLog, skip_invalid: bool) -> int:
+        if self.writing:
+            self.inserted = self.count() - self.before
+            self.updated = self.rowcount - self.inserted
+            self.after_write()
+        return 0
+
+    def after_write(self) -> None:
+        pass
+
+    def dates(self, values: np.ndarray) -> np.ndarray:
+        return _iso_dates(values)
+
+
+class ResponsesLoader(BulkLoader):
+    """Survey responses; every extra column is a driver score kept in ``Response.scores``."""
+
+    table = Response.__table__
+
+    def prepare(self, errors: ErrorLog) -> None:
+        super().prepare(errors)
+        self.drivers = list(self.source.extra_columns)
+        kinds = dict(
+            self.session.execute(
+                sa.select(Metric.code, Metric.kind).where(Metric.code.in_(self.drivers))
+            ).all()
+        )
+        for code, kind in kinds.items():
+            if kind != MetricKind.DRIVER:
+                errors.add(
+                    ParseError(
+                        1,
+                        code,
+                        f"'{code}' is already an {kind.value} metric, not a survey driver; "
+                        "rename the column",
+                    )
+                )
+        if self.writing and self.drivers and not errors:
+            ensure_metrics(self.session, self.drivers, MetricKind.DRIVER)
+        self.touched_units: set[int] = set()
+        columns = ["response_key", "unit_id", "responded_on", "responded_at", "overall",
+                   "scores", "comment"]  # fmt: skip
+        self.columns = columns
+        self.statement = upsert_statement(
+            self.session, self.table, columns, ["response_key"], columns[1:]
+        )
+
+    def check(self, rows: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
+        rows, unit_ids = self.reference(rows, errors, "unit_id", self.units, UNITS_FIRST)
+        return rows.assign(unit_pk=unit_ids.astype(np.int64))
+
+    def take(self, rows: pd.DataFrame) -> None:
+        if not self.writing:
+            return
+        # Rows in (unit, date) order: the new index entries land together, and the weekly
+        # refresh, which walks that index, then reads the table nearly sequentially.
+        order = np.lexsort((rows["responded_on"].to_numpy(), rows["unit_pk"].to_numpy()))
+        rows = rows.take(order)
+        unit_pk = rows["unit_pk"].to_numpy()
+        comment = rows["comment"].to_numpy(dtype=object, copy=True)
+        comment[pd.isna(comment)] = None
+        parameters = list(
+            zip(
+                rows["response_id"].tolist(),
+                unit_pk.tolist(),
+                self.dates(rows["responded_on"].to_numpy()).tolist(),
+                self.datetimes(rows["responded_at"].to_numpy()).tolist(),
+                rows["overall"].tolist(),
+                _json_objects(rows, self.drivers).tolist(),
+                comment.tolist(),
+                strict=True,
+            )
+        )
+        changed = execute_many(self.session, self.statement, parameters, self.columns)
+        if changed:  # a re-import that changes nothing leaves the weekly sums alone
+            self.touched_units.update(np.unique(unit_pk).tolist())
+        self.rowcount += changed
+
+    def datetimes(self, values: np.ndarray) -> np.ndarray:
+        return _sqlite_datetimes(values)
+
+    def after_write(self) -> None:
+        if not self.touched_units:
+            return
+        units = self.touched_units if len(self.touched_units) <= MAX_UNITS_IN_REFRESH else None
+        refresh_unit_weeks(self.session, units)
+
+
+class OperationsLoader(BulkLoader):
+    """Operational inputs in long form: unit, date, metric, value."""
+
+    table = OperationValue.__table__
+
+    def prepare(self, errors: ErrorLog) -> None:
+        super().prepare(errors)
+        self.metrics = {
+            code: (metric_id, kind)
+            for code, metric_id, kind in self.session.execute(
+                sa.select(Metric.code, Metric.id, Metric.kind)
+            )
+        }
+        self.columns = ["unit_id", "on_date", "metric_id", "value"]
+        self.statement = upsert_statement(
+            self.session, self.table, self.columns, ["unit_id", "on_date", "metric_id"], ["value"]
+        )
+
+    def check(self, rows: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
+        rows, unit_ids = self.reference(rows, errors, "unit_id", self.units, UNITS_FIRST)
+        metrics = rows["metric"].to_numpy()
+        bad = np.zeros(len(rows), dtype=bool)
+        for code in pd.unique(metrics):
+            known = self.metrics.get(code)
+            if known is not None and known[1] != MetricKind.OPERATIONAL:
+                message = f"'{code}' is a survey {known[1].value} metric, not an operational input"
+            elif known is None and not METRIC_CODE.fullmatch(code):
+                message = (
+                    f"metric '{code}': use lower-case letters, digits and underscores, "
+                    "starting with a letter (e.g. 'wait_minutes')"
+                )
+            else:
+                continue
+            mask = metrics == code
+            bad |= mask
+            _errors_for(rows, errors, mask, "metric", message)
+        keep = ~bad
+        return rows.loc[keep].reset_index(drop=True).assign(unit_pk=unit_ids[keep].astype(np.int64))
+
+    def take(self, rows: pd.DataFrame) -> None:
+        if not self.writing:
+            return
+        new = [code for code in pd.unique(rows["metric"]) if code not in self.metrics]
+        if new:
+            for code, metric_id in ensure_metrics(
+                self.session, new, MetricKind.OPERATIONAL
+            ).items():
+                self.metrics[code] = (metric_id, MetricKind.OPERATIONAL)
+        metric_ids = rows["metric"].map({code: item[0] for code, item in self.metrics.items()})
+        parameters = list(
+            zip(
+                rows["unit_pk"].tolist(),
+                self.dates(rows["date"].to_numpy()).tolist(),
+                metric_ids.astype(np.int64).tolist(),
+                rows["value"].tolist(),
+                strict=True,
+            )
+        )
+        self.rowcount += execute_many(self.session, self.statement, parameters, self.columns)
+
+
+LOADERS: dict[str, type[Loader]] = {
+    "units": UnitsLoader,
+    "challenges": ChallengesLoader,
+    "solutions": SolutionsLoader,
+    "responses": ResponsesLoader,
+    "operations": OperationsLoader,
+    "adoptions": AdoptionsLoader,
+}
+assert set(LOADERS) == set(FORMATS)

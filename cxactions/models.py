@@ -1,0 +1,53 @@
+"""Imports every feature's models so that SQLAlchemy and Alembic see the whole schema.
+
+Models live in their feature folders; this module only gathers them.
+"""
+
+from cxactions.audit.models import AuditEvent
+from cxactions.auth.models import Role, User, user_units
+from cxactions.crowd.models import Comment, CommentKind
+from cxactions.imports.models import ImportRun
+from cxactions.library.models import (
+    Level,
+    Solution,
+    SolutionKind,
+    SolutionStatus,
+    solution_challenges,
+)
+from cxactions.plans.models import Adoption, AdoptionStatus
+from cxactions.surveys.models import Metric, MetricKind, OperationValue, Response
+from cxactions.taxonomy.models import (
+    Challenge,
+    ChallengeSignal,
+    ChallengeStatus,
+    SignalDirection,
+    ThresholdKind,
+)
+from cxactions.units.models import Unit
+
+__all__ = [
+    "Adoption",
+    "AdoptionStatus",
+    "AuditEvent",
+    "Challenge",
+    "ChallengeSignal",
+    "ChallengeStatus",
+    "Comment",
+    "CommentKind",
+    "ImportRun",
+    "Level",
+    "Metric",
+    "MetricKind",
+    "OperationValue",
+    "Response",
+    "Role",
+    "SignalDirection",
+    "Solution",
+    "SolutionKind",
+    "SolutionStatus",
+    "ThresholdKind",
+    "Unit",
+    "User",
+    "solution_challenges",
+    "user_units",
+]

@@ -1,0 +1,344 @@
+"""Queries over the unit tree."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
+
+from cxactions.extensions import db
+from cxactions.plans.models import Adoption
+from cxactions.surveys.aggregates import OVERALL
+from cxactions.surveys.models import Metric, UnitWeekScore
+from cxactions.units.models import Unit
+from cxactions.vocabulary import AdoptionStatus, MetricKind
+from cxactions.web.charts import LineChart, Series, line_chart
+
+
+def subtree_ids(root_ids: Iterable[int]) -> set[int]:
+    """The given units and every unit below them (a recursive CTE, portable to SQLite and PG)."""
+    roots = list(root_ids)
+    if not roots:
+        return set()
+    return set(db.session.scalars(subtree_select(roots)))
+
+
+def unit_ids_in_scope(user) -> set[int]:
+    """Every unit a manager looks after: their assigned units and their subtrees."""
+    return subtree_ids(unit.id for unit in user.units)
+
+
+def ancestors(unit: Unit) -> list[Unit]:
+    """From the root down to the unit's parent (the breadcrumb)."""
+    chain: list[Unit] = []
+    seen: set[int] = set()
+    node = unit.parent
+    while node is not None and node.id not in seen:
+        seen.add(node.id)
+        chain.append(node)
+        node = node.parent
+    return list(reversed(chain))
+
+
+# --- Pages: the unit tree and the unit scorecard -------------------------------------------
+
+TREND_WEEKS = 52
+COMPACT_TREND_WEEKS = 16
+SCORECARD_WEEKS = (4, 12)
+ADOPTION_STATUS_ORDER = {
+    AdoptionStatus.IN_PROGRESS: 0,
+    AdoptionStatus.PLANNED: 1,
+    AdoptionStatus.IMPLEMENTED: 2,
+    AdoptionStatus.ABANDONED: 3,
+}
+
+
+@dataclass
+class UnitRow:
+    """One line of the unit tree: the unit, its depth, and figures summed over its subtree."""
+
+    unit: Unit
+    depth: int
+    responses: int = 0
+    recent_n: int = 0
+    recent_total: float = 0.0
+    children: list[UnitRow] = field(default_factory=list)
+
+    @property
+    def recent_mean(self) -> float | None:
+        return self.recent_total / self.recent_n if self.recent_n else None
+
+
+@dataclass
+class UnitTree:
+    rows: list[UnitRow]  # depth-first, ready to print as an indented table
+    as_of: date | None  # first day of the latest week with survey data
+    recent_weeks: int
+
+
+@dataclass
+class PeriodScore:
+    weeks: int
+    mean: float | None
+    responses: int
+    previous_mean: float | None
+    previous_responses: int
+    peer_mean: float | None
+
+    @property
+    def change(self) -> float | None:
+        if self.mean is None or self.previous_mean is None:
+            return None
+        return self.mean - self.previous_mean
+
+    @property
+    def gap_to_peer(self) -> float | None:
+        if self.mean is None or self.peer_mean is None:
+            return None
+        return self.mean - self.peer_mean
+
+
+@dataclass
+class WeekPoint:
+    week_start: date
+    mean: float
+    responses: int
+
+
+@dataclass
+class Scorecard:
+    as_of: date | None
+    periods: list[PeriodScore]
+    total_responses: int
+    first_week: date | None
+    peer_label: str
+    weeks: list[WeekPoint]
+    peer_weeks: list[WeekPoint]
+    chart: LineChart | None  # wide screens: the whole trend
+    chart_compact: LineChart | None = None  # phones: the last weeks only, labels kept legible
+
+    @property
+    def has_data(self) -> bool:
+        return self.total_responses > 0
+
+
+def subtree_select(root_ids: Iterable[int]) -> Select:
+    """A SELECT of the ids of the given units and everything below them, to use in ``in_()``."""
+    tree = select(Unit.id).where(Unit.id.in_(list(root_ids))).cte("subtree", recursive=True)
+    tree = tree.union(select(Unit.id).where(Unit.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def outcome_metric_id() -> int | None:
+    """The id of ``overall``, the satisfaction outcome; ``None`` before any survey import."""
+    return db.session.scalar(
+        select(Metric.id).where(Metric.code == OVERALL, Metric.kind == MetricKind.OUTCOME)
+    )
+
+
+def latest_week(metric_id: int | None) -> date | None:
+    """The newest week with survey data anywhere: scorecards count back from it, not from today."""
+    if metric_id is None:
+        return None
+    return db.session.scalar(
+        select(func.max(UnitWeekScore.week_start)).where(UnitWeekScore.metric_id == metric_id)
+    )
+
+
+def unit_tree(scope: Collection[int] | None = None, *, recent_weeks: int = 4) -> UnitTree:
+    """The organisation as an indented list; ``scope`` limits it to those unit ids.
+
+    Response counts and the recent mean of ``overall`` are summed over each unit's subtree, from
+    the weekly aggregate (three queries whatever the size of the tree).
+    """
+    query = select(Unit).order_by(Unit.name, Unit.code)
+    if scope is not None:
+        if not scope:
+            return UnitTree(rows=[], as_of=None, recent_weeks=recent_weeks)
+        query = query.where(Unit.id.in_(list(scope)))
+    units = list(db.session.scalars(query))
+    metric_id = outcome_metric_id()
+    as_of = latest_week(metric_id)
+    totals: dict[int, int] = {}
+    recent: dict[int, tuple[int, float]] = {}
+    if metric_id is not None:
+        by_unit = (
+            select(UnitWeekScore.unit_id, func.sum(UnitWeekScore.n))
+            .where(UnitWeekScore.metric_id == metric_id)
+            .group_by(UnitWeekScore.unit_id)
+        )
+        if scope is not None:
+            by_unit = by_unit.where(UnitWeekScore.unit_id.in_(list(scope)))
+        totals = {unit_id: int(n) for unit_id, n in db.session.execute(by_unit)}
+        if as_of is not None:
+            since = as_of - timedelta(weeks=recent_weeks - 1)
+            recent_query = (
+                select(
+                    UnitWeekScore.unit_id,
+                    func.sum(UnitWeekScore.n),
+                    func.sum(UnitWeekScore.total),
+                )
+                .where(UnitWeekScore.metric_id == metric_id, UnitWeekScore.week_start >= since)
+                .group_by(UnitWeekScore.unit_id)
+            )
+            if scope is not None:
+                recent_query = recent_query.where(UnitWeekScore.unit_id.in_(list(scope)))
+            recent = {
+                unit_id: (int(n), float(total))
+                for unit_id, n, total in db.session.execute(recent_query)
+            }
+
+    rows = {unit.id: UnitRow(unit=unit, depth=0) for unit in units}
+    roots: list[UnitRow] = []
+    for unit in units:  # already sorted by name, so children come out sorted too
+        parent = rows.get(unit.parent_id) if unit.parent_id is not None else None
+        (parent.children if parent is not None else roots).append(rows[unit.id])
+
+    flat: list[UnitRow] = []
+
+    def walk(row: UnitRow, depth: int, seen: set[int]) -> None:
+        seen.add(row.unit.id)
+        row.depth = depth
+        row.responses = totals.get(row.unit.id, 0)
+        row.recent_n, row.recent_total = recent.get(row.unit.id, (0, 0.0))
+        flat.append(row)
+        for child in row.children:
+            if child.unit.id in seen:  # a cycle in imported data must not hang the page
+                continue
+            walk(child, depth + 1, seen)
+            row.responses += child.responses
+            row.recent_n += child.recent_n
+            row.recent_total += child.recent_total
+
+    seen: set[int] = set()
+    for root in roots:
+        walk(root, 0, seen)
+    return UnitTree(rows=flat, as_of=as_of, recent_weeks=recent_weeks)
+
+
+def get_unit(code: str) -> Unit | None:
+    return db.session.scalar(select(Unit).where(Unit.code == code))
+
+
+def region_of(unit: Unit, chain: list[Unit]) -> Unit | None:
+    """The unit's region: the nearest ancestor of kind ``region``, else the root of its tree."""
+    for ancestor in reversed(chain):
+        if (ancestor.kind or "").lower() == "region":
+            return ancestor
+    return chain[0] if chain else None
+
+
+def _weekly(metric_id: int, units: Select | None, since: date) -> list[WeekPoint]:
+    query = (
+        select(
+            UnitWeekScore.week_start,
+            func.sum(UnitWeekScore.n),
+            func.sum(UnitWeekScore.total),
+        )
+        .where(UnitWeekScore.metric_id == metric_id, UnitWeekScore.week_start >= since)
+        .group_by(UnitWeekScore.week_start)
+        .order_by(UnitWeekScore.week_start)
+    )
+    if units is not None:
+        query = query.where(UnitWeekScore.unit_id.in_(units))
+    return [
+        WeekPoint(week_start=week, mean=float(total) / int(n), responses=int(n))
+        for week, n, total in db.session.execute(query)
+        if n
+    ]
+
+
+def _mean_between(points: list[WeekPoint], start: date, end: date) -> tuple[float | None, int]:
+    chosen = [point for point in points if start <= point.week_start <= end]
+    n = sum(point.responses for point in chosen)
+    if not n:
+        return None, 0
+    return sum(point.mean * point.responses for point in chosen) / n, n
+
+
+def unit_scorecard(unit: Unit, chain: list[Unit]) -> Scorecard:
+    """The unit's ``overall`` (summed over its subtree): recent means against the previous
+    period and against its region, response counts and the weekly trend."""
+    metric_id = outcome_metric_id()
+    as_of = latest_week(metric_id)
+    peer = region_of(unit, chain)
+    peer_label = peer.name if peer is not None else "All units"
+    if metric_id is None or as_of is None:
+        return Scorecard(None, [], 0, None, peer_label, [], [], None)
+    own_units = subtree_select([unit.id])
+    longest = max(max(SCORECARD_WEEKS) * 2, TREND_WEEKS)
+    since = as_of - timedelta(weeks=longest - 1)
+    weeks = _weekly(metric_id, own_units, since)
+    peer_weeks = _weekly(metric_id, subtree_select([peer.id]) if peer else None, since)
+    total, first_week = db.session.execute(
+        select(func.sum(UnitWeekScore.n), func.min(UnitWeekScore.week_start)).where(
+            UnitWeekScore.metric_id == metric_id, UnitWeekScore.unit_id.in_(own_units)
+        )
+    ).one()
+    periods = []
+    for length in SCORECARD_WEEKS:
+        start = as_of - timedelta(weeks=length - 1)
+        previous_start = start - timedelta(weeks=length)
+        previous_end = start - timedelta(days=1)
+        mean, n = _mean_between(weeks, start, as_of)
+        previous_mean, previous_n = _mean_between(weeks, previous_start, previous_end)
+        peer_mean, _ = _mean_between(peer_weeks, start, as_of)
+        periods.append(PeriodScore(length, mean, n, previous_mean, previous_n, peer_mean))
+    trend_start = as_of - timedelta(weeks=TREND_WEEKS - 1)
+    trend = [point for point in weeks if point.week_start >= trend_start]
+    peer_trend = [point for point in peer_weeks if point.week_start >= trend_start]
+    series = [
+        Series(unit.name, [(p.week_start, p.mean) for p in trend], "series--unit"),
+        Series(peer_label, [(p.week_start, p.mean) for p in peer_trend], "series--peer"),
+    ]
+    return Scorecard(
+        as_of=as_of,
+        periods=periods,
+        total_responses=int(total or 0),
+        first_week=first_week,
+        peer_label=peer_label,
+        weeks=trend,
+        peer_weeks=peer_trend,
+        chart=line_chart(series, width=900, height=260) if trend else None,
+        chart_compact=line_chart(_last_weeks(series, COMPACT_TREND_WEEKS), width=360, height=220)
+        if trend
+        else None,
+    )
+
+
+def _last_weeks(series: list[Series], weeks: int) -> list[Series]:
+    last = max((day for item in series for day, _ in item.points), default=None)
+    if last is None:
+        return series
+    start = last - timedelta(weeks=weeks - 1)
+    return [
+        Series(item.label, [point for point in item.points if point[0] >= start], item.css_class)
+        for item in series
+    ]
+
+
+def unit_adoptions(unit: Unit) -> list[Adoption]:
+    """The unit's action plan: work in progress first, then planned, done and abandoned."""
+    adoptions = db.session.scalars(
+        select(Adoption)
+        .where(Adoption.unit_id == unit.id)
+        .options(selectinload(Adoption.solution), selectinload(Adoption.challenge))
+    ).all()
+    return sorted(
+        adoptions,
+        key=lambda item: (
+            ADOPTION_STATUS_ORDER.get(item.status, 9),
+            item.due_on or date.max,
+            item.solution.title if item.solution else "",
+        ),
+    )
+
+
+def child_rows(unit: Unit) -> list[UnitRow]:
+    """The unit's direct children with figures summed over their own subtrees."""
+    scope = set(db.session.scalars(subtree_select([unit.id])))
+    tree = unit_tree(scope)
+    return [row for row in tree.rows if row.depth == 1]

@@ -1,0 +1,103 @@
+"""Turning user-written text into safe HTML, and the helpers every template can use."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import markdown as markdown_lib
+import nh3
+from flask import Flask, current_app, url_for
+from markupsafe import Markup
+
+# Tags a solution body may use once rendered from Markdown; everything else is stripped.
+ALLOWED_TAGS = {
+    "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote",
+    "ul", "ol", "li", "h2", "h3", "h4", "h5", "a", "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+
+
+def render_markdown(text: str | None) -> Markup:
+    """Markdown to HTML, sanitised: user-written text never carries script into a page."""
+    if not text:
+        return Markup("")
+    html = markdown_lib.markdown(text, extensions=["sane_lists", "tables"], output_format="html")
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return Markup(clean)  # noqa: S704  (sanitised by nh3 just above)
+
+
+def format_number(value: float | int | None) -> str:
+    """Whole numbers with thousands separators: 12,345."""
+    if value is None:
+        return "–"
+    return f"{round(value):,}"
+
+
+def format_score(value: float | None, decimals: int = 2) -> str:
+    """A mean score; an en dash when there is nothing to average."""
+    if value is None:
+        return "–"
+    return f"{value:.{decimals}f}"
+
+
+def format_signed(value: float | None, decimals: int = 2) -> str:
+    """A difference with its sign (a true minus sign, easier to read than a hyphen)."""
+    if value is None:
+        return "–"
+    rounded = round(value, decimals)
+    if rounded == 0:
+        return f"±{0:.{decimals}f}"
+    return f"{'+' if rounded > 0 else '−'}{abs(rounded):.{decimals}f}"
+
+
+def format_date(value: date | datetime | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value.day} {value:%b %Y}"
+
+
+def humanize(value: object) -> str:
+    """An enum value or code as words: ``in_progress`` → ``In progress``."""
+    text = str(getattr(value, "value", value) or "")
+    return text.replace("_", " ").capitalize()
+
+
+def feature_url(blueprint: str) -> str | None:
+    """The landing page of a feature: its shortest GET route without arguments, if any.
+
+    Lets the navigation link to a feature whose pages another team is still building without
+    breaking when its endpoint names change.
+    """
+    candidates = [
+        rule
+        for rule in current_app.url_map.iter_rules()
+        if rule.endpoint.startswith(f"{blueprint}.")
+        and not rule.arguments
+        and "GET" in (rule.methods or ())
+    ]
+    if not candidates:
+        return None
+    return url_for(min(candidates, key=lambda rule: (len(rule.rule), rule.rule)).endpoint)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from cxactions.auth.models import Role
+    from cxactions.auth.permissions import can
+    from cxactions.library.services import language_name
+
+    app.add_template_filter(render_markdown, "markdown")
+    app.add_template_filter(format_number, "number")
+    app.add_template_filter(format_score, "score")
+    app.add_template_filter(format_signed, "signed")
+    app.add_template_filter(format_date, "day")
+    app.add_template_filter(humanize, "humanize")
+    app.add_template_filter(language_name, "language_name")
+    app.add_template_global(can, "can")
+    app.add_template_global(feature_url, "feature_url")
+    app.add_template_global(Role, "Role")
