@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import TEST_PASSWORD
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -56,3 +58,12 @@ def page(browser, live_server):
     tab.set_default_timeout(10_000)
     yield tab
     context.close()
+
+
+def sign_in(page, email: str) -> None:
+    """Sign in through the login form with the test password; lands on the home page."""
+    page.goto("/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", TEST_PASSWORD)
+    page.click("[type=submit]")
+    page.wait_for_url("**/")

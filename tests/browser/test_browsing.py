@@ -6,18 +6,10 @@ import pytest
 
 from cxactions.auth.models import Role
 from cxactions.extensions import db
-from tests.conftest import TEST_PASSWORD
+from tests.browser.conftest import sign_in
 from tests.factories import challenge, solution, unit_tree
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", TEST_PASSWORD)
-    page.click("[type=submit]")
-    page.wait_for_url("**/")
 
 
 def test_manager_walks_from_their_store_to_a_solution(page, make_user):
