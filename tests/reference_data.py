@@ -9,17 +9,38 @@ from exactly these files.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-MPDTA = SHARED_DATA / "mpdta.csv"
+# The team's reference data sets live beside the checkout (../shared/data); a clone elsewhere
+# names their folder in CXACTIONS_REFERENCE_DATA.
+_CANDIDATES = [
+    os.environ.get("CXACTIONS_REFERENCE_DATA", ""),
+    str(Path(__file__).resolve().parents[2] / "shared" / "data"),
+    "/work/shared/data",
+]
+
+
+def reference_file(name: str) -> Path:
+    """The path of a reference data file; fails the test with where it was looked for."""
+    for folder in filter(None, _CANDIDATES):
+        path = Path(folder) / name
+        if path.is_file():
+            return path
+    pytest.fail(
+        f"reference data {name} not found in {[c for c in _CANDIDATES if c]}: "
+        "set CXACTIONS_REFERENCE_DATA to the folder holding it"
+    )
+
+
 MPDTA_SOLUTION = "MINWAGE"
 
 
 def load_mpdta() -> pd.DataFrame:
-    return pd.read_csv(MPDTA)
+    return pd.read_csv(reference_file("mpdta.csv"))
 
 
 def write_mpdta_csvs(folder: Path) -> dict[str, Path]:
