@@ -1,0 +1,175 @@
+"""``cxactions impact``: estimate and rank solution impact (see the contract)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import click
+import pandas as pd
+from flask.cli import with_appcontext
+
+from cxactions.analytics.impact import CONTROLS, DEFAULT_ESTIMATOR, ESTIMATORS
+from cxactions.analytics.panel import PERIODS
+from cxactions.analytics.ranking import MIN_UNITS
+from cxactions.analytics.services import DETAILS
+
+
+class _StepBar:
+    """A progress bar over the estimator's named steps, on stderr when someone watches."""
+
+    def __init__(self, steps: int):
+        self.enabled = sys.stderr.isatty()
+        self.bar = (
+            click.progressbar(length=steps, label="Estimating", file=sys.stderr)
+            if self.enabled
+            else None
+        )
+        self.done = 0
+
+    def __enter__(self):
+        if self.bar:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.update(max(self.bar.length - self.done, 0))
+            self.bar.__exit__(*exc)
+
+    def __call__(self, label: str) -> None:
+        if self.bar and self.done < self.bar.length:
+            self.bar.label = label[:60]
+            self.bar.update(1)
+            self.done += 1
+
+
+def _cell(value) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def _table(frame) -> str:
+    headers = list(frame.columns)
+    rows = [[_cell(value) for value in row] for row in frame.itertuples(index=False)]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    widths = [min(width, 48) for width in widths]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append("  ".join(c[:w].ljust(w) for c, w in zip(row, widths, strict=True)))
+    return "\n".join(lines)
+
+
+def _json_ready(frame) -> list[dict]:
+    records = []
+    for record in frame.to_dict(orient="records"):
+        clean = {}
+        for key, value in record.items():
+            if hasattr(value, "item"):
+                value = value.item()
+            if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+                value = None
+            clean[key] = value
+        records.append(clean)
+    return records
+
+
+@click.command("impact")
+@click.option("--period", type=click.Choice(PERIODS), default="week", show_default=True)
+@click.option(
+    "--window",
+    type=click.IntRange(min=0),
+    default=12,
+    show_default=True,
+    help="Post-adoption periods that count towards the effect; 0 = all.",
+)
+@click.option(
+    "--anticipation",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Periods before adoption left out of the baseline [estimator's own].",
+)
+@click.option("--control", type=click.Choice(CONTROLS), default="notyet", show_default=True)
+@click.option(
+    "--estimator", type=click.Choice(ESTIMATORS), default=DEFAULT_ESTIMATOR, show_default=True
+)
+@click.option("--detail", type=click.Choice(DETAILS), default="summary", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write here.")
+@click.option(
+    "--min-units",
+    type=click.IntRange(min=1),
+    default=MIN_UNITS,
+    show_default=True,
+    help="Adopting units a solution needs before it is ranked.",
+)
+@with_appcontext
+def impact_command(
+    period: str,
+    window: int,
+    anticipation: int | None,
+    control: str,
+    estimator: str,
+    detail: str,
+    output_format: str,
+    output: str | None,
+    min_units: int,
+) -> None:
+    """Estimate and rank the impact of every adopted solution on satisfaction."""
+    from cxactions.analytics.impact import ImpactOptions
+    from cxactions.analytics.services import compute_impact
+    from cxactions.extensions import db
+
+    try:
+        options = ImpactOptions(window=window, anticipation=anticipation, control=control)
+        with _StepBar(steps=8) as progress:
+            report = compute_impact(
+                db.session,
+                estimator=estimator,
+                period=period,
+                options=options,
+                min_units=min_units,
+                progress=progress,
+            )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    frame = report.rows(detail)
+    if output_format == "csv":
+        text = frame.to_csv(index=False, float_format="%.6f", lineterminator="\n")
+    elif output_format == "json":
+        text = json.dumps(
+            {
+                "estimator": estimator,
+                "period": period,
+                "window": window,
+                "anticipation": report.result.options.anticipation,
+                "control": control,
+                "detail": detail,
+                "min_units": min_units,
+                "results": _json_ready(frame),
+                "notes": report.notes,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    else:
+        text = _table(frame)
+        if report.notes:
+            text += "\n\n" + "\n".join(f"note: {note}" for note in report.notes)
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+        click.echo(f"{len(frame)} rows written to {output}", err=True)
+    else:
+        click.echo(text.rstrip("\n"))

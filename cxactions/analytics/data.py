@@ -1,0 +1,125 @@
+"""The one place that turns database rows into the frames the analytics work on.
+
+SQLAlchemy Core over a session, no Flask. The weekly panel reads ``unit_week_scores`` (kept up
+to date by every import); months, quarters and years are summed in the database with a GROUP BY
+over the covering index of ``responses``, never by loading responses into Python.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cxactions.analytics.panel import PERIODS, Panel, build_panel
+from cxactions.library.models import Solution
+from cxactions.plans.models import Adoption
+from cxactions.surveys.aggregates import OVERALL
+from cxactions.surveys.models import Metric, Response, UnitWeekScore
+from cxactions.units.models import Unit
+from cxactions.vocabulary import AdoptionStatus
+
+NO_GROUP = "(no region)"
+
+
+def _period_expression(session: Session, column: sa.ColumnElement, period: str):
+    """The first day of the month, quarter or year holding a date column, in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.cast(sa.func.date_trunc(period, column), sa.Date)
+    if period == "month":
+        return sa.func.date(column, "start of month")
+    if period == "year":
+        return sa.func.date(column, "start of year")
+    # Quarter: back from the start of the month by (month - 1) % 3 months.
+    months_back = (sa.cast(sa.func.strftime("%m", column), sa.Integer) - 1) % 3
+    return sa.func.date(column, "start of month", sa.func.printf("-%d months", months_back))
+
+
+def panel_cells(session: Session, period: str) -> pd.DataFrame:
+    """One row per unit and period with responses: unit_id, period_start, n, total, total_sq."""
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}: choose one of {', '.join(PERIODS)}")
+    if period == "week":
+        query = (
+            sa.select(
+                Unit.code.label("unit_id"),
+                UnitWeekScore.week_start.label("period_start"),
+                UnitWeekScore.n,
+                UnitWeekScore.total,
+                UnitWeekScore.total_sq,
+            )
+            .join(Unit, Unit.id == UnitWeekScore.unit_id)
+            .join(Metric, Metric.id == UnitWeekScore.metric_id)
+            .where(Metric.code == OVERALL)
+        )
+    else:
+        start = _period_expression(session, Response.responded_on, period)
+        grouped = (
+            sa.select(
+                Response.unit_id,
+                start.label("period_start"),
+                sa.func.count().label("n"),
+                sa.func.sum(Response.overall).label("total"),
+                sa.func.sum(Response.overall * Response.overall).label("total_sq"),
+            )
+            .group_by(Response.unit_id, start)
+            .subquery()
+        )
+        query = sa.select(
+            Unit.code.label("unit_id"),
+            grouped.c.period_start,
+            grouped.c.n,
+            grouped.c.total,
+            grouped.c.total_sq,
+        ).join(Unit, Unit.id == grouped.c.unit_id)
+    rows = session.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["unit_id", "period_start", "n", "total", "total_sq"])
+    frame["period_start"] = pd.to_datetime(frame["period_start"])
+    return frame
+
+
+def unit_regions(session: Session) -> pd.DataFrame:
+    """Every unit with its comparison group: the top of its branch of the organisation tree.
+
+    A unit without a parent is its own group only when it has children (a region); lone units
+    share one group, so a flat list of stores still has comparison units.
+    """
+    rows = session.execute(sa.select(Unit.id, Unit.code, Unit.parent_id)).all()
+    parent = {unit_id: parent_id for unit_id, _, parent_id in rows}
+    code = {unit_id: unit_code for unit_id, unit_code, _ in rows}
+    has_children = {parent_id for parent_id in parent.values() if parent_id is not None}
+    groups = []
+    for unit_id, unit_code, _ in rows:
+        top, seen = unit_id, set()
+        while parent.get(top) is not None and top not in seen:
+            seen.add(top)
+            top = parent[top]
+        if top == unit_id and unit_id not in has_children:
+            groups.append((unit_code, NO_GROUP))
+        else:
+            groups.append((unit_code, code[top]))
+    return pd.DataFrame(groups, columns=["unit_id", "group"])
+
+
+def implemented_adoptions(session: Session) -> pd.DataFrame:
+    """unit_id, solution_id, adopted_on of every implemented adoption with a date."""
+    rows = session.execute(
+        sa.select(Unit.code, Solution.code, Adoption.effective_on)
+        .join(Unit, Unit.id == Adoption.unit_id)
+        .join(Solution, Solution.id == Adoption.solution_id)
+        .where(Adoption.status == AdoptionStatus.IMPLEMENTED, Adoption.effective_on.is_not(None))
+    ).all()
+    frame = pd.DataFrame(rows, columns=["unit_id", "solution_id", "adopted_on"])
+    frame["adopted_on"] = pd.to_datetime(frame["adopted_on"])
+    return frame
+
+
+def solution_titles(session: Session) -> dict[str, str]:
+    return dict(session.execute(sa.select(Solution.code, Solution.title)).all())
+
+
+def load_panel(session: Session, period: str = "week") -> Panel:
+    """The unit × period panel of ``overall`` with the implemented adoptions."""
+    return build_panel(
+        panel_cells(session, period), unit_regions(session), implemented_adoptions(session), period
+    )
