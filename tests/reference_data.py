@@ -104,3 +104,25 @@ def write_mpdta_csvs(folder: Path) -> dict[str, Path]:
         }
     ).to_csv(paths["adoptions"], index=False)
     return paths
+
+
+def write_simulation_csvs(simulation, folder: Path) -> dict[str, Path]:
+    """A simulated organisation (``analytics.simulator``) as the contract's CSV files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {
+        kind: folder / f"{kind}.csv" for kind in ("units", "solutions", "responses", "adoptions")
+    }
+    simulation.units[["unit_id", "name", "parent_id", "kind"]].to_csv(paths["units"], index=False)
+    pd.DataFrame(
+        {
+            "solution_id": simulation.solutions["solution_id"],
+            "title": "Solution " + simulation.solutions["solution_id"],
+            "kind": "sop",
+        }
+    ).to_csv(paths["solutions"], index=False)
+    responses = simulation.responses.drop(columns=["comment"], errors="ignore")
+    responses.to_csv(paths["responses"], index=False)
+    simulation.adoptions[["unit_id", "solution_id", "adopted_on", "status"]].to_csv(
+        paths["adoptions"], index=False
+    )
+    return paths

@@ -10,7 +10,7 @@ For a cohort ``g`` (first treated period) and a period ``t`` with base period ``
 
     ATT(g, t) = mean over G=g of (Y_t - Y_b)  -  mean over comparison units of (Y_t - Y_b)
 
-- ``b = g - anticipation - 1`` (the last period before treatment could be anticipated) for
+- ``b = g - anticipation - 1`` (the last period before any anticipation effect) for
   post-treatment cells and, with ``base_period="universal"``, for every cell; with
   ``base_period="varying"`` pre-treatment cells compare ``t`` with the period before it, so they
   are placebo short differences (CS Section 3, did's default).
@@ -22,6 +22,20 @@ comparison units in a cell it is the usual two-sample one, scaled by ``n / n1`` 
 cell lives on the same ``n`` units, and ``se = sqrt(sum(psi**2)) / n``. Aggregations are linear
 combinations of cell influence functions plus, where the weights are estimated cohort shares, the
 weight-estimation term (did's ``wif``), exactly as ``did::aggte`` computes them.
+
+Aggregations (CS Section 3.1, did's ``aggte``): *simple* weights the post-treatment cells by
+cohort size; *event* averages the cells of each event time ``e = t - g`` by cohort size;
+*dynamic overall* is the plain mean of the event-time effects ``e >= 0``; *group* averages each
+cohort's post-treatment cells, and *group overall* weights those by cohort size. ``window = w``
+keeps only event times ``0..w-1`` in the simple, overall and group numbers (did's
+``max_e = w - 1``); the event table always lists every event time.
+
+Sample rules, as did's ``pre_process_did``: rows with a missing ``y`` are dropped; cohorts after
+the last period (+ anticipation) count as never treated; without never-treated units the last
+cohort becomes the comparison group (``never``) or only a comparison (``notyet``) and the
+periods from its start (- anticipation) on are dropped; units treated in the first period
+(+ anticipation) are dropped. Each rule leaves a line in ``CSResult.notes``, as does each cell
+skipped for want of treated or comparison units.
 
 Missing observations: a unit missing period ``t`` or ``b`` simply does not enter the 2x2 cell
 ``(g, t)`` (pairwise-balanced cells; the ``differences`` package's panel treatment of unbalanced
@@ -171,7 +185,8 @@ def callaway_santanna(panel: pd.DataFrame, options: CSOptions = CSOptions()) -> 
     if cells.skipped:
         notes.append(_skipped_note(cells.skipped))
     if not cells.rows:
-        raise ValueError(f"no (cohort, period) cell could be estimated: {notes[-1]}")
+        reason = notes[-1] if cells.skipped else "the panel has fewer than two periods"
+        raise ValueError(f"no (cohort, period) cell could be estimated: {reason}")
 
     z = float(norm.ppf(1 - options.alpha / 2))
     group_time = pd.DataFrame(
@@ -435,10 +450,12 @@ def _prepare(panel: pd.DataFrame, options: CSOptions, notes: list[str]) -> _Prep
 
     units = np.flatnonzero(present())
     cohorts = [int(g) for g in np.unique(unit_cohort[units]) if np.isfinite(g)]
-    cohorts = [g for g in cohorts if g != control_only]
+    # did's glist: the first period may have moved with the units dropped just above.
+    cohorts = [g for g in cohorts if g != control_only and g > periods[0] + options.anticipation]
     if not cohorts:
         raise ValueError(
-            "no treated units: no unit has a cohort after the first period (+ anticipation)"
+            "no treated units: no unit is first treated after the first period "
+            "(+ anticipation) and by the last period (+ anticipation)"
         )
 
     # Units sorted by cohort (never treated last) make every cohort, and every set of

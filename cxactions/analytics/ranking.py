@@ -71,6 +71,10 @@ def rank_on_evidence(
     ``placebo_warning`` to an estimator's summary (columns ``effect``, ``se``, ``n_units``,
     ``placebo``, ``placebo_se``). Returns the ranked frame, best first, and the prior used."""
     frame = summary.copy()
+    for column in ("effect", "se", "placebo", "placebo_se"):
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["n_units"] = pd.to_numeric(frame["n_units"], errors="coerce").fillna(0).astype(int)
     frame["raw_effect"] = frame["effect"]
     frame["raw_se"] = frame["se"]
     z = float(stats.norm.ppf(0.5 + confidence / 2))
