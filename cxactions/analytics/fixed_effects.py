@@ -96,10 +96,12 @@ class TwoWaySolver:
             lam[g, free] = solution
         filled = np.nan_to_num(lam)
         alpha = np.full((n_units, k), np.nan)
-        has = self.unit_weight > 0
-        # alpha_i = (rhs_i - sum_t w_it lambda_gt) / W_i
-        explained = np.einsum("ut,utk->uk", self.weights[has], filled[self.groups[has]])
-        alpha[has] = (rhs_alpha[has] - explained) / self.unit_weight[has, None]
+        # alpha_i = (rhs_i - sum_t w_it lambda_gt) / W_i, one group at a time (no units × periods
+        # × k array: k reaches hundreds when standard errors are computed).
+        for g, members in enumerate(self.members):
+            active = members[self.unit_weight[members] > 0]
+            explained = self.weights[active] @ filled[g]
+            alpha[active] = (rhs_alpha[active] - explained) / self.unit_weight[active, None]
         return FixedEffects(alpha=alpha, lam=lam)
 
     def fit(self, values: np.ndarray) -> FixedEffects:
