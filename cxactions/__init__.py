@@ -79,7 +79,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from cxactions.analytics.cli import impact_command
+    from cxactions.analytics.cli import impact_command, refresh_impact_command
     from cxactions.auth.cli import user_group
     from cxactions.demo.cli import demo_command
     from cxactions.imports.cli import import_command
@@ -91,6 +91,7 @@ def _register_cli(app: Flask) -> None:
         demo_command,
         import_command,
         impact_command,
+        refresh_impact_command,
         user_group,
         reindex_command,
         search_command,

@@ -3,6 +3,7 @@
 Models live in their feature folders; this module only gathers them.
 """
 
+from cxactions.analytics.models import DataVersion, ImpactEstimate, ImpactEventEstimate, ImpactRun
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role, User, user_units
 from cxactions.crowd.models import Comment, CommentKind
@@ -34,6 +35,10 @@ __all__ = [
     "ChallengeStatus",
     "Comment",
     "CommentKind",
+    "DataVersion",
+    "ImpactEstimate",
+    "ImpactEventEstimate",
+    "ImpactRun",
     "ImportRun",
     "Level",
     "Metric",

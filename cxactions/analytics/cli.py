@@ -173,3 +173,27 @@ def impact_command(
         click.echo(f"{len(frame)} rows written to {output}", err=True)
     else:
         click.echo(text.rstrip("\n"))
+
+
+@click.command("refresh-impact")
+@with_appcontext
+def refresh_impact_command() -> None:
+    """Recompute the impact estimates the pages show (IMPACT_* settings) and store them."""
+    from flask import current_app
+
+    from cxactions.analytics.services import ImpactSettings, refresh_impact
+    from cxactions.extensions import db
+
+    settings = ImpactSettings.from_config(current_app.config)
+    try:
+        with _StepBar(steps=8) as progress:
+            run = refresh_impact(db.session, settings, trigger="cli", progress=progress)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    if run is None:
+        raise click.ClickException("another refresh is under way; try again when it has finished")
+    ranked = sum(1 for estimate in run.estimates if estimate.rank is not None)
+    click.echo(
+        f"Impact estimates refreshed: {len(run.estimates)} solutions, {ranked} ranked "
+        f"({run.seconds:.1f} s, data version {run.data_version})."
+    )

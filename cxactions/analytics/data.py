@@ -35,8 +35,11 @@ def _period_expression(session: Session, column: sa.ColumnElement, period: str):
     return sa.func.date(column, "start of month", sa.func.printf("-%d months", months_back))
 
 
-def panel_cells(session: Session, period: str) -> pd.DataFrame:
-    """One row per unit and period with responses: unit_id, period_start, n, total, total_sq."""
+def panel_cells(session: Session, period: str, unit_codes: list[str] | None = None) -> pd.DataFrame:
+    """One row per unit and period with responses: unit_id, period_start, n, total, total_sq.
+
+    ``unit_codes`` restricts the panel to those units (one region, for a unit's own story).
+    """
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}: choose one of {', '.join(PERIODS)}")
     if period == "week":
@@ -72,6 +75,8 @@ def panel_cells(session: Session, period: str) -> pd.DataFrame:
             grouped.c.total,
             grouped.c.total_sq,
         ).join(Unit, Unit.id == grouped.c.unit_id)
+    if unit_codes is not None:
+        query = query.where(Unit.code.in_(unit_codes))
     rows = session.execute(query).all()
     frame = pd.DataFrame(rows, columns=["unit_id", "period_start", "n", "total", "total_sq"])
     frame["period_start"] = pd.to_datetime(frame["period_start"])
@@ -118,8 +123,19 @@ def solution_titles(session: Session) -> dict[str, str]:
     return dict(session.execute(sa.select(Solution.code, Solution.title)).all())
 
 
-def load_panel(session: Session, period: str = "week") -> Panel:
-    """The unit × period panel of ``overall`` with the implemented adoptions."""
-    return build_panel(
-        panel_cells(session, period), unit_regions(session), implemented_adoptions(session), period
-    )
+def load_panel(session: Session, period: str = "week", *, region_of: str | None = None) -> Panel:
+    """The unit × period panel of ``overall`` with the implemented adoptions.
+
+    ``region_of`` (a unit code) restricts it to that unit's comparison region.
+    """
+    regions = unit_regions(session)
+    codes = None
+    if region_of is not None:
+        group = regions.loc[regions["unit_id"] == region_of, "group"]
+        if group.empty:
+            raise ValueError(f"unknown unit {region_of!r}")
+        codes = regions.loc[regions["group"] == group.iloc[0], "unit_id"].tolist()
+    adoptions = implemented_adoptions(session)
+    if codes is not None:
+        adoptions = adoptions[adoptions["unit_id"].isin(codes)]
+    return build_panel(panel_cells(session, period, codes), regions, adoptions, period)

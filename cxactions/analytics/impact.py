@@ -825,3 +825,59 @@ def twfe(panel: Panel, options: ImpactOptions, progress: Progress) -> ImpactResu
         pd.DataFrame(columns=GROUP_TIME_COLUMNS),
         ["two-way fixed effects: a baseline, biased when effects vary across cohorts"],
     )
+
+
+# --------------------------------------------------------------------------------------------
+# One unit's own story: "did it work here?"
+
+
+def unit_trajectory(
+    panel: Panel, unit_id: str, solution: str, options: ImpactOptions | None = None
+) -> pd.DataFrame:
+    """A unit's observed scores next to what it would have scored without its solutions.
+
+    The comparison is the imputation estimator's stage 1: the unit's own level before any
+    solution plus the period effects of its region's untreated units. One unit's difference is
+    noisy; the solution's impact page pools every adopting unit. Columns: ``period_start``,
+    ``event_time`` (0 = the adoption period of ``solution``), ``observed``, ``expected`` (NaN
+    where it cannot be imputed), ``n`` (responses) and ``phase`` (before/dip/after).
+    """
+    options = (options or ImpactOptions()).resolved(panel.period)
+    rows = np.flatnonzero(panel.unit_ids == unit_id)
+    if rows.size == 0:
+        raise ValueError(f"no survey responses at unit {unit_id!r}")
+    unit = int(rows[0])
+    adoption = panel.adoptions[
+        (panel.adoptions["unit"] == unit) & (panel.adoptions["solution"] == solution)
+    ]
+    if adoption.empty:
+        raise ValueError(f"{solution!r} has not taken effect at {unit_id!r} inside the data")
+    start = int(adoption["start"].iloc[0])
+    solutions = panel.solutions
+    exposure = _exposure(panel, solutions, replace(options, placebo=0))
+    observed = panel.count > 0
+    exposed = np.zeros(panel.shape, dtype=bool)
+    exposed[exposure.unit, exposure.period] = True
+    y = np.where(observed, panel.mean, 0.0)
+    n_groups = len(panel.group_names)
+    informs = np.ones(panel.shape[0], dtype=bool)
+    with threadpool_limits(limits=1, user_api="blas"):
+        weights = _cell_weights(panel, observed & ~exposed, y, panel.groups, n_groups, informs)
+        alpha, lam, _, _ = _stage_one(
+            y, weights * (observed & ~exposed), panel.groups, n_groups, informs
+        )
+    expected = alpha[unit] + lam[panel.groups[unit]]
+    event_time = np.arange(panel.shape[1]) - start
+    phase = np.where(
+        event_time >= 0, "after", np.where(event_time >= -options.anticipation, "dip", "before")
+    )
+    return pd.DataFrame(
+        {
+            "period_start": panel.periods,
+            "event_time": event_time,
+            "observed": np.where(observed[unit], panel.mean[unit], np.nan),
+            "expected": expected,
+            "n": panel.count[unit].astype(int),
+            "phase": phase,
+        }
+    )

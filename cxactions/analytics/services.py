@@ -5,10 +5,13 @@ Knows the session, not the request: the CLI, the web pages and the cache all com
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cxactions.analytics.data import load_panel, solution_titles
@@ -20,7 +23,10 @@ from cxactions.analytics.impact import (
     Progress,
     estimate,
 )
+from cxactions.analytics.models import DataVersion, ImpactEstimate, ImpactEventEstimate, ImpactRun
 from cxactions.analytics.ranking import MIN_UNITS, Prior, rank_on_evidence
+from cxactions.db_types import utcnow
+from cxactions.library.models import Solution
 
 DETAILS = ("summary", "event", "group-time")
 SUMMARY_CSV = ["solution_id", "title", "effect", "ci_low", "ci_high", "n_units", "rank"]
@@ -120,3 +126,235 @@ def plain_reading(effect: float, low: float, high: float, units: int, unit_word:
         f"{verb.capitalize()} satisfaction by about {abs(effect):.1f} points "
         f"({low:.1f} to {high:.1f}) {where}."
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The cache the pages read: one run of the default configuration, recomputed when stale.
+
+IMPACT_DATA = "impact"
+# A run still "running" after this long died with its process: another may start.
+RUN_TIMEOUT = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class ImpactSettings:
+    """The configuration whose results the pages show (``IMPACT_*`` settings)."""
+
+    period: str = "week"
+    window: int = 12
+    control: str = "notyet"
+    min_units: int = MIN_UNITS
+
+    @classmethod
+    def from_config(cls, config) -> ImpactSettings:
+        return cls(
+            period=config.get("IMPACT_PERIOD", "week"),
+            window=int(config.get("IMPACT_WINDOW", 12)),
+            control=config.get("IMPACT_CONTROL", "notyet"),
+            min_units=int(config.get("IMPACT_MIN_UNITS", MIN_UNITS)),
+        )
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """What the pages say about the estimates they show."""
+
+    run: ImpactRun | None
+    data_version: int
+    running: bool
+
+    @property
+    def stale(self) -> bool:
+        return self.run is None or self.run.data_version < self.data_version
+
+
+def bump_data_version(session: Session, name: str = IMPACT_DATA) -> None:
+    """Mark every estimate stale: call inside the transaction that changed the data."""
+    updated = session.execute(
+        sa.update(DataVersion)
+        .where(DataVersion.name == name)
+        .values(version=DataVersion.version + 1, changed_at=utcnow())
+    )
+    if updated.rowcount == 0:
+        session.add(DataVersion(name=name, version=1, changed_at=utcnow()))
+        session.flush()
+
+
+def current_data_version(session: Session, name: str = IMPACT_DATA) -> int:
+    return session.scalar(sa.select(DataVersion.version).where(DataVersion.name == name)) or 0
+
+
+def latest_run(session: Session) -> ImpactRun | None:
+    """The newest finished run: the estimates the pages show."""
+    return session.scalar(
+        sa.select(ImpactRun)
+        .where(ImpactRun.status == "done", ImpactRun.estimator == DEFAULT_ESTIMATOR)
+        .order_by(ImpactRun.finished_at.desc(), ImpactRun.id.desc())
+        .limit(1)
+    )
+
+
+def running_run(session: Session) -> ImpactRun | None:
+    """A run started recently and not finished, if any."""
+    return session.scalar(
+        sa.select(ImpactRun)
+        .where(ImpactRun.status == "running", ImpactRun.started_at > utcnow() - RUN_TIMEOUT)
+        .order_by(ImpactRun.started_at.desc())
+        .limit(1)
+    )
+
+
+def freshness(session: Session) -> Freshness:
+    return Freshness(
+        run=latest_run(session),
+        data_version=current_data_version(session),
+        running=running_run(session) is not None,
+    )
+
+
+def claim_refresh(session: Session, settings: ImpactSettings, trigger: str) -> int | None:
+    """Start a run unless one is under way; commits the claim. Returns the run id or None."""
+    if running_run(session) is not None:
+        return None
+    run = ImpactRun(
+        estimator=DEFAULT_ESTIMATOR,
+        period=settings.period,
+        window=settings.window,
+        control=settings.control,
+        min_units=settings.min_units,
+        status="running",
+        trigger=trigger,
+        data_version=current_data_version(session),
+    )
+    session.add(run)
+    session.commit()
+    return run.id
+
+
+def refresh_impact(
+    session: Session,
+    settings: ImpactSettings | None = None,
+    *,
+    trigger: str = "cli",
+    run_id: int | None = None,
+    progress: Progress | None = None,
+) -> ImpactRun | None:
+    """Recompute the cached estimates and store them; returns the finished run.
+
+    Returns None when another run is already under way. A failure is recorded on the run
+    (status ``failed``, the error) and re-raised; the previous estimates stay in place.
+    """
+    settings = settings or ImpactSettings()
+    if run_id is None:
+        run_id = claim_refresh(session, settings, trigger)
+        if run_id is None:
+            return None
+    started = time.perf_counter()
+    try:
+        report = compute_impact(
+            session,
+            period=settings.period,
+            options=ImpactOptions(window=settings.window, control=settings.control),
+            min_units=settings.min_units,
+            progress=progress,
+        )
+        run = session.get(ImpactRun, run_id)
+        _store(session, run, report)
+        run.status = "done"
+        run.finished_at = utcnow()
+        run.seconds = time.perf_counter() - started
+        prune_runs(session)
+        session.commit()
+        return run
+    except Exception as error:
+        session.rollback()
+        run = session.get(ImpactRun, run_id)
+        if run is not None:
+            run.status = "failed"
+            run.finished_at = utcnow()
+            run.error = f"{type(error).__name__}: {error}"[:2000]
+            session.commit()
+        raise
+
+
+def _store(session: Session, run: ImpactRun, report: ImpactReport) -> None:
+    ids = dict(session.execute(sa.select(Solution.code, Solution.id)).all())
+    run.anticipation = report.result.options.anticipation
+    run.units = report.units
+    run.periods = report.periods
+    run.notes = list(report.notes)
+    if report.prior is not None and np.isfinite(report.prior.mean):
+        run.prior_mean = report.prior.mean
+        run.prior_sd = float(np.sqrt(report.prior.variance))
+
+    def number(value):
+        return None if value is None or pd.isna(value) else float(value)
+
+    estimates = [
+        {
+            "run_id": run.id,
+            "solution_id": ids[row.solution_id],
+            "effect": number(row.effect),
+            "se": number(row.se),
+            "ci_low": number(row.ci_low),
+            "ci_high": number(row.ci_high),
+            "raw_effect": number(row.raw_effect),
+            "raw_se": number(row.raw_se),
+            "n_units": int(row.n_units),
+            "n_cells": int(getattr(row, "n_cells", 0) or 0),
+            "rank": None if pd.isna(row.rank) else int(row.rank),
+            "placebo": number(row.placebo),
+            "placebo_se": number(row.placebo_se),
+            "placebo_warning": bool(row.placebo_warning),
+            "enough_evidence": bool(row.enough_evidence),
+        }
+        for row in report.ranked.itertuples(index=False)
+        if row.solution_id in ids
+    ]
+    if estimates:
+        session.execute(sa.insert(ImpactEstimate), estimates)
+    events = [
+        {
+            "run_id": run.id,
+            "solution_id": ids[row.solution],
+            "event_time": int(row.event_time),
+            "phase": row.phase,
+            "effect": number(row.effect),
+            "se": number(row.se),
+            "ci_low": number(row.ci_low),
+            "ci_high": number(row.ci_high),
+            "n_units": None if pd.isna(row.n_units) else int(row.n_units),
+        }
+        for row in report.result.event.itertuples(index=False)
+        if row.solution in ids
+    ]
+    if events:
+        session.execute(sa.insert(ImpactEventEstimate), events)
+
+
+def prune_runs(session: Session, keep: int = 5) -> int:
+    """Delete all but the newest ``keep`` finished runs (and failed ones older than those)."""
+    keep_ids = session.scalars(
+        sa.select(ImpactRun.id).order_by(ImpactRun.started_at.desc()).limit(keep)
+    ).all()
+    if not keep_ids:
+        return 0
+    deleted = session.execute(
+        sa.delete(ImpactRun).where(ImpactRun.id.not_in(keep_ids), ImpactRun.status != "running")
+    )
+    return deleted.rowcount or 0
+
+
+def adoption_trajectory(
+    session: Session, unit_code: str, solution_code: str, settings: ImpactSettings | None = None
+) -> pd.DataFrame:
+    """ "Did it work here?": the unit's scores against its comparison, around one adoption.
+
+    Reads only the unit's region. Raises ``ValueError`` with a reason a page can show when
+    there is nothing to compare (no responses, adoption not implemented or outside the data).
+    """
+    from cxactions.analytics.impact import unit_trajectory
+
+    settings = settings or ImpactSettings()
+    panel = load_panel(session, settings.period, region_of=unit_code)
+    return unit_trajectory(panel, unit_code, solution_code, ImpactOptions(window=settings.window))

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from cxactions.demo.services import Progress
@@ -75,6 +76,7 @@ def demo_command(
     stores: int, weeks: int, seed: int, seed_dir: Path | None, reset: bool, if_empty: bool
 ) -> None:
     """Load the starter library and generate a demo organisation with two years of history."""
+    from cxactions.analytics.services import ImpactSettings, refresh_impact
     from cxactions.auth.services import UserError
     from cxactions.config import PROJECT_ROOT
     from cxactions.demo.services import (
@@ -127,6 +129,8 @@ def demo_command(
         raise
     progress.step("Rebuilding the search index")
     indexed = rebuild_index()
+    progress.step("Estimating the impact of every adopted solution")
+    run = refresh_impact(session, ImpactSettings.from_config(current_app.config), trigger="demo")
     progress.step("Done")
 
     click.echo(
@@ -136,6 +140,11 @@ def demo_command(
         f"{result.adoptions} plan items using {result.solutions_adopted} library solutions; "
         f"{indexed} documents in the search index."
     )
+    if run is not None:
+        ranked = sum(1 for estimate in run.estimates if estimate.rank is not None)
+        click.echo(
+            f"Impact: {len(run.estimates)} solutions estimated, {ranked} ranked on evidence."
+        )
     click.echo(f"Library: {result.seed.describe()}.")
     shown = "from CXACTIONS_PASSWORD" if password != DEFAULT_PASSWORD else f"'{password}'"
     click.echo(f"Sign in with these accounts (password {shown}):")

@@ -23,6 +23,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from cxactions.analytics.services import bump_data_version
 from cxactions.audit.services import record
 from cxactions.db_types import utcnow
 from cxactions.imports.models import ImportRun
@@ -50,6 +51,8 @@ MAX_UNITS_IN_REFRESH = 5_000
 # index pages of a million-row table stay in memory while the chunks stream in.
 SQLITE_IMPORT_CACHE_KIB = 128 * 1024
 UNITS_FIRST = "import units.csv first"
+# Imports that change what impact estimates are computed from (units: the comparison regions).
+IMPACT_KINDS = ("units", "responses", "adoptions")
 
 
 @dataclass
@@ -189,6 +192,8 @@ def run_import(
                 raise _DryRunDone
             result.seconds = time.perf_counter() - clock
             result.run_id = _record_run(session, result, started_at, actor, user, errors)
+            if kind in IMPACT_KINDS and loader.inserted + loader.updated:
+                bump_data_version(session)  # the cached impact estimates are stale now
     except _DryRunDone:
         pass
     except ImportAborted as abort:
