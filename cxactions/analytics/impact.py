@@ -49,6 +49,8 @@ DEFAULT_LOOKBACK = {"week": 4, "month": 1, "quarter": 0, "year": 0}
 RECOVERY_FADES = (0.0, 0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 PLACEBO, DIP, EFFECT, LATE = 0, 1, 2, 3
+# A unit's baseline needs at least this many untreated periods before placebo weeks are spared.
+MIN_BASELINE_PERIODS = 4
 PHASES = ("placebo", "dip", "effect", "late")
 
 Progress = Callable[[str], None]
@@ -202,6 +204,12 @@ def _exposure(panel: Panel, solutions: list[str], options: ImpactOptions) -> _Ex
     )
 
 
+def _subset(exposure: _Exposure, keep: np.ndarray) -> _Exposure:
+    return _Exposure(
+        **{name: getattr(exposure, name)[keep] for name in exposure.__dataclass_fields__}
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # The default: imputation / two-stage DiD, all solutions jointly.
 
@@ -222,6 +230,17 @@ def imputation(panel: Panel, options: ImpactOptions, progress: Progress) -> Impa
     exposed = np.zeros(panel.shape, dtype=bool)
     exposed[exposure.unit, exposure.period] = True
     untreated = observed & ~exposed
+    # A unit that adopted early has little history left once the placebo weeks are set aside:
+    # there the placebo weeks serve as its baseline instead of being lost with the unit.
+    short = untreated.sum(axis=1) < max(options.placebo, MIN_BASELINE_PERIODS)
+    placebo_rows = exposure.phase == PLACEBO
+    if options.placebo and short.any():
+        drop = placebo_rows & short[exposure.unit]
+        if drop.any():
+            exposure = _subset(exposure, ~drop)
+            exposed[:] = False
+            exposed[exposure.unit, exposure.period] = True
+            untreated = observed & ~exposed
     if options.control == "never":
         adopters = np.zeros(n_units, dtype=bool)
         adopters[panel.adoptions["unit"].to_numpy()] = True
