@@ -45,8 +45,8 @@ DEFAULT_DIP = {"week": 6, "month": 1, "quarter": 1, "year": 0}
 DEFAULT_PLACEBO = {"week": 8, "month": 3, "quarter": 2, "year": 1}
 # Periods before adoption whose mean deviation predicts the recovery that follows a dip.
 DEFAULT_LOOKBACK = {"week": 4, "month": 1, "quarter": 0, "year": 0}
-# Candidate fading rates (per period) of what is left of a dip after adoption.
-RECOVERY_FADES = (0.0, 0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+# Event times with their own share of the pre-adoption dip left (when the window is all).
+RECOVERY_HORIZON = 26
 
 PLACEBO, DIP, EFFECT, LATE = 0, 1, 2, 3
 # A unit's baseline needs at least this many untreated periods before placebo weeks are spared.
@@ -296,37 +296,23 @@ def imputation(panel: Panel, options: ImpactOptions, progress: Progress) -> Impa
             adoption=exposure.adoption[keep],
             n_adoptions=len(panel.adoptions),
         )
-        recovery = _recovery_column(
-            dip, latest, row, exposure.event_time[keep], exposure.adoption[keep], stage2_cells.size
-        )
-        # Each candidate column adds one regressor: the fall in the weighted sum of squares it
-        # buys follows from the bordered normal equations, without refitting the solutions.
-        weighted_error = s2_weight * s2_error
-        best = None
-        for fade in RECOVERY_FADES:
-            candidate = recovery(fade)
-            cross = design.T @ (s2_weight * candidate)
-            residual_variance = float(candidate @ (s2_weight * candidate)) - float(
-                cross @ inverse @ cross
-            )
-            if residual_variance <= 1e-12:
-                continue
-            gain = float(candidate @ weighted_error) ** 2 / residual_variance
-            if best is None or gain > best[0]:
-                best = (gain, fade, candidate)
-    if lookback and best is not None:
-        _, fade, candidate = best
-        design = sp.hstack([design, sp.csr_matrix(candidate[:, None])]).tocsr()
-        n_columns += 1
+        horizon = options.window or min(RECOVERY_HORIZON, n_periods)
+        recovery = _recovery_columns(
+            dip, latest, row, exposure.event_time[keep], exposure.adoption[keep],
+            stage2_cells.size, horizon,
+        )  # fmt: skip
+        design = sp.hstack([design, recovery]).tocsr()
+        n_columns = design.shape[1]
         gram = (design.T @ sp.diags(s2_weight) @ design).toarray()
         present = np.flatnonzero(np.diag(gram) > 0)
         inverse = np.zeros((n_columns, n_columns))
         inverse[np.ix_(present, present)] = _inverse(gram[np.ix_(present, present)], notes)
         beta = inverse @ (design.T @ (s2_weight * s2_residual))
         s2_error = s2_residual - design @ beta
+        carried = beta[4 * n_solutions :]
         notes.append(
-            f"dip recovery: {beta[-1]:.2f} of a pre-adoption dip is still there at adoption, "
-            f"fading by {fade:.2f} a period"
+            f"dip recovery: {carried[0]:.2f} of a pre-adoption dip is still there in the "
+            f"adoption period, {carried[min(3, carried.size - 1)]:.2f} three periods on"
         )
 
     progress("standard errors")
@@ -434,32 +420,26 @@ def _dips(
     return dip, latest
 
 
-def _recovery_column(
+def _recovery_columns(
     dip: np.ndarray,
     latest: np.ndarray,
     row: np.ndarray,
     event_time: np.ndarray,
     adoption: np.ndarray,
     n_rows: int,
-) -> Callable[[float], np.ndarray]:
-    """A stage-2 regressor: the dip of the unit's latest adoption, fading geometrically.
+    horizon: int,
+) -> sp.csr_matrix:
+    """Stage-2 regressors: the dip of the unit's latest adoption, by event time.
 
     Managers adopt after a bad stretch, and a bad stretch partly persists (shocks fade over
     weeks): against the unit's usual level, the tail of the dip would be blamed on the
     solution. Conditioning on the pre-adoption outcomes managers reacted to (the lagged-outcome
-    control of Ashenfelter & Card 1985, here on top of the fixed effects) takes it out; its
-    size is estimated jointly with the solutions, its fading rate by least squares.
+    control of Ashenfelter & Card 1985, here on top of the fixed effects) takes it out. How much
+    of a dip remains ``k`` periods on is estimated freely for ``k < horizon`` (one shared value
+    beyond), jointly with the solutions, from how adoptions after deep and shallow dips differ.
     """
-    k = event_time[latest].astype(float)
-    start = dip[adoption[latest]]
-    cells = row[latest]
-
-    def column(fade: float) -> np.ndarray:
-        values = np.zeros(n_rows)
-        values[cells] = start * fade**k
-        return values
-
-    return column
+    k = np.minimum(event_time[latest], horizon)
+    return sp.csr_matrix((dip[adoption[latest]], (row[latest], k)), shape=(n_rows, horizon + 1))
 
 
 def _cell_weights(
