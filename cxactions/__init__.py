@@ -65,6 +65,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from cxactions.analytics.views import bp as impact_bp
     from cxactions.auth.views import bp as auth_bp
     from cxactions.imports.views import bp as imports_bp
     from cxactions.library.views import bp as library_bp
@@ -73,7 +74,7 @@ def _register_blueprints(app: Flask) -> None:
     from cxactions.web.errors import register_error_handlers
     from cxactions.web.views import bp as web_bp
 
-    for blueprint in (web_bp, auth_bp, taxonomy_bp, library_bp, units_bp, imports_bp):
+    for blueprint in (web_bp, auth_bp, taxonomy_bp, library_bp, units_bp, impact_bp, imports_bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
 

@@ -41,6 +41,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     # Rows per chunk when streaming an import; bounds memory whatever the file size.
     IMPORT_CHUNK_ROWS = int(os.environ.get("CXACTIONS_IMPORT_CHUNK_ROWS", "50000"))
+    # A page that finds the impact estimates stale recomputes them in one background thread.
+    IMPACT_BACKGROUND_REFRESH = True
 
 
 class DevelopmentConfig(Config):

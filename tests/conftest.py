@@ -93,6 +93,8 @@ def app(backend: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[Flas
             "INSTANCE_PATH": str(instance),
             "SQLALCHEMY_DATABASE_URI": url,
             "SEARCH_INDEX_PATH": str(instance / "search-index"),
+            # No thread may write while a test (or its teardown) uses the database.
+            "IMPACT_BACKGROUND_REFRESH": False,
         }
     )
     with application.app_context():

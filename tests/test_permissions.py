@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from flask_login import AnonymousUserMixin
 
 from cxactions.auth.models import Role, User
 from cxactions.auth.permissions import can_view_solution, can_view_unit, managed_unit_ids
-from cxactions.vocabulary import SolutionStatus
+from cxactions.plans.models import Adoption
+from cxactions.vocabulary import AdoptionStatus, SolutionStatus
 from tests.factories import challenge, solution, unit_tree
 
 PAGES = [
@@ -17,6 +20,12 @@ PAGES = [
     "/solutions/SOP-TILL",
     "/units",
     "/units/S1",
+    "/units/S1/adoptions/SOP-TILL",
+    "/impact",
+    "/impact.csv",
+    "/impact/solutions/SOP-TILL",
+    "/impact/methods",
+    "/impact/gaps",
 ]
 UNAPPROVED = [status for status in SolutionStatus if status != SolutionStatus.APPROVED]
 # Pages anyone may open, signed in or not.
@@ -25,10 +34,20 @@ PUBLIC_ENDPOINTS = {"static", "web.home", "web.health", "auth.login"}
 
 @pytest.fixture
 def world(db, make_user):
-    """A region R1 with districts D1 (S1, S2) and D2 (S3, S4), a challenge and its solutions."""
+    """A region R1 with districts D1 (S1, S2) and D2 (S3, S4), a challenge and its solutions;
+    S1 and S3 implemented one of them."""
     units = unit_tree()
     queue = challenge("SPEED-QUEUE", "Long checkout queues")
-    solution("SOP-TILL", "Open a till at three", challenges=[queue])
+    till = solution("SOP-TILL", "Open a till at three", challenges=[queue])
+    for code in ("S1", "S3"):
+        db.session.add(
+            Adoption(
+                unit=units[code],
+                solution=till,
+                status=AdoptionStatus.IMPLEMENTED,
+                effective_on=date(2024, 5, 6),
+            )
+        )
     author = make_user(Role.STAFF, email="author@example.com")
     proposals = {
         status: solution(f"PROP-{status.value}", f"A {status.value} idea", status=status)
@@ -63,7 +82,9 @@ def test_every_role_opens_every_page_in_its_scope(world, make_user, login, role,
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
 
 
-@pytest.mark.parametrize("path", ["/units/S3", "/units/D2", "/units/R1"])
+@pytest.mark.parametrize(
+    "path", ["/units/S3", "/units/D2", "/units/R1", "/units/S3/adoptions/SOP-TILL"]
+)
 def test_a_manager_outside_their_scope_is_refused(world, make_user, login, path):
     response = login(_user(make_user, world, Role.MANAGER)).get(path)
     assert response.status_code == 403
@@ -131,4 +152,14 @@ def test_no_page_is_public_by_accident(app, world, client):
         if response.status_code == 302:
             assert "/login" in response.location, rule.endpoint
         checked.append(rule.endpoint)
-    assert {"taxonomy.show_challenge", "library.list_solutions", "units.show_unit"} <= set(checked)
+    assert {
+        "taxonomy.show_challenge",
+        "library.list_solutions",
+        "units.show_unit",
+        "units.show_adoption",
+        "impact.show_leaderboard",
+        "impact.export_leaderboard",
+        "impact.show_solution_impact",
+        "impact.show_methods",
+        "impact.show_gaps",
+    } <= set(checked)

@@ -151,10 +151,21 @@ def estimate(
     return result
 
 
-def _intervals(frame: pd.DataFrame, options: ImpactOptions) -> pd.DataFrame:
-    frame["ci_low"] = frame["effect"] - options.z * frame["se"]
-    frame["ci_high"] = frame["effect"] + options.z * frame["se"]
+def _intervals(
+    frame: pd.DataFrame, options: ImpactOptions, clusters: pd.Series | None = None
+) -> pd.DataFrame:
+    """Add ``ci_low``/``ci_high``; with ``clusters`` (adopting units), Student t quantiles with
+    clusters − 1 degrees of freedom, the usual guard when few units carry an estimate."""
+    critical = options.z if clusters is None else critical_values(options.confidence, clusters)
+    frame["ci_low"] = frame["effect"] - critical * frame["se"]
+    frame["ci_high"] = frame["effect"] + critical * frame["se"]
     return frame
+
+
+def critical_values(confidence: float, clusters) -> np.ndarray:
+    """Two-sided t quantiles with ``clusters - 1`` degrees of freedom (at least 1)."""
+    degrees = np.maximum(np.asarray(clusters, dtype=float) - 1, 1)
+    return stats.t.ppf(0.5 + confidence / 2, degrees)
 
 
 # --------------------------------------------------------------------------------------------
@@ -363,7 +374,7 @@ def imputation(panel: Panel, options: ImpactOptions, progress: Progress) -> Impa
             "placebo_se": np.where(placebo_cells > 0, se[:n_solutions], np.nan),
         }
     )
-    summary = _intervals(summary, options)[SUMMARY_COLUMNS]
+    summary = _intervals(summary, options, clusters=summary["n_units"])[SUMMARY_COLUMNS]
 
     progress("event-time profiles")
     # Each solution's profile: the stage-2 residual of its cells with its own phase effect put

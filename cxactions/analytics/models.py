@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cxactions.db_types import utcnow
@@ -29,7 +29,17 @@ class ImpactRun(db.Model):
     """One computation of every solution's impact, with the settings and data it used."""
 
     __tablename__ = "impact_runs"
-    __table_args__ = (Index("ix_impact_runs_status_started", "status", "started_at"),)
+    __table_args__ = (
+        Index("ix_impact_runs_status_started", "status", "started_at"),
+        # At most one run under way, whatever the number of worker processes.
+        Index(
+            "ux_impact_runs_one_running",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     estimator: Mapped[str] = mapped_column(String(20))

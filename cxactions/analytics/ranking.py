@@ -20,6 +20,8 @@ from scipy import stats
 
 MIN_UNITS = 5
 PLACEBO_WARNING_LEVEL = 0.05
+# Below this many rankable solutions the spread of true effects cannot be estimated: no shrinkage.
+MIN_SOLUTIONS_TO_SHRINK = 5
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,15 @@ def rank_on_evidence(
     min_units: int = MIN_UNITS,
     confidence: float = 0.95,
     rank: bool = True,
+    small_sample: bool = False,
 ) -> tuple[pd.DataFrame, Prior | None]:
     """Add ``raw_effect``/``raw_se``, shrunk ``effect``/``se``/intervals, ``rank`` and
     ``placebo_warning`` to an estimator's summary (columns ``effect``, ``se``, ``n_units``,
-    ``placebo``, ``placebo_se``). Returns the ranked frame, best first, and the prior used."""
+    ``placebo``, ``placebo_se``). Returns the ranked frame, best first, and the prior used.
+
+    ``small_sample``: intervals and placebo tests use Student t with (adopting units − 1)
+    degrees of freedom, since unit-clustered errors from a handful of units run small.
+    """
     frame = summary.copy()
     for column in ("effect", "se", "placebo", "placebo_se"):
         if column in frame:
@@ -77,10 +84,15 @@ def rank_on_evidence(
     frame["n_units"] = pd.to_numeric(frame["n_units"], errors="coerce").fillna(0).astype(int)
     frame["raw_effect"] = frame["effect"]
     frame["raw_se"] = frame["se"]
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    if small_sample:
+        degrees = np.maximum(frame["n_units"].to_numpy(float) - 1, 1)
+        z = stats.t.ppf(0.5 + confidence / 2, degrees)
+    else:
+        degrees = np.full(len(frame), np.inf)
+        z = float(stats.norm.ppf(0.5 + confidence / 2))
     eligible = (frame["n_units"] >= min_units) & frame["effect"].notna() & frame["se"].notna()
     prior = None
-    if shrink and eligible.any():
+    if shrink and eligible.sum() >= MIN_SOLUTIONS_TO_SHRINK:
         prior = estimate_prior(
             frame.loc[eligible, "effect"].to_numpy(float), frame.loc[eligible, "se"].to_numpy(float)
         )
@@ -105,7 +117,7 @@ def rank_on_evidence(
     if "placebo" in frame:
         with np.errstate(invalid="ignore", divide="ignore"):
             placebo_z = frame["placebo"] / frame["placebo_se"]
-        frame["placebo_p"] = 2 * stats.norm.sf(np.abs(placebo_z))
+        frame["placebo_p"] = 2 * stats.t.sf(np.abs(placebo_z), degrees)
         frame["placebo_warning"] = frame["placebo_p"] < PLACEBO_WARNING_LEVEL
     frame = frame.sort_values(
         ["rank", "effect"], ascending=[True, False], na_position="last"

@@ -99,6 +99,7 @@ def compute_impact(
         min_units=min_units,
         confidence=result.options.confidence,
         rank=estimator in RANKING_ESTIMATORS,
+        small_sample=estimator == DEFAULT_ESTIMATOR,
     )
     titles = solution_titles(session)
     ranked = ranked.rename(columns={"solution": "solution_id"})
@@ -213,7 +214,17 @@ def freshness(session: Session) -> Freshness:
 
 
 def claim_refresh(session: Session, settings: ImpactSettings, trigger: str) -> int | None:
-    """Start a run unless one is under way; commits the claim. Returns the run id or None."""
+    """Start a run unless one is under way; commits the claim. Returns the run id or None.
+
+    A unique index admits one ``running`` run at a time, so two processes cannot both claim;
+    a run left ``running`` by a process that died is closed as failed after ``RUN_TIMEOUT``.
+    """
+    session.execute(
+        sa.update(ImpactRun)
+        .where(ImpactRun.status == "running", ImpactRun.started_at <= utcnow() - RUN_TIMEOUT)
+        .values(status="failed", finished_at=utcnow(), error="abandoned: its process stopped")
+    )
+    session.commit()
     if running_run(session) is not None:
         return None
     run = ImpactRun(
@@ -227,7 +238,11 @@ def claim_refresh(session: Session, settings: ImpactSettings, trigger: str) -> i
         data_version=current_data_version(session),
     )
     session.add(run)
-    session.commit()
+    try:
+        session.commit()
+    except sa.exc.IntegrityError:
+        session.rollback()
+        return None
     return run.id
 
 
@@ -358,3 +373,13 @@ def adoption_trajectory(
     settings = settings or ImpactSettings()
     panel = load_panel(session, settings.period, region_of=unit_code)
     return unit_trajectory(panel, unit_code, solution_code, ImpactOptions(window=settings.window))
+
+
+def latest_attempt(session: Session) -> ImpactRun | None:
+    """The newest run of the default estimator whatever its status (done, running, failed)."""
+    return session.scalar(
+        sa.select(ImpactRun)
+        .where(ImpactRun.estimator == DEFAULT_ESTIMATOR)
+        .order_by(ImpactRun.started_at.desc(), ImpactRun.id.desc())
+        .limit(1)
+    )

@@ -5,8 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
+from cxactions.analytics import pages as impact_pages
+from cxactions.analytics.background import current_freshness
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_see_retired, require_role
+from cxactions.extensions import db
 from cxactions.taxonomy import services
 
 bp = Blueprint("taxonomy", __name__)
@@ -31,4 +34,6 @@ def show_challenge(code: str):
     if challenge is None:
         abort(404, description=f"There is no challenge with the code “{code}”.")
     page = services.challenge_page(challenge, include_retired=_include_retired())
-    return render_template("taxonomy/challenge.html", page=page)
+    fresh = current_freshness()
+    evidence = impact_pages.order_by_evidence(db.session, fresh.run, page.solutions)
+    return render_template("taxonomy/challenge.html", page=page, evidence=evidence, freshness=fresh)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user
 
+from cxactions.analytics import pages as impact_pages
+from cxactions.analytics.background import current_freshness
+from cxactions.analytics.services import ImpactSettings
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_view_unit, managed_unit_ids, require_role
+from cxactions.extensions import db
+from cxactions.library.services import get_solution
 from cxactions.units import services
 
 bp = Blueprint("units", __name__)
@@ -37,3 +42,22 @@ def show_unit(code: str):
         scorecard=services.unit_scorecard(unit, chain),
         adoptions=services.unit_adoptions(unit),
     )
+
+
+@bp.get("/units/<code>/adoptions/<solution_code>")
+@require_role(Role.STAFF)
+def show_adoption(code: str, solution_code: str):
+    """ "Did it work here?": one unit's scores against its expected ones around one adoption."""
+    unit = services.get_unit(code)
+    if unit is None:
+        abort(404, description=f"There is no unit with the code “{code}”.")
+    if not can_view_unit(current_user, unit):
+        abort(403, description="This unit is outside the units you look after.")
+    solution = get_solution(solution_code)
+    adoption = impact_pages.unit_adoption(db.session, unit, solution) if solution else None
+    if adoption is None:
+        abort(404, description=f"{unit.name} has no plan item for “{solution_code}”.")
+    story = impact_pages.adoption_story(
+        db.session, adoption, current_freshness(), ImpactSettings.from_config(current_app.config)
+    )
+    return render_template("units/adoption.html", story=story, ancestors=services.ancestors(unit))

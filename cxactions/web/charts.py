@@ -156,3 +156,251 @@ def _month_ticks(first: date, last: date, x_of) -> list[tuple[float, str]]:
         )
         for month in shown
     ]
+
+
+# --- Charts on a numeric x axis: event studies and one unit's story around an adoption --------
+
+
+@dataclass(frozen=True)
+class EventPoint:
+    """One estimate at a position on the x axis, with its interval (``None`` when unknown)."""
+
+    x: float
+    value: float
+    low: float | None = None
+    high: float | None = None
+    css_class: str = "point"
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class EventSeries:
+    """A line through ``(x, value)`` points; ``None`` values break it (periods with no data)."""
+
+    label: str
+    points: Sequence[tuple[float, float | None, str]]  # x, value, tooltip
+    css_class: str = "series"
+
+
+@dataclass(frozen=True)
+class Band:
+    """A shaded stretch of the x axis, from ``start`` to ``end`` in data units."""
+
+    start: float
+    end: float
+    css_class: str
+    label: str
+
+
+@dataclass
+class DrawnPoint:
+    x: float
+    y: float
+    y_low: float | None
+    y_high: float | None
+    css_class: str
+    title: str
+
+
+@dataclass
+class DrawnBand:
+    x: float
+    width: float
+    css_class: str
+    label: str
+    label_x: float
+
+
+@dataclass
+class DrawnLine:
+    label: str
+    css_class: str
+    path: str
+    dots: list[tuple[float, float, str]]
+
+
+@dataclass
+class EventChart:
+    """An SVG-ready chart on a numeric x axis (weeks since adoption)."""
+
+    width: int
+    height: int
+    plot_left: float
+    plot_right: float
+    plot_top: float
+    plot_bottom: float
+    y_ticks: list[tuple[float, str]]
+    x_ticks: list[tuple[float, str]]
+    zero_y: float | None
+    marker_x: float | None  # the adoption (event time 0)
+    bands: list[DrawnBand]
+    points: list[DrawnPoint]
+    lines: list[DrawnLine]
+    x_label: str
+    y_label: str
+
+
+def _event_x_ticks(first: float, last: float, x_of, wanted: int = 8) -> list[tuple[float, str]]:
+    """Whole event times, every 1, 2, 4... periods, always including 0 when it is in range."""
+    span = max(last - first, 1)
+    step = next((s for s in (1, 2, 4, 8, 13, 26, 52) if span / s <= wanted), 104)
+    start = math.ceil(first / step) * step
+    ticks = []
+    value = start
+    while value <= last:
+        ticks.append(value)
+        value += step
+    if first <= 0 <= last and 0 not in ticks:
+        ticks.append(0)
+    return [(round(x_of(value), 1), f"{value:+d}" if value else "0") for value in sorted(ticks)]
+
+
+def event_chart(
+    *,
+    points: Sequence[EventPoint] = (),
+    lines: Sequence[EventSeries] = (),
+    bands: Sequence[Band] = (),
+    zero_line: bool = False,
+    marker: float | None = None,
+    x_label: str = "",
+    y_label: str = "",
+    width: int = 720,
+    height: int = 300,
+    margin: tuple[int, int, int, int] = (24, 16, 44, 52),  # top, right, bottom, left
+) -> EventChart | None:
+    """Scale estimates with whiskers and/or lines onto a numeric x axis; ``None`` when empty."""
+    xs = [point.x for point in points] + [x for line in lines for x, _, _ in line.points]
+    values = [point.value for point in points]
+    values += [bound for point in points for bound in (point.low, point.high) if bound is not None]
+    values += [value for line in lines for _, value, _ in line.points if value is not None]
+    values = [value for value in values if math.isfinite(value)]
+    if not xs or not values:
+        return None
+    if zero_line:
+        values.append(0.0)
+    top, right, bottom, left = margin
+    plot_left, plot_right = float(left), float(width - right)
+    plot_top, plot_bottom = float(top), float(height - bottom)
+    first, last = min(xs) - 0.5, max(xs) + 0.5
+    ticks = nice_ticks(min(values), max(values), 5)
+    low, high = ticks[0], ticks[-1]
+
+    def x_of(value: float) -> float:
+        return plot_left + (value - first) / (last - first) * (plot_right - plot_left)
+
+    def y_of(value: float) -> float:
+        return plot_bottom - (value - low) / (high - low) * (plot_bottom - plot_top)
+
+    def finite(value: float | None) -> bool:
+        return value is not None and math.isfinite(value)
+
+    drawn_bands = []
+    for band in bands:
+        start, end = max(band.start, first), min(band.end, last)
+        if end <= start:
+            continue
+        x0, x1 = x_of(start), x_of(end)
+        drawn_bands.append(
+            DrawnBand(round(x0, 1), round(x1 - x0, 1), band.css_class, band.label,
+                      round((x0 + x1) / 2, 1))
+        )  # fmt: skip
+    drawn_points = [
+        DrawnPoint(
+            x=round(x_of(point.x), 1),
+            y=round(y_of(point.value), 1),
+            y_low=round(y_of(point.low), 1) if finite(point.low) else None,
+            y_high=round(y_of(point.high), 1) if finite(point.high) else None,
+            css_class=point.css_class,
+            title=point.title,
+        )
+        for point in points
+        if finite(point.value)
+    ]
+    drawn_lines = []
+    for line in lines:
+        commands: list[str] = []
+        dots: list[tuple[float, float, str]] = []
+        previous_missing = True
+        for x, value, title in sorted(line.points, key=lambda item: item[0]):
+            if not finite(value):
+                previous_missing = True
+                continue
+            px, py = round(x_of(x), 1), round(y_of(value), 1)
+            commands.append(f"{'M' if previous_missing else 'L'}{px} {py}")
+            dots.append((px, py, title))
+            previous_missing = False
+        drawn_lines.append(DrawnLine(line.label, line.css_class, " ".join(commands), dots))
+
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    return EventChart(
+        width=width,
+        height=height,
+        plot_left=plot_left,
+        plot_right=plot_right,
+        plot_top=plot_top,
+        plot_bottom=plot_bottom,
+        y_ticks=[(round(y_of(value), 1), _tick_label(value, step)) for value in ticks],
+        x_ticks=_event_x_ticks(math.ceil(first), math.floor(last), x_of),
+        zero_y=round(y_of(0.0), 1) if zero_line and low <= 0 <= high else None,
+        marker_x=round(x_of(marker), 1) if marker is not None and first <= marker <= last else None,
+        bands=drawn_bands,
+        points=drawn_points,
+        lines=drawn_lines,
+        x_label=x_label,
+        y_label=y_label,
+    )
+
+
+# --- Interval bars on a shared axis (the leaderboard) ---------------------------------------
+
+
+@dataclass
+class IntervalAxis:
+    """A common scale for many small interval bars, so that their lengths compare."""
+
+    low: float
+    high: float
+    width: int
+    ticks: list[tuple[float, str]]
+    pad: float = 6.0
+
+    def x_of(self, value: float) -> float:
+        inner = self.width - 2 * self.pad
+        return round(self.pad + (value - self.low) / (self.high - self.low) * inner, 1)
+
+    @property
+    def zero_x(self) -> float:
+        return self.x_of(0.0)
+
+
+@dataclass
+class IntervalBar:
+    x_low: float
+    x_high: float
+    x_value: float
+    width: int
+    css_class: str
+
+
+def interval_axis(bounds: Sequence[float], *, width: int = 160) -> IntervalAxis | None:
+    """A scale covering every bound and zero; ``None`` when there is nothing to draw."""
+    values = [value for value in bounds if value is not None and math.isfinite(value)]
+    if not values:
+        return None
+    ticks = nice_ticks(min(values + [0.0]), max(values + [0.0]), 4)
+    axis = IntervalAxis(low=ticks[0], high=ticks[-1], width=width, ticks=[])
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    axis.ticks = [(axis.x_of(value), _tick_label(value, step)) for value in ticks]
+    return axis
+
+
+def interval_bar(axis: IntervalAxis, value: float, low: float, high: float) -> IntervalBar:
+    """One estimate and its interval on ``axis``; coloured by where the interval lies."""
+    css_class = "interval--positive" if low > 0 else "interval--negative" if high < 0 else ""
+    return IntervalBar(
+        x_low=axis.x_of(low),
+        x_high=axis.x_of(high),
+        x_value=axis.x_of(value),
+        width=axis.width,
+        css_class=css_class or "interval--unclear",
+    )

@@ -62,6 +62,20 @@ def format_date(value: date | datetime | None) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
+def format_ago(value: datetime | None, now: datetime | None = None) -> str:
+    """How long ago a naive UTC instant was, in words: "just now", "5 minutes ago"."""
+    if value is None:
+        return "–"
+    from cxactions.db_types import utcnow
+
+    seconds = max(((now or utcnow()) - value).total_seconds(), 0)
+    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"
+
+
 def humanize(value: object) -> str:
     """An enum value or code as words: ``in_progress`` → ``In progress``."""
     text = str(getattr(value, "value", value) or "")
@@ -96,6 +110,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(format_score, "score")
     app.add_template_filter(format_signed, "signed")
     app.add_template_filter(format_date, "day")
+    app.add_template_filter(format_ago, "ago")
     app.add_template_filter(humanize, "humanize")
     app.add_template_filter(language_name, "language_name")
     app.add_template_global(can, "can")

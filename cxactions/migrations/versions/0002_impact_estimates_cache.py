@@ -48,6 +48,7 @@ def upgrade():
     )
     with op.batch_alter_table('impact_runs', schema=None) as batch_op:
         batch_op.create_index('ix_impact_runs_status_started', ['status', 'started_at'], unique=False)
+        batch_op.create_index('ux_impact_runs_one_running', ['status'], unique=True, sqlite_where=sa.text("status = 'running'"), postgresql_where=sa.text("status = 'running'"))
 
     op.create_table('impact_estimates',
     sa.Column('run_id', sa.Integer(), nullable=False),
@@ -97,6 +98,7 @@ def downgrade():
 
     op.drop_table('impact_estimates')
     with op.batch_alter_table('impact_runs', schema=None) as batch_op:
+        batch_op.drop_index('ux_impact_runs_one_running', sqlite_where=sa.text("status = 'running'"), postgresql_where=sa.text("status = 'running'"))
         batch_op.drop_index('ix_impact_runs_status_started')
 
     op.drop_table('impact_runs')
