@@ -54,7 +54,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+
+from cxactions.analytics.distributions import normal_quantile
 
 REQUIRED_COLUMNS = ("unit", "period", "y", "cohort")
 
@@ -188,7 +189,7 @@ def callaway_santanna(panel: pd.DataFrame, options: CSOptions = CSOptions()) -> 
         reason = notes[-1] if cells.skipped else "the panel has fewer than two periods"
         raise ValueError(f"no (cohort, period) cell could be estimated: {reason}")
 
-    z = float(norm.ppf(1 - options.alpha / 2))
+    z = normal_quantile(1 - options.alpha / 2)
     group_time = pd.DataFrame(
         cells.rows,
         columns=["cohort", "period", "att", "se", "n_treated", "n_control", "base_period"],

@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 import scipy.sparse as sp
-from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from cxactions.analytics.distributions import normal_quantile, t_quantile
 from cxactions.analytics.fixed_effects import TwoWaySolver
 from cxactions.analytics.panel import Panel
 
@@ -89,7 +89,7 @@ class ImpactOptions:
 
     @property
     def z(self) -> float:
-        return float(stats.norm.ppf(0.5 + self.confidence / 2))
+        return normal_quantile(0.5 + self.confidence / 2)
 
 
 @dataclass
@@ -165,7 +165,7 @@ def _intervals(
 def critical_values(confidence: float, clusters) -> np.ndarray:
     """Two-sided t quantiles with ``clusters - 1`` degrees of freedom (at least 1)."""
     degrees = np.maximum(np.asarray(clusters, dtype=float) - 1, 1)
-    return stats.t.ppf(0.5 + confidence / 2, degrees)
+    return t_quantile(0.5 + confidence / 2, degrees)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from cxactions.analytics.distributions import normal_quantile, t_quantile, t_survival
 
 MIN_UNITS = 5
 PLACEBO_WARNING_LEVEL = 0.05
@@ -86,10 +87,10 @@ def rank_on_evidence(
     frame["raw_se"] = frame["se"]
     if small_sample:
         degrees = np.maximum(frame["n_units"].to_numpy(float) - 1, 1)
-        z = stats.t.ppf(0.5 + confidence / 2, degrees)
+        z = t_quantile(0.5 + confidence / 2, degrees)
     else:
         degrees = np.full(len(frame), np.inf)
-        z = float(stats.norm.ppf(0.5 + confidence / 2))
+        z = normal_quantile(0.5 + confidence / 2)
     eligible = (frame["n_units"] >= min_units) & frame["effect"].notna() & frame["se"].notna()
     prior = None
     if shrink and eligible.sum() >= MIN_SOLUTIONS_TO_SHRINK:
@@ -117,7 +118,7 @@ def rank_on_evidence(
     if "placebo" in frame:
         with np.errstate(invalid="ignore", divide="ignore"):
             placebo_z = frame["placebo"] / frame["placebo_se"]
-        frame["placebo_p"] = 2 * stats.t.sf(np.abs(placebo_z), degrees)
+        frame["placebo_p"] = 2 * t_survival(np.abs(placebo_z), degrees)
         frame["placebo_warning"] = frame["placebo_p"] < PLACEBO_WARNING_LEVEL
     frame = frame.sort_values(
         ["rank", "effect"], ascending=[True, False], na_position="last"
