@@ -45,6 +45,8 @@ DEFAULT_DIP = {"week": 6, "month": 1, "quarter": 1, "year": 0}
 DEFAULT_PLACEBO = {"week": 8, "month": 3, "quarter": 2, "year": 1}
 # Periods before adoption whose mean deviation predicts the recovery that follows a dip.
 DEFAULT_LOOKBACK = {"week": 4, "month": 1, "quarter": 0, "year": 0}
+# The "before" of the naive before/after: the stretch just before the plan (about a month).
+NAIVE_BEFORE = {"week": 4, "month": 1, "quarter": 1, "year": 1}
 # Event times with their own share of the pre-adoption dip left (when the window is all).
 RECOVERY_HORIZON = 26
 
@@ -737,10 +739,13 @@ def _cs_placebo(event: pd.DataFrame, options: ImpactOptions) -> dict[str, float]
 
 
 def naive(panel: Panel, options: ImpactOptions, progress: Progress) -> ImpactResult:
-    """Before/after at each adopting unit: mean of the window after minus the same span before."""
+    """Before/after at each adopting unit, as a CX dashboard shows it: the score since the plan
+    took effect (over the window) minus the score of the stretch just before it (the month that
+    prompted the plan: ``NAIVE_BEFORE`` periods). Blind to seasons, dips and comparison units."""
     progress("naive before/after")
     n_periods = panel.shape[1]
     span = options.window or n_periods
+    before_span = NAIVE_BEFORE[panel.period]
     rows = []
     for solution in panel.solutions:
         adoptions = panel.adoptions[panel.adoptions["solution"] == solution]
@@ -748,7 +753,7 @@ def naive(panel: Panel, options: ImpactOptions, progress: Progress) -> ImpactRes
         for unit, start in zip(adoptions["unit"], adoptions["start"], strict=True):
             values = panel.mean[unit]
             after = values[start : start + span]
-            before = values[max(start - span, 0) : start]
+            before = values[max(start - before_span, 0) : start]
             if np.isfinite(after).any() and np.isfinite(before).any():
                 changes.append(np.nanmean(after) - np.nanmean(before))
         changes = np.asarray(changes)
@@ -772,7 +777,10 @@ def naive(panel: Panel, options: ImpactOptions, progress: Progress) -> ImpactRes
         summary,
         pd.DataFrame(columns=EVENT_COLUMNS),
         pd.DataFrame(columns=GROUP_TIME_COLUMNS),
-        ["naive before/after: a baseline that ignores seasonality, dips and comparison units"],
+        [
+            "naive before/after (the window after adoption against the stretch just before): "
+            "a baseline that ignores seasonality, dips and comparison units"
+        ],
     )
 
 
