@@ -7,6 +7,9 @@ over the covering index of ``responses``, never by loading responses into Python
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -35,26 +38,33 @@ def _period_expression(session: Session, column: sa.ColumnElement, period: str):
     return sa.func.date(column, "start of month", sa.func.printf("-%d months", months_back))
 
 
+def _day_number(session: Session, column: sa.ColumnElement) -> sa.ColumnElement:
+    """Days since 1970-01-01 of a date column, as an integer, in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.type_coerce(column - sa.cast(sa.literal("1970-01-01"), sa.Date), sa.Integer)
+    return sa.cast(sa.func.julianday(column) - 2440587.5, sa.Integer)
+
+
 def panel_cells(session: Session, period: str, unit_codes: list[str] | None = None) -> pd.DataFrame:
     """One row per unit and period with responses: unit_id, period_start, n, total, total_sq.
 
     ``unit_codes`` restricts the panel to those units (one region, for a unit's own story).
+    Rows travel as plain numbers (unit ids, day numbers) from the driver's cursor straight into
+    numpy: at 780,000 unit-weeks, ORM rows of codes and dates turned into a DataFrame cost
+    5-7 s and 300 MB more (pandas probes every Row for ``_fields``).
     """
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}: choose one of {', '.join(PERIODS)}")
     if period == "week":
-        query = (
-            sa.select(
-                Unit.code.label("unit_id"),
-                UnitWeekScore.week_start.label("period_start"),
-                UnitWeekScore.n,
-                UnitWeekScore.total,
-                UnitWeekScore.total_sq,
-            )
-            .join(Unit, Unit.id == UnitWeekScore.unit_id)
-            .join(Metric, Metric.id == UnitWeekScore.metric_id)
-            .where(Metric.code == OVERALL)
-        )
+        overall = sa.select(Metric.id).where(Metric.code == OVERALL).scalar_subquery()
+        query = sa.select(
+            UnitWeekScore.unit_id,
+            _day_number(session, UnitWeekScore.week_start),
+            UnitWeekScore.n,
+            UnitWeekScore.total,
+            UnitWeekScore.total_sq,
+        ).where(UnitWeekScore.metric_id == overall)
+        unit_column = UnitWeekScore.unit_id
     else:
         start = _period_expression(session, Response.responded_on, period)
         grouped = (
@@ -69,18 +79,39 @@ def panel_cells(session: Session, period: str, unit_codes: list[str] | None = No
             .subquery()
         )
         query = sa.select(
-            Unit.code.label("unit_id"),
-            grouped.c.period_start,
+            grouped.c.unit_id,
+            _day_number(session, grouped.c.period_start),
             grouped.c.n,
             grouped.c.total,
             grouped.c.total_sq,
-        ).join(Unit, Unit.id == grouped.c.unit_id)
+        )
+        unit_column = grouped.c.unit_id
     if unit_codes is not None:
-        query = query.where(Unit.code.in_(unit_codes))
-    rows = session.execute(query).all()
-    frame = pd.DataFrame(rows, columns=["unit_id", "period_start", "n", "total", "total_sq"])
-    frame["period_start"] = pd.to_datetime(frame["period_start"])
-    return frame
+        query = query.where(unit_column.in_(sa.select(Unit.id).where(Unit.code.in_(unit_codes))))
+    # The driver's own cursor: building SQLAlchemy Row objects costs 3x the fetch itself here.
+    result = session.connection().execute(query)
+    parts = []
+    try:
+        while chunk := result.cursor.fetchmany(100_000):
+            parts.append(
+                np.fromiter(itertools.chain.from_iterable(chunk), dtype=float, count=5 * len(chunk))
+            )
+    finally:
+        result.close()
+    values = np.concatenate(parts).reshape(-1, 5) if parts else np.empty((0, 5))
+    ids = values[:, 0].astype(np.int64)
+    known = np.unique(ids)
+    codes = dict(session.execute(sa.select(Unit.id, Unit.code)).all())
+    code_of = np.array([codes[i] for i in known.tolist()], dtype=object)
+    return pd.DataFrame(
+        {
+            "unit_id": code_of[np.searchsorted(known, ids)],
+            "period_start": values[:, 1].astype(np.int64).astype("datetime64[D]"),
+            "n": values[:, 2],
+            "total": values[:, 3],
+            "total_sq": values[:, 4],
+        }
+    )
 
 
 def unit_regions(session: Session) -> pd.DataFrame:
