@@ -26,7 +26,6 @@ import datetime as dt
 import os
 import platform
 import random
-import re
 import resource
 import shutil
 import sqlite3
@@ -36,7 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
+from results_file import write_section  # noqa: E402  (bench/ is the script's folder)
+
 HEADING = "## Import: 1,000,000 responses"
 DRIVERS = ["wait_time_rating", "staff_rating", "cleanliness_rating"]
 COMMENTS = [
@@ -267,17 +267,6 @@ def markdown(main: dict, big: dict | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(section: str) -> None:
-    """Replace this benchmark's section of RESULTS.md, leaving the other sections alone."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -301,7 +290,7 @@ def main() -> None:
     section = markdown(main_run, big)
     print(section)
     if arguments.write_results:
-        write_results(section)
+        write_section(HEADING, section)
 
 
 if __name__ == "__main__":
