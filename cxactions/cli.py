@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import gc
+
 from flask.cli import FlaskGroup
 
 from cxactions import create_app
 
 
+def _create_app_for_cli():
+    """The app, with the objects of start-up kept out of later garbage collections.
+
+    Importing Flask, SQLAlchemy, pandas and every feature allocates a few hundred thousand
+    long-lived objects; collecting them over and over during start-up cost about 0.15 s of
+    every command. ``gc.freeze`` moves them to a generation the collector skips.
+    """
+    app = create_app()
+    gc.freeze()
+    gc.enable()
+    return app
+
+
 def main() -> None:
+    gc.disable()  # re-enabled once the app is built
     FlaskGroup(
-        create_app=create_app, add_version_option=False, help="cxactions: CX actions that work."
+        create_app=_create_app_for_cli,
+        add_version_option=False,
+        help="cxactions: CX actions that work.",
     )(prog_name="cxactions")

@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from cxactions.demo.services import Progress
+from cxactions.demo.progress import Progress
 
 DEFAULT_PASSWORD = "demo-password"
 

@@ -7,8 +7,6 @@ The simulator (``cxactions.analytics.simulator``) makes the numbers with planted
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -24,6 +22,7 @@ from cxactions.auth.models import User
 from cxactions.auth.services import upsert_user
 from cxactions.crowd.models import Comment, Vote
 from cxactions.demo import generator
+from cxactions.demo.progress import Progress
 from cxactions.extensions import db
 from cxactions.library.models import Solution
 from cxactions.library.seed import SeedSummary, load_seed
@@ -43,18 +42,6 @@ from cxactions.vocabulary import (
 
 ACTOR = "demo"
 CHUNK_ROWS = 20_000
-
-
-class Progress:
-    """Where the demo reports what it is doing; silent here, the CLI prints on stderr."""
-
-    def step(self, message: str) -> None:
-        """A new step begins."""
-
-    @contextlib.contextmanager
-    def bar(self, label: str, total: int) -> Iterator[Callable[[int], None]]:
-        """A long step: yields a function to call with the number of items just done."""
-        yield lambda done: None
 
 
 @dataclass(frozen=True)
