@@ -217,6 +217,13 @@ def _exposure(panel: Panel, solutions: list[str], options: ImpactOptions) -> _Ex
     )
 
 
+def _untreated(observed: np.ndarray, exposure: _Exposure) -> np.ndarray:
+    """Observed cells that no adoption's placebo, dip or post-adoption window touches."""
+    exposed = np.zeros(observed.shape, dtype=bool)
+    exposed[exposure.unit, exposure.period] = True
+    return observed & ~exposed
+
+
 def _subset(exposure: _Exposure, keep: np.ndarray) -> _Exposure:
     return _Exposure(
         **{name: getattr(exposure, name)[keep] for name in exposure.__dataclass_fields__}
@@ -240,20 +247,15 @@ def imputation(panel: Panel, options: ImpactOptions, progress: Progress) -> Impa
 
     progress("placing adoptions")
     exposure = _exposure(panel, solutions, options)
-    exposed = np.zeros(panel.shape, dtype=bool)
-    exposed[exposure.unit, exposure.period] = True
-    untreated = observed & ~exposed
+    untreated = _untreated(observed, exposure)
     # A unit that adopted early has little history left once the placebo weeks are set aside:
     # there the placebo weeks serve as its baseline instead of being lost with the unit.
     short = untreated.sum(axis=1) < max(options.placebo, MIN_BASELINE_PERIODS)
-    placebo_rows = exposure.phase == PLACEBO
     if options.placebo and short.any():
-        drop = placebo_rows & short[exposure.unit]
+        drop = (exposure.phase == PLACEBO) & short[exposure.unit]
         if drop.any():
             exposure = _subset(exposure, ~drop)
-            exposed[:] = False
-            exposed[exposure.unit, exposure.period] = True
-            untreated = observed & ~exposed
+            untreated = _untreated(observed, exposure)
     if options.control == "never":
         adopters = np.zeros(n_units, dtype=bool)
         adopters[panel.adoptions["unit"].to_numpy()] = True
@@ -874,16 +876,13 @@ def unit_trajectory(
     solutions = panel.solutions
     exposure = _exposure(panel, solutions, replace(options, placebo=0))
     observed = panel.count > 0
-    exposed = np.zeros(panel.shape, dtype=bool)
-    exposed[exposure.unit, exposure.period] = True
+    untreated = _untreated(observed, exposure)
     y = np.where(observed, panel.mean, 0.0)
     n_groups = len(panel.group_names)
     informs = np.ones(panel.shape[0], dtype=bool)
     with threadpool_limits(limits=1, user_api="blas"):
-        weights = _cell_weights(panel, observed & ~exposed, y, panel.groups, n_groups, informs)
-        alpha, lam, _, _ = _stage_one(
-            y, weights * (observed & ~exposed), panel.groups, n_groups, informs
-        )
+        weights = _cell_weights(panel, untreated, y, panel.groups, n_groups, informs)
+        alpha, lam, _, _ = _stage_one(y, weights * untreated, panel.groups, n_groups, informs)
     expected = alpha[unit] + lam[panel.groups[unit]]
     event_time = np.arange(panel.shape[1]) - start
     phase = np.where(

@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from cxactions.analytics.impact import DEFAULT_DIP, DEFAULT_PLACEBO
 from cxactions.analytics.models import ImpactEstimate, ImpactEventEstimate, ImpactRun
+from cxactions.analytics.panel import PERIODS
 from cxactions.analytics.services import (
     SUMMARY_CSV,
+    SUMMARY_EXTRA,
     Freshness,
     ImpactSettings,
     adoption_trajectory,
@@ -50,23 +52,16 @@ SORTS = {
     "units": "Adopting units (most first)",
     "title": "Title (A to Z)",
 }
-CSV_COLUMNS = SUMMARY_CSV + [
-    "kind",
-    "status",
-    "se",
-    "raw_effect",
-    "raw_se",
-    "placebo",
-    "placebo_se",
-    "placebo_warning",
-    "enough_evidence",
-    "units_needed",
-]
-PERIOD_WORDS = {"week": "week", "month": "month", "quarter": "quarter", "year": "year"}
+CSV_COLUMNS = [*SUMMARY_CSV, "kind", "status", *SUMMARY_EXTRA, "units_needed"]
 # One unit's story shows this many periods either side of its adoption.
 STORY_SPAN = {"week": 26, "month": 12, "quarter": 6, "year": 4}
 # Charts are drawn twice: wide for screens, compact (labels still legible) for phones.
 COMPACT_CHART = {"width": 400, "height": 300, "margin": (20, 10, 44, 48)}
+
+
+def period_word(period: str) -> str:
+    """The grain's name in a sentence ("week"), or "period" for an unknown one."""
+    return period if period in PERIODS else "period"
 
 
 # --- One solution's evidence ------------------------------------------------------------------
@@ -452,7 +447,7 @@ def event_study_chart(
     """Effects by event time with their intervals; placebo, dip and effect periods apart."""
     if not events:
         return None
-    word = PERIOD_WORDS.get(period, "period")
+    word = period_word(period)
     dip = [event.event_time for event in events if event.phase == "dip"]
     bands = []
     if dip:
@@ -595,7 +590,7 @@ class AdoptionStory:
 
     @property
     def word(self) -> str:
-        return PERIOD_WORDS.get(self.period, "period")
+        return period_word(self.period)
 
     def _mean_gap(self, rows: list[StoryRow]) -> float | None:
         gaps = [row.gap for row in rows if row.gap is not None]
@@ -803,7 +798,7 @@ class MethodSettings:
 
     @property
     def word(self) -> str:
-        return PERIOD_WORDS.get(self.period, "period")
+        return period_word(self.period)
 
 
 def method_settings(settings: ImpactSettings, run: ImpactRun | None) -> MethodSettings:

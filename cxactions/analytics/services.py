@@ -104,7 +104,6 @@ def compute_impact(
     titles = solution_titles(session)
     ranked = ranked.rename(columns={"solution": "solution_id"})
     ranked.insert(1, "title", [titles.get(code, "") for code in ranked["solution_id"]])
-    ranked["placebo_warning"] = ranked.get("placebo_warning", pd.Series(False, index=ranked.index))
     ranked["placebo_warning"] = ranked["placebo_warning"].fillna(False).astype(bool)
     return ImpactReport(
         result=result,
