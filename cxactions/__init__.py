@@ -52,12 +52,14 @@ def _init_extensions(app: Flask) -> None:
     from cxactions import models  # noqa: F401  (every table registered before migrations look)
     from cxactions.auth.loader import configure_login
     from cxactions.extensions import csrf, db, login_manager, migrate
+    from cxactions.search import sync
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "cxactions" / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
     configure_login(login_manager)
+    sync.install()  # the search index follows every commit (idempotent)
 
     from cxactions.web.rendering import register_template_helpers
 

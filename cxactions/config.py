@@ -43,6 +43,11 @@ class Config:
     IMPORT_CHUNK_ROWS = int(os.environ.get("CXACTIONS_IMPORT_CHUNK_ROWS", "50000"))
     # A page that finds the impact estimates stale recomputes them in one background thread.
     IMPACT_BACKGROUND_REFRESH = True
+    # After a commit that changed the library, the committing process updates the search index
+    # ("inline"); "off" leaves the work in the outbox for the next search or `cxactions reindex`.
+    SEARCH_SYNC = os.environ.get("CXACTIONS_SEARCH_SYNC", "inline")
+    # Seconds a process waits for another one writing the index before leaving its work queued.
+    SEARCH_LOCK_TIMEOUT = float(os.environ.get("CXACTIONS_SEARCH_LOCK_TIMEOUT", "10"))
 
 
 class DevelopmentConfig(Config):

@@ -16,6 +16,7 @@ from cxactions.library.models import (
     solution_challenges,
 )
 from cxactions.plans.models import Adoption, AdoptionStatus
+from cxactions.search.models import SearchOutbox
 from cxactions.surveys.models import Metric, MetricKind, OperationValue, Response
 from cxactions.taxonomy.models import (
     Challenge,
@@ -46,6 +47,7 @@ __all__ = [
     "OperationValue",
     "Response",
     "Role",
+    "SearchOutbox",
     "SignalDirection",
     "Solution",
     "SolutionKind",

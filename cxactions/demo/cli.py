@@ -87,7 +87,7 @@ def demo_command(
     )
     from cxactions.extensions import db
     from cxactions.library.seed_files import SeedError
-    from cxactions.search.index import rebuild_index
+    from cxactions.search.service import rebuild_index
     from cxactions.web.cli import initialise_instance
 
     progress = StderrProgress()

@@ -37,6 +37,7 @@ from cxactions.imports.parsing import (
 )
 from cxactions.library.models import Solution, solution_challenges
 from cxactions.plans.models import Adoption
+from cxactions.search.sync import enqueue as enqueue_search
 from cxactions.surveys.aggregates import ensure_metrics, refresh_unit_weeks
 from cxactions.surveys.models import Metric, OperationValue, Response
 from cxactions.taxonomy.models import Challenge
@@ -194,6 +195,10 @@ def run_import(
             result.run_id = _record_run(session, result, started_at, actor, user, errors)
             if kind in IMPACT_KINDS and loader.inserted + loader.updated:
                 bump_data_version(session)  # the cached impact estimates are stale now
+            if loader.search_type and loader.touched:
+                # The index follows once this transaction commits (see search/sync.py).
+                ids = loader.codes(loader.model.__table__)
+                enqueue_search(session, loader.search_type, [ids[code] for code in loader.touched])
     except _DryRunDone:
         pass
     except ImportAborted as abort:
@@ -205,8 +210,6 @@ def run_import(
     result.errors = errors.first
     result.error_count = errors.count
     result.seconds = time.perf_counter() - clock
-    if not dry_run and kind in ("challenges", "solutions") and loader.inserted + loader.updated:
-        _rebuild_search_index(result)
     return result
 
 
@@ -282,18 +285,6 @@ def _record_run(
         },
     )
     return run.id
-
-
-def _rebuild_search_index(result: ImportResult) -> None:
-    """Search follows the database; a failure here never undoes the committed import."""
-    try:
-        from cxactions.search.index import rebuild_index
-
-        rebuild_index()
-    except Exception as error:  # the index can always be rebuilt from the database
-        result.notices.append(
-            f"the search index could not be rebuilt ({error}); run 'cxactions reindex'"
-        )
 
 
 @contextmanager
@@ -505,6 +496,8 @@ class Loader:
     """
 
     counted = True
+    # Kinds the search index holds: their written rows are queued for the index.
+    search_type: str | None = None
 
     def __init__(
         self, session: Session, source: ImportFile, *, writing: bool, user_id: int | None = None
@@ -515,6 +508,7 @@ class Loader:
         self.writing = writing
         self.inserted = 0
         self.updated = 0
+        self.touched: set[str] = set()  # codes of the rows written
         self.dialect = session.get_bind().dialect.name
 
     def has_column(self, name: str) -> bool:
@@ -704,6 +698,8 @@ class TreeLoader(Loader):
         if not self.writing:
             return
         table = self.model.__table__
+        self.touched.update(row["code"] for row in changed_rows)
+        self.touched.update(code for code, _ in parent_changes)
         if changed_rows:
             update = [name for name in values]
             statement = upsert(self.session, table, ["code"], update)
@@ -755,6 +751,7 @@ class UnitsLoader(TreeLoader):
 
 class ChallengesLoader(TreeLoader):
     model = Challenge
+    search_type = "challenge"
     key_column = "challenge_id"
     what = "challenge_id"
     columns = {"name": "name", "description": "description", "keywords": "keywords"}
@@ -771,6 +768,9 @@ class ChallengesLoader(TreeLoader):
 
 class SolutionsLoader(Loader):
     """Solutions, and the challenges each addresses (the file's list replaces the mapping)."""
+
+    model = Solution
+    search_type = "solution"
 
     def prepare(self, errors: ErrorLog) -> None:
         self.challenges = self.codes(Challenge.__table__)
@@ -841,6 +841,8 @@ class SolutionsLoader(Loader):
         if not self.writing:
             return
         table = Solution.__table__
+        self.touched.update(record["code"] for record in records)
+        self.touched.update(code for code, wanted in mapped if wanted is not None)
         if records:
             update = ["title", "kind"]
             update += [name for name in ("summary",) if self.has_column("description")]

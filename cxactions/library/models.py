@@ -47,6 +47,10 @@ class Solution(db.Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str | None] = mapped_column(Text)
+    # When a duplicate is merged into another solution, the retired one points at the survivor.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("solutions.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -58,6 +62,7 @@ class Solution(db.Model):
     )
     author = relationship("User", foreign_keys=[author_id])
     reviewed_by = relationship("User", foreign_keys=[reviewed_by_id])
+    merged_into = relationship("Solution", remote_side=[id], foreign_keys=[merged_into_id])
 
     @property
     def step_list(self) -> list[str]:

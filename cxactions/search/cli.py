@@ -14,7 +14,7 @@ from cxactions.library.models import SolutionKind
 @with_appcontext
 def reindex_command() -> None:
     """Rebuild the search index from the database."""
-    from cxactions.search.index import rebuild_index
+    from cxactions.search.service import rebuild_index
 
     count = rebuild_index()
     click.echo(f"Indexed {count} documents.")
@@ -46,6 +46,10 @@ def search_command(query: str, kind: str | None, limit: int, output_format: str)
         return
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
+    if result.corrected:
+        click.echo(f"Nothing matched {query!r}; showing results for {result.suggestion!r}.")
+    elif result.relaxed:
+        click.echo("No result has every word; these have some of them.")
     click.echo(f"{result.total} results for {query!r}")
     for hit in result.results:
-        click.echo(f"{hit.score:8.3f}  {hit.type:<9} {hit.id:>6}  {hit.title}")
+        click.echo(f"{hit.score:8.3f}  {hit.type:<9} {hit.id:<24} {hit.title}")

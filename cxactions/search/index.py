@@ -1,116 +1,415 @@
-"""The Whoosh index of the library: built from the database, never the other way round.
+"""The Whoosh index of the library: it follows the database, never the other way round.
 
-This is the first, plain version: approved solutions and active challenges, title boosted over
-body. Issue 5 (search) replaces the analysers and adds the outbox, typos and facets.
+Every solution and challenge is indexed, whatever its status; searches show only approved
+solutions and active challenges unless a CX lead asks for the others. Changes reach the index
+through the outbox (:mod:`cxactions.search.sync`); :func:`rebuild` builds a fresh index beside
+the live one and swaps it in, so readers never see a half-built index.
+
+One process at a time writes: every writer holds an exclusive lock on a file beside the index
+(``<index>.lock``), so Whoosh's own lock is never contended and no user sees a lock error.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import logging
 import os
 import shutil
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
-from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
-from whoosh.analysis import LanguageAnalyzer, StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
-from cxactions.extensions import db
-from cxactions.library.models import Solution, SolutionStatus
-from cxactions.taxonomy.models import Challenge, ChallengeStatus
+from cxactions.library.models import Solution, solution_challenges
+from cxactions.search import analysis
+from cxactions.search.models import SearchOutbox
+from cxactions.taxonomy.models import Challenge
+from cxactions.vocabulary import ChallengeStatus, SolutionStatus
 
 log = logging.getLogger(__name__)
 
+# Bump when the schema or the analysers change: an index of another version is rebuilt.
+SCHEMA_VERSION = "5"
+VERSION_FILE = "cxactions-schema-version"
+TITLE_BOOST = 3.0
+TEXT_FIELDS = analysis.TEXT_FIELDS
+
+
+class IndexBusy(Exception):
+    """Another process is writing the index and did not finish within the timeout."""
+
 
 def build_schema() -> Schema:
-    english = StemmingAnalyzer()
-    french = LanguageAnalyzer("fr")
+    """Titles boosted over bodies, one pair of text fields per language; filters as IDs."""
+    text_fields = {}
+    for language in analysis.LANGUAGES:
+        analyzer = analysis.analyzer(language)
+        text_fields[f"title_{language}"] = TEXT(
+            analyzer=analyzer, field_boost=TITLE_BOOST, phrase=False
+        )
+        text_fields[f"body_{language}"] = TEXT(analyzer=analyzer, phrase=False)
     return Schema(
-        doc_id=ID(stored=True, unique=True),
+        key=ID(stored=True, unique=True),  # "solution:12", "challenge:3"
         type=ID(stored=True),
-        db_id=STORED,
-        title=TEXT(stored=True, analyzer=english, field_boost=3.0),
-        title_fr=TEXT(analyzer=french, field_boost=3.0),
-        body=TEXT(analyzer=english),
-        body_fr=TEXT(analyzer=french),
+        code=STORED,
+        title=STORED,
         kind=ID(stored=True),
-        categories=KEYWORD(commas=True, lowercase=True, scorable=True),
+        status=ID(stored=True),
+        visible=ID,  # "yes": approved solutions and active challenges
         language=ID(stored=True),
+        category=KEYWORD(stored=True, commas=True),  # codes of the top-level challenges
+        challenge=KEYWORD(commas=True),  # codes of the challenges a solution addresses
+        spell=TEXT(analyzer=analysis.words_analyzer(), phrase=False),
+        **text_fields,
     )
 
 
-def index_path() -> str:
-    return current_app.config["SEARCH_INDEX_PATH"]
+def document_key(doc_type: str, doc_id: int) -> str:
+    return f"{doc_type}:{doc_id}"
 
 
-def ensure_index() -> None:
-    """Open the index, creating it from the database when it is missing or unreadable."""
-    path = index_path()
-    if whoosh_index.exists_in(path):
-        try:
-            whoosh_index.open_dir(path).close()
+# --- Documents from the database ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ChallengeRow:
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+    status: str
+    description: str | None
+    keywords: str | None
+
+
+class Taxonomy:
+    """All challenges at once (a few hundred rows): names, categories and descendants."""
+
+    def __init__(self, session: Session) -> None:
+        table = Challenge.__table__
+        self.rows = {
+            row.id: _ChallengeRow(
+                row.id,
+                row.code,
+                row.name,
+                row.parent_id,
+                _plain(row.status),
+                row.description,
+                row.keywords,
+            )
+            for row in session.execute(
+                sa.select(
+                    table.c.id,
+                    table.c.code,
+                    table.c.name,
+                    table.c.parent_id,
+                    table.c.status,
+                    table.c.description,
+                    table.c.keywords,
+                )
+            )
+        }
+
+    def root(self, challenge_id: int) -> _ChallengeRow:
+        row = self.rows[challenge_id]
+        seen = {row.id}
+        while (
+            row.parent_id is not None and row.parent_id in self.rows and row.parent_id not in seen
+        ):
+            row = self.rows[row.parent_id]
+            seen.add(row.id)
+        return row
+
+    def descendants(self, challenge_ids: Iterable[int]) -> set[int]:
+        """The challenges and everything below them."""
+        children: dict[int, list[int]] = {}
+        for row in self.rows.values():
+            if row.parent_id is not None:
+                children.setdefault(row.parent_id, []).append(row.id)
+        found: set[int] = set()
+        stack = [challenge_id for challenge_id in challenge_ids if challenge_id in self.rows]
+        while stack:
+            current = stack.pop()
+            if current not in found:
+                found.add(current)
+                stack.extend(children.get(current, ()))
+        return found
+
+
+def _plain(value) -> str:
+    return getattr(value, "value", value)
+
+
+def solution_documents(
+    session: Session, taxonomy: Taxonomy, solution_ids: Iterable[int] | None = None
+) -> Iterator[dict]:
+    """Index documents for solutions (all of them when ``solution_ids`` is None)."""
+    table = Solution.__table__
+    query = sa.select(
+        table.c.id,
+        table.c.code,
+        table.c.kind,
+        table.c.title,
+        table.c.summary,
+        table.c.body,
+        table.c.steps,
+        table.c.language,
+        table.c.status,
+    ).order_by(table.c.id)
+    mapping_query = sa.select(solution_challenges.c.solution_id, solution_challenges.c.challenge_id)
+    if solution_ids is not None:
+        wanted = sorted(set(solution_ids))
+        if not wanted:
             return
-        except Exception:  # a corrupt index is rebuilt, never surfaced to a user
-            log.warning("search index at %s is unreadable; rebuilding it", path)
-    rebuild_index()
+        chunks = [wanted[start : start + 500] for start in range(0, len(wanted), 500)]
+    else:
+        chunks = [None]
+    for chunk in chunks:
+        rows_query, pairs_query = query, mapping_query
+        if chunk is not None:
+            rows_query = query.where(table.c.id.in_(chunk))
+            pairs_query = mapping_query.where(solution_challenges.c.solution_id.in_(chunk))
+        challenges: dict[int, list[int]] = {}
+        for solution_id, challenge_id in session.execute(pairs_query):
+            if challenge_id in taxonomy.rows:
+                challenges.setdefault(solution_id, []).append(challenge_id)
+        for row in session.execute(rows_query):
+            yield _solution_document(
+                row, [taxonomy.rows[i] for i in challenges.get(row.id, [])], taxonomy
+            )
 
 
-def _documents():
-    solutions = db.session.scalars(
-        select(Solution)
-        .where(Solution.status == SolutionStatus.APPROVED)
-        .options(selectinload(Solution.challenges))
+def _solution_document(row, challenges: list[_ChallengeRow], taxonomy: Taxonomy) -> dict:
+    language = (row.language or "en").lower()
+    language = language if language in analysis.LANGUAGES else "en"
+    roots = {
+        taxonomy.root(challenge.id).code: taxonomy.root(challenge.id) for challenge in challenges
+    }
+    own_text = "\n".join(filter(None, [row.summary, row.body, row.steps]))
+    # The challenges a solution addresses, and their categories, are searchable in both
+    # languages: the taxonomy is shared by documents of every language.
+    context = "\n".join(
+        [challenge.name for challenge in challenges] + [root.name for root in roots.values()]
     )
-    for solution in solutions:
-        text = "\n".join(filter(None, [solution.summary, solution.body, solution.steps]))
-        categories = ",".join(challenge.name for challenge in solution.challenges)
-        yield {
-            "doc_id": f"solution:{solution.id}",
-            "type": "solution",
-            "db_id": solution.id,
-            "title": solution.title,
-            "title_fr": solution.title,
-            "body": text + "\n" + categories,
-            "body_fr": text + "\n" + categories,
-            "kind": solution.kind.value,
-            "categories": categories,
-            "language": solution.language,
-        }
-    challenges = db.session.scalars(
-        select(Challenge).where(Challenge.status == ChallengeStatus.ACTIVE)
-    )
-    for challenge in challenges:
-        text = "\n".join(filter(None, [challenge.description, challenge.keywords]))
-        yield {
-            "doc_id": f"challenge:{challenge.id}",
+    status = _plain(row.status)
+    document = {
+        "key": document_key("solution", row.id),
+        "type": "solution",
+        "code": row.code,
+        "title": row.title,
+        "kind": _plain(row.kind),
+        "status": status,
+        "visible": "yes" if status == SolutionStatus.APPROVED.value else "no",
+        "language": language,
+        "category": ",".join(sorted(roots)),
+        "challenge": ",".join(sorted(challenge.code for challenge in challenges)),
+        "spell": "\n".join([row.title, own_text, context]),
+    }
+    for other in analysis.LANGUAGES:
+        title_field, body_field = TEXT_FIELDS[other]
+        if other == language:
+            document[title_field] = row.title
+            document[body_field] = own_text + "\n" + context
+        else:
+            document[body_field] = context
+    return document
+
+
+def challenge_documents(
+    taxonomy: Taxonomy, challenge_ids: Iterable[int] | None = None
+) -> Iterator[dict]:
+    """Index documents for challenges (all of them when ``challenge_ids`` is None)."""
+    ids = taxonomy.rows.keys() if challenge_ids is None else challenge_ids
+    for challenge_id in sorted(set(ids)):
+        row = taxonomy.rows.get(challenge_id)
+        if row is None:
+            continue
+        root = taxonomy.root(row.id)
+        body = "\n".join(
+            filter(
+                None,
+                [
+                    row.description,
+                    (row.keywords or "").replace("\n", ", "),
+                    root.name if root.id != row.id else None,
+                ],
+            )
+        )
+        document = {
+            "key": document_key("challenge", row.id),
             "type": "challenge",
-            "db_id": challenge.id,
-            "title": challenge.name,
-            "title_fr": challenge.name,
-            "body": text,
-            "body_fr": text,
+            "code": row.code,
+            "title": row.name,
             "kind": "challenge",
-            "categories": "",
+            "status": row.status,
+            "visible": "yes" if row.status == ChallengeStatus.ACTIVE.value else "no",
             "language": "",
+            "category": root.code,
+            "challenge": row.code,
+            "spell": "\n".join([row.name, body]),
         }
+        # Challenges carry keywords in both languages: both analysers index them.
+        for language in analysis.LANGUAGES:
+            title_field, body_field = TEXT_FIELDS[language]
+            document[title_field] = row.name
+            document[body_field] = body
+        yield document
 
 
-def rebuild_index() -> int:
-    """Rebuild the index from scratch in a fresh folder, then swap it in; returns the count."""
-    path = index_path()
-    staging = path + ".new"
-    shutil.rmtree(staging, ignore_errors=True)
+# --- The index on disk ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def writing_lock(path: str, timeout: float) -> Iterator[None]:
+    """Exclusive right to write the index at ``path``, across threads and processes.
+
+    Raises :class:`IndexBusy` when another writer holds it for longer than ``timeout`` seconds.
+    The lock is released by the operating system if its holder dies.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    handle = open(path + ".lock", "a+b")  # noqa: SIM115  (closed below, after unlocking)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise IndexBusy(
+                        f"the search index at {path} is being written by another process"
+                    ) from None
+                time.sleep(0.01)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
+def is_current(path: str) -> bool:
+    """True when ``path`` holds a readable index of this version of the schema."""
+    try:
+        with open(os.path.join(path, VERSION_FILE), encoding="ascii") as marker:
+            if marker.read().strip() != SCHEMA_VERSION:
+                return False
+        ix = whoosh_index.open_dir(path)
+        try:
+            with ix.searcher() as searcher:
+                searcher.doc_count()
+        finally:
+            ix.close()
+        return True
+    except Exception:  # missing, unreadable or truncated: all mean "rebuild"
+        return False
+
+
+def rebuild_locked(session: Session, path: str) -> int:
+    """Build a fresh index from the database and swap it in; the caller holds the lock.
+
+    Outbox rows present when the build starts are settled by it and deleted. Returns the
+    number of documents indexed.
+    """
+    clear_stale_builds(path)
+    last_row = session.scalar(sa.select(sa.func.max(SearchOutbox.id)))
+    staging = f"{path}.building-{uuid.uuid4().hex[:8]}"
     os.makedirs(staging)
-    ix = whoosh_index.create_in(staging, build_schema())
-    writer = ix.writer()
-    count = 0
-    for document in _documents():
-        writer.add_document(**document)
-        count += 1
-    writer.commit()
-    ix.close()
-    shutil.rmtree(path, ignore_errors=True)
-    os.replace(staging, path)
+    try:
+        ix = whoosh_index.create_in(staging, build_schema())
+        writer = ix.writer(limitmb=256)
+        count = 0
+        taxonomy = Taxonomy(session)
+        for document in challenge_documents(taxonomy):
+            writer.add_document(**document)
+            count += 1
+        for document in solution_documents(session, taxonomy):
+            writer.add_document(**document)
+            count += 1
+        writer.commit()
+        ix.close()
+        with open(os.path.join(staging, VERSION_FILE), "w", encoding="ascii") as marker:
+            marker.write(SCHEMA_VERSION)
+        _swap_in(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if last_row is not None:
+        session.execute(sa.delete(SearchOutbox).where(SearchOutbox.id <= last_row))
+    session.commit()
     return count
+
+
+def _swap_in(staging: str, path: str) -> None:
+    """Replace the index at ``path`` by ``staging``; open readers keep their old files."""
+    trash = None
+    if os.path.lexists(path):
+        trash = f"{path}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(path, trash)
+    os.rename(staging, path)
+    if trash:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def apply_changes(
+    session: Session, path: str, solution_ids: set[int], challenge_ids: set[int]
+) -> int:
+    """Re-read these documents from the database into the index; the caller holds the lock.
+
+    A document that no longer exists is deleted from the index. Returns the documents written.
+    """
+    taxonomy = Taxonomy(session)
+    if challenge_ids:
+        # Solutions carry their challenges' names and categories.
+        affected = taxonomy.descendants(challenge_ids)
+        solution_ids = solution_ids | set(
+            session.scalars(
+                sa.select(solution_challenges.c.solution_id).where(
+                    solution_challenges.c.challenge_id.in_(sorted(affected))
+                )
+            )
+        )
+    ix = whoosh_index.open_dir(path)
+    try:
+        writer = ix.writer()
+        try:
+            for solution_id in solution_ids:
+                writer.delete_by_term("key", document_key("solution", solution_id))
+            for challenge_id in challenge_ids:
+                writer.delete_by_term("key", document_key("challenge", challenge_id))
+            written = 0
+            for document in challenge_documents(taxonomy, challenge_ids):
+                writer.add_document(**document)
+                written += 1
+            for document in solution_documents(session, taxonomy, solution_ids):
+                writer.add_document(**document)
+                written += 1
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+    finally:
+        ix.close()
+    return written
+
+
+def clear_stale_builds(path: str) -> None:
+    """Remove folders left by builds or swaps that a dead process did not finish.
+
+    Only a holder of :func:`writing_lock` may call this: it would remove a build under way.
+    """
+    folder, name = os.path.split(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return
+    for entry in os.listdir(folder):
+        if entry.startswith(f"{name}.building-") or entry.startswith(f"{name}.old-"):
+            shutil.rmtree(os.path.join(folder, entry), ignore_errors=True)

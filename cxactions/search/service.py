@@ -1,73 +1,154 @@
-"""One search service for the page, the JSON endpoint and ``cxactions search``."""
+"""One search service for the search page, the plan's "find a solution" step, the JSON endpoint
+and ``cxactions search``: the engine, with the index kept ready and the database's extras
+(measured impact for sorting, text for snippets).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+import logging
+import os
+import threading
 
-from whoosh import index as whoosh_index
-from whoosh.qparser import MultifieldParser, OrGroup
-from whoosh.query import Term
+import sqlalchemy as sa
+from flask import current_app
 
-from cxactions.search.index import ensure_index, index_path
+from cxactions.analytics.models import ImpactEstimate
+from cxactions.analytics.services import latest_run
+from cxactions.extensions import db
+from cxactions.library.models import Solution
+from cxactions.search import engine, index, sync
+from cxactions.search.engine import SearchOptions, SearchResult, SearchUnavailable
+from cxactions.search.models import SearchOutbox
+from cxactions.taxonomy.models import Challenge
 
+log = logging.getLogger(__name__)
 
-@dataclass
-class SearchHit:
-    type: str
-    id: int
-    title: str
-    score: float
-    kind: str | None = None
+__all__ = ["SearchOptions", "SearchResult", "SearchUnavailable", "search", "rebuild_index"]
 
-
-@dataclass
-class SearchResult:
-    query: str
-    total: int
-    suggestion: str | None
-    results: list[SearchHit] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {
-            "query": self.query,
-            "total": self.total,
-            "suggestion": self.suggestion,
-            "results": [
-                {"type": hit.type, "id": hit.id, "title": hit.title, "score": round(hit.score, 4)}
-                for hit in self.results
-            ],
-        }
+_watch = sync.OutboxWatch()
+_watch_lock = threading.Lock()
 
 
-def search(query: str, *, kind: str | None = None, limit: int = 10) -> SearchResult:
-    """Approved solutions and active challenges matching ``query``, best first."""
+def index_path() -> str:
+    return current_app.config["SEARCH_INDEX_PATH"]
+
+
+def search(
+    query: str,
+    options: SearchOptions | None = None,
+    *,
+    kind: str | None = None,
+    limit: int = 10,
+    facets: bool = False,
+    snippets: bool = False,
+) -> SearchResult:
+    """Search what the user may see; ``facets`` and ``snippets`` add the page's extras.
+
+    Raises :class:`SearchUnavailable` only when the index can neither be read nor rebuilt.
+    """
+    options = options if options is not None else SearchOptions(kind=kind, per_page=limit)
+    path = index_path()
     ensure_index()
-    ix = whoosh_index.open_dir(index_path())
-    with ix.searcher() as searcher:
-        parser = MultifieldParser(
-            ["title", "title_fr", "body", "body_fr", "categories"],
-            ix.schema,
-            group=OrGroup.factory(0.9),
+    impact_order = _impact_order() if options.sort == "impact" else None
+    try:
+        result = engine.run_search(
+            path, query, options, impact_order=impact_order, with_facets=facets
         )
-        parsed = parser.parse(query)
-        kind_filter = Term("kind", kind) if kind else None
-        hits = searcher.search(parsed, limit=limit, filter=kind_filter)
-        suggestion = None
-        corrected = searcher.correct_query(parsed, query)
-        if corrected.query != parsed:
-            suggestion = corrected.string
-        return SearchResult(
-            query=query,
-            total=len(hits),
-            suggestion=suggestion,
-            results=[
-                SearchHit(
-                    type=hit["type"],
-                    id=hit["db_id"],
-                    title=hit["title"],
-                    score=hit.score,
-                    kind=hit["kind"],
-                )
-                for hit in hits
-            ],
+    except Exception as error:  # a corrupt index is rebuilt, never shown to a user
+        log.warning("search index at %s could not be read (%s): rebuilding it", path, error)
+        engine.forget_open_indexes()
+        _rebuild_or_fail(path, force=True)
+        result = engine.run_search(
+            path, query, options, impact_order=impact_order, with_facets=facets
         )
+    if snippets:
+        add_snippets(result)
+    return result
+
+
+def ensure_index() -> None:
+    """Create the index when it is missing; apply changes a writer left in the outbox."""
+    path = index_path()
+    if not os.path.exists(os.path.join(path, index.VERSION_FILE)):
+        _rebuild_or_fail(path)
+        return
+    with _watch_lock:
+        due = _watch.due()
+    if due and db.session.scalar(sa.select(SearchOutbox.id).limit(1)) is not None:
+        # A writer holding the index drains the outbox itself before it lets go.
+        with contextlib.suppress(index.IndexBusy):
+            sync.drain(db.engine, path, timeout=0)
+
+
+def _rebuild_or_fail(path: str, *, force: bool = False) -> None:
+    try:
+        if force:
+            sync.rebuild(db.engine, path, timeout=_timeout())
+        else:
+            sync.drain(db.engine, path, timeout=_timeout())  # rebuilds what is not current
+    except Exception as error:
+        log.exception("search index at %s could not be rebuilt", path)
+        raise SearchUnavailable(
+            "search is unavailable while its index is rebuilt; try again in a minute "
+            f"({error.__class__.__name__})"
+        ) from error
+
+
+def _timeout() -> float:
+    return float(current_app.config.get("SEARCH_LOCK_TIMEOUT", 10.0)) * 6
+
+
+def rebuild_index() -> int:
+    """Rebuild the index from the database (``cxactions reindex``); returns the documents."""
+    engine.forget_open_indexes()
+    return sync.rebuild(db.engine, index_path(), timeout=_timeout())
+
+
+def _impact_order():
+    """Sort key per solution id: ranked by rank, then early readings, then never adopted."""
+    run = latest_run(db.session)
+    if run is None:
+        return lambda solution_id: (2, 0)
+    rows = db.session.execute(
+        sa.select(ImpactEstimate.solution_id, ImpactEstimate.rank, ImpactEstimate.n_units).where(
+            ImpactEstimate.run_id == run.id
+        )
+    ).all()
+    keys = {
+        row.solution_id: (0, row.rank) if row.rank is not None else (1, -row.n_units)
+        for row in rows
+    }
+    return lambda solution_id: keys.get(solution_id, (2, 0))
+
+
+def add_snippets(result: SearchResult) -> None:
+    """Highlighted snippets for the page's hits, from the database's text."""
+    solution_ids = [hit.db_id for hit in result.results if hit.type == "solution"]
+    challenge_ids = [hit.db_id for hit in result.results if hit.type == "challenge"]
+    texts: dict[tuple[str, int], str] = {}
+    if solution_ids:
+        for row in db.session.execute(
+            sa.select(Solution.id, Solution.summary, Solution.body, Solution.steps).where(
+                Solution.id.in_(solution_ids)
+            )
+        ):
+            texts["solution", row.id] = "\n\n".join(
+                filter(None, [row.summary, row.body, row.steps])
+            )
+    if challenge_ids:
+        for row in db.session.execute(
+            sa.select(Challenge.id, Challenge.description, Challenge.keywords).where(
+                Challenge.id.in_(challenge_ids)
+            )
+        ):
+            keywords = ", ".join((row.keywords or "").splitlines())
+            texts["challenge", row.id] = "\n\n".join(filter(None, [row.description, keywords]))
+    terms = result.plan.terms if result.plan else {}
+    for hit in result.results:
+        text = texts.get((hit.type, hit.db_id), "")
+        language = hit.language if hit.language in terms else "en"
+        snippet = engine.make_snippet(text, terms.get(language, set()), language)
+        if hit.type == "challenge" and "<mark" not in snippet and terms.get("fr"):
+            snippet = engine.make_snippet(text, terms["fr"], "fr")
+        hit.snippet = snippet

@@ -13,7 +13,7 @@ def initialise_instance() -> None:
     """Bring the database schema to the newest migration and make sure the index exists."""
     from flask_migrate import upgrade
 
-    from cxactions.search.index import ensure_index
+    from cxactions.search.service import ensure_index
 
     os.makedirs(current_app.instance_path, exist_ok=True)
     upgrade()
