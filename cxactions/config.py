@@ -48,6 +48,8 @@ class Config:
     SEARCH_SYNC = os.environ.get("CXACTIONS_SEARCH_SYNC", "inline")
     # Seconds a process waits for another one writing the index before leaving its work queued.
     SEARCH_LOCK_TIMEOUT = float(os.environ.get("CXACTIONS_SEARCH_LOCK_TIMEOUT", "10"))
+    # How often (seconds) searches look for work a dead or busy writer left in the outbox.
+    SEARCH_OUTBOX_CHECK_SECONDS = 1.0
 
 
 class DevelopmentConfig(Config):

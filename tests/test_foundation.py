@@ -39,7 +39,12 @@ def test_creating_the_app_touches_no_database_or_disk(tmp_path, monkeypatch):
 
 
 def test_pure_modules_import_no_flask():
-    pure = ["cxactions.library.seed_files", "cxactions.db_types"]
+    pure = [
+        "cxactions.library.seed_files",
+        "cxactions.db_types",
+        "cxactions.search.analysis",
+        "cxactions.search.engine",
+    ]
     code = (
         "import sys\n"
         + "".join(f"import {name}\n" for name in pure)

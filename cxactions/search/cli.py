@@ -38,9 +38,12 @@ def reindex_command() -> None:
 @with_appcontext
 def search_command(query: str, kind: str | None, limit: int, output_format: str) -> None:
     """Search the library as the web page does."""
-    from cxactions.search.service import search
+    from cxactions.search.service import SearchUnavailable, search
 
-    result = search(query, kind=kind, limit=limit)
+    try:
+        result = search(query, kind=kind, limit=limit)
+    except SearchUnavailable as error:
+        raise click.ClickException(str(error)) from error
     if output_format == "json":
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
         return

@@ -29,10 +29,17 @@ from cxactions.vocabulary import SolutionKind
 
 log = logging.getLogger(__name__)
 
+# Bump when the schema or the analysers change: an index of another version is rebuilt.
+SCHEMA_VERSION = "5"
+VERSION_FILE = "cxactions-schema-version"
 SYNONYM_BOOST = 0.4
 SORTS = ("relevance", "impact")
 MAX_PER_PAGE = 100
 CORRECTIONS_PER_WORD = 3
+
+
+class IndexOutdated(Exception):
+    """The index on disk was built by another version of the schema or analysers."""
 
 
 class SearchUnavailable(Exception):
@@ -148,6 +155,10 @@ class _OpenIndex:
     def __init__(self, path: str) -> None:
         self.path = path
         self.identity = _identity(path)
+        with open(os.path.join(path, VERSION_FILE), encoding="ascii") as marker:
+            version = marker.read().strip()
+        if version != SCHEMA_VERSION:
+            raise IndexOutdated(f"index of schema version {version}, expected {SCHEMA_VERSION}")
         self.ix = whoosh_index.open_dir(path)
         self.searcher = self.ix.searcher()
         self.cache: dict = {}
@@ -155,7 +166,10 @@ class _OpenIndex:
     def fresh(self):
         """The searcher, refreshed if a writer committed since it opened."""
         if not self.searcher.up_to_date():
-            self.searcher = self.searcher.refresh()
+            # Reopened, not ``refresh()``ed: a refreshed reader reuses segment readers whose
+            # deletions are stale (an edited document then shows twice, old and new).
+            self.searcher.close()
+            self.searcher = self.ix.searcher()
             self.cache.clear()
         return self.searcher
 
@@ -228,26 +242,29 @@ def run_search(
     if corrections:
         result.suggestion = _suggestion(text, corrections)
 
+    # (query, relaxed, corrected), tried in order until one finds something: every word as
+    # typed; every word with typos corrected; some of the words; some, corrected.
     attempts: list[tuple[wq.Query, bool, bool]] = []
     if concepts:
-        queries = [_concept_query(reader, concept) for concept in concepts]
-        known = [query for query in queries if query is not None]
-        if known:
-            attempts.append((_all_of(known), False, False))
-            if len(known) > 1:
-                attempts.append((wq.Or(known), True, False))
+        exact = [_concept_query(reader, concept) for concept in concepts]
+        known = [query for query in exact if query is not None]
+        fuzzy: list[wq.Query] = []
         if corrections:
             fuzzy = [
                 _concept_query(reader, concept, corrections.get(concept.text))
                 for concept in concepts
             ]
             fuzzy = [query for query in fuzzy if query is not None]
-            if fuzzy:
-                attempts.append((_all_of(fuzzy), False, True))
-                if len(fuzzy) > 1:
-                    attempts.append((wq.Or(fuzzy), True, True))
+        if known and len(known) == len(exact):
+            attempts.append((_all_of(known), False, False))
+        if fuzzy and len(fuzzy) == len(exact):
+            attempts.append((_all_of(fuzzy), False, True))
+        if known and (len(known) > 1 or len(known) < len(exact)):
+            attempts.append((_any_of(known), True, False))
+        if fuzzy and (len(fuzzy) > 1 or len(fuzzy) < len(exact)):
+            attempts.append((_any_of(fuzzy), True, True))
     else:
-        # An empty query lists everything (the page's "browse" mode), best evidence first.
+        # An empty query lists everything (the page's "browse" mode).
         attempts.append((wq.Every(), False, False))
 
     chosen = None
@@ -274,6 +291,10 @@ def run_search(
 
 def _all_of(queries: list[wq.Query]) -> wq.Query:
     return queries[0] if len(queries) == 1 else wq.And(queries)
+
+
+def _any_of(queries: list[wq.Query]) -> wq.Query:
+    return queries[0] if len(queries) == 1 else wq.Or(queries)
 
 
 def _concept_query(reader, concept: analysis.Concept, corrections: list[str] | None = None):

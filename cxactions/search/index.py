@@ -14,11 +14,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import gc
 import logging
 import os
 import shutil
 import time
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -29,15 +31,13 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
 from cxactions.library.models import Solution, solution_challenges
 from cxactions.search import analysis
+from cxactions.search.engine import SCHEMA_VERSION, VERSION_FILE
 from cxactions.search.models import SearchOutbox
 from cxactions.taxonomy.models import Challenge
 from cxactions.vocabulary import ChallengeStatus, SolutionStatus
 
 log = logging.getLogger(__name__)
 
-# Bump when the schema or the analysers change: an index of another version is rebuilt.
-SCHEMA_VERSION = "5"
-VERSION_FILE = "cxactions-schema-version"
 TITLE_BOOST = 3.0
 TEXT_FIELDS = analysis.TEXT_FIELDS
 
@@ -297,8 +297,29 @@ def writing_lock(path: str, timeout: float) -> Iterator[None]:
         handle.close()
 
 
+@contextlib.contextmanager
+def closing_leaked_files() -> Iterator[dict]:
+    """Whoosh leaves a file open when it fails to read a corrupt index: close it quietly.
+
+    The caller sets ``state["failed"] = True`` after catching the failure.
+    """
+    state = {"failed": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        yield state
+        if state["failed"]:
+            gc.collect()  # ~0.1 s, hence only after a failure
+
+
 def is_current(path: str) -> bool:
     """True when ``path`` holds a readable index of this version of the schema."""
+    with closing_leaked_files() as state:
+        current = _is_current(path)
+        state["failed"] = not current
+    return current
+
+
+def _is_current(path: str) -> bool:
     try:
         with open(os.path.join(path, VERSION_FILE), encoding="ascii") as marker:
             if marker.read().strip() != SCHEMA_VERSION:

@@ -51,12 +51,17 @@ def search(
     path = index_path()
     ensure_index()
     impact_order = _impact_order() if options.sort == "impact" else None
-    try:
-        result = engine.run_search(
-            path, query, options, impact_order=impact_order, with_facets=facets
-        )
-    except Exception as error:  # a corrupt index is rebuilt, never shown to a user
-        log.warning("search index at %s could not be read (%s): rebuilding it", path, error)
+    result = failure = None
+    with index.closing_leaked_files() as state:
+        try:
+            result = engine.run_search(
+                path, query, options, impact_order=impact_order, with_facets=facets
+            )
+        except Exception as error:  # a corrupt index is rebuilt, never shown to a user
+            failure = f"{error.__class__.__name__}: {error}"
+            state["failed"] = True
+    if result is None:
+        log.warning("search index at %s could not be read (%s): rebuilding it", path, failure)
         engine.forget_open_indexes()
         _rebuild_or_fail(path, force=True)
         result = engine.run_search(
@@ -74,6 +79,7 @@ def ensure_index() -> None:
         _rebuild_or_fail(path)
         return
     with _watch_lock:
+        _watch.interval = float(current_app.config.get("SEARCH_OUTBOX_CHECK_SECONDS", 1.0))
         due = _watch.due()
     if due and db.session.scalar(sa.select(SearchOutbox.id).limit(1)) is not None:
         # A writer holding the index drains the outbox itself before it lets go.
