@@ -139,10 +139,7 @@ def test_a_missing_index_is_rebuilt(app, db, caplog):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "version"])
-def test_a_corrupt_index_is_rebuilt_with_a_warning_never_an_error(
-    app, db, client_as, caplog, damage
-):
-    from cxactions.auth.models import Role
+def test_a_corrupt_index_is_rebuilt_with_a_warning_never_an_error(app, db, caplog, damage):
 
     solution("SOP-TILL", "Open a third till")
     db.session.commit()
