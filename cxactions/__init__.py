@@ -71,12 +71,24 @@ def _register_blueprints(app: Flask) -> None:
     from cxactions.auth.views import bp as auth_bp
     from cxactions.imports.views import bp as imports_bp
     from cxactions.library.views import bp as library_bp
+    from cxactions.plans.views import bp as plans_bp
+    from cxactions.search.views import bp as search_bp
     from cxactions.taxonomy.views import bp as taxonomy_bp
     from cxactions.units.views import bp as units_bp
     from cxactions.web.errors import register_error_handlers
     from cxactions.web.views import bp as web_bp
 
-    for blueprint in (web_bp, auth_bp, taxonomy_bp, library_bp, units_bp, impact_bp, imports_bp):
+    for blueprint in (
+        web_bp,
+        auth_bp,
+        taxonomy_bp,
+        library_bp,
+        units_bp,
+        plans_bp,
+        search_bp,
+        impact_bp,
+        imports_bp,
+    ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
 

@@ -26,6 +26,9 @@ PAGES = [
     "/impact/solutions/SOP-TILL",
     "/impact/methods",
     "/impact/gaps",
+    "/search",
+    "/search?q=queue&kind=sop",
+    "/search.json?q=queue",
 ]
 UNAPPROVED = [status for status in SolutionStatus if status != SolutionStatus.APPROVED]
 # Pages anyone may open, signed in or not.
@@ -162,4 +165,38 @@ def test_no_page_is_public_by_accident(app, world, client):
         "impact.show_solution_impact",
         "impact.show_methods",
         "impact.show_gaps",
+        "search.search_library",
+        "search.search_json",
+        "plans.find_solution",
+        "library.create_solution",
+        "library.edit_solution",
+        "library.merge_solution",
+        "taxonomy.edit_challenge",
+        "taxonomy.merge_challenge",
     } <= set(checked)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/solutions/new",
+        "/solutions/SOP-TILL/edit",
+        "/solutions/SOP-TILL/merge",
+        "/challenges/SPEED-QUEUE/edit",
+        "/challenges/SPEED-QUEUE/merge",
+    ],
+)
+@pytest.mark.parametrize("role", list(Role))
+def test_only_curators_open_the_curation_pages(world, make_user, login, role, path):
+    response = login(_user(make_user, world, role)).get(path)
+    assert response.status_code == (200 if role in (Role.CX_LEAD, Role.ADMIN) else 403)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_plan_pages_open_for_the_units_managers_and_curators(world, make_user, login, role):
+    client = login(_user(make_user, world, role))
+    allowed = role != Role.STAFF
+    assert client.get("/units/S1/plan/find").status_code == (200 if allowed else 403)
+    assert client.get("/units/S3/plan/find").status_code == (
+        403 if role in (Role.STAFF, Role.MANAGER) else 200
+    )

@@ -183,3 +183,14 @@ def test_a_typo_among_known_words_is_corrected_before_words_are_dropped(library)
     result = search("till grteeting", SearchOptions(per_page=5))
     assert result.corrected and not result.relaxed
     assert result.suggestion == "till greeting"
+
+
+def test_language_filter_keeps_one_language(library):
+    results = search("queue", SearchOptions(language="fr", per_page=50)).results
+    assert results and {hit.language for hit in results} == {"fr"}
+
+
+def test_challenge_filter_includes_the_challenges_below(library):
+    below = set(ids("queue", 50, challenge="SPEED-QUEUE"))
+    assert "SPD-THIRD-IN-LINE" in below
+    assert below <= set(ids("queue", 50, challenge="SPEED"))

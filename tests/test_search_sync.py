@@ -271,3 +271,14 @@ def test_rebuild_keeps_readers_working_and_matches_the_database(app, db):
     assert rebuild_index() == 30
     assert len(codes("solution")) == 30
     assert indexed_documents(app) == database_documents(db)
+
+
+def test_a_rolled_back_savepoint_keeps_the_outer_change_for_the_index(db):
+    item = solution("SOP-TILL", "Open a third till")
+    db.session.commit()
+    item.title = "Open a spare lane"
+    db.session.flush()
+    savepoint = db.session.begin_nested()
+    savepoint.rollback()
+    db.session.commit()
+    assert codes("lane") == ["SOP-TILL"]

@@ -1,17 +1,36 @@
-"""Reading the library for the pages: the filtered solution list and one solution."""
+"""The library's rules: the filtered solution list and one solution for the pages, and the
+curators' changes (create, edit, review, retire, merge), each audited and transactional."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, object_session, selectinload
 
+from cxactions.analytics.services import bump_data_version
+from cxactions.audit.services import record
+from cxactions.auth.permissions import is_curator
+from cxactions.crowd.models import Comment, Vote
+from cxactions.db_types import utcnow
 from cxactions.extensions import db
 from cxactions.library.models import Solution
-from cxactions.vocabulary import SolutionKind, SolutionStatus
+from cxactions.plans.models import Adoption
+from cxactions.taxonomy.models import Challenge
+from cxactions.vocabulary import (
+    AdoptionStatus,
+    ChallengeStatus,
+    Level,
+    SolutionKind,
+    SolutionStatus,
+)
 
 PER_PAGE = 20
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español"}
@@ -87,4 +106,600 @@ def get_solution(code: str) -> Solution | None:
             selectinload(Solution.author),
             selectinload(Solution.reviewed_by),
         )
+    )
+
+
+# --- Curation: create, edit, review, retire and merge solutions ------------------------------
+#
+# These functions know the session, not the request. Each checks everything before it writes
+# anything: a refused change raises ``CurationError`` and leaves the database (and so the search
+# index, which follows commits) untouched. On success it records an audit event in the same
+# transaction and commits, unless ``commit=False`` lets the caller compose a larger transaction.
+
+CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+LANGUAGE_PATTERN = re.compile(r"[a-z]{2}(?:-[a-z]{2})?")
+RESERVED_CODES = {"new"}  # /solutions/new is the creation page
+TITLE_MAX = 200
+OWNER_MAX = 200
+SLUG_MAX = 48
+SOLUTION_FIELDS = {
+    "code",
+    "title",
+    "kind",
+    "summary",
+    "body",
+    "steps",
+    "effort",
+    "cost",
+    "owner",
+    "language",
+    "challenges",
+    "status",
+}
+# Statuses a curator may move a solution to from each status.
+TRANSITIONS: dict[SolutionStatus, tuple[SolutionStatus, ...]] = {
+    SolutionStatus.DRAFT: (SolutionStatus.PENDING, SolutionStatus.APPROVED),
+    SolutionStatus.PENDING: (SolutionStatus.APPROVED, SolutionStatus.REJECTED),
+    SolutionStatus.APPROVED: (SolutionStatus.RETIRED,),
+    SolutionStatus.RETIRED: (SolutionStatus.APPROVED,),
+    SolutionStatus.REJECTED: (SolutionStatus.PENDING,),
+}
+CREATE_STATUSES = (SolutionStatus.APPROVED, SolutionStatus.DRAFT, SolutionStatus.PENDING)
+
+
+class CurationError(ValueError):
+    """A curation change was refused and nothing was written; the message says why.
+
+    ``field`` names the input at fault (a form field name), or is None for the change as a whole.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def session_of(item: object) -> Session:
+    """The session that holds ``item``; curation works on persistent rows only."""
+    session = object_session(item)
+    if session is None:
+        raise CurationError(f"{item!r} is not in a database session")
+    return session
+
+
+@contextmanager
+def curation_transaction(session: Session, commit: bool) -> Iterator[None]:
+    """Commit what the block wrote, or roll it all back when it raises."""
+    try:
+        yield
+        if commit:
+            session.commit()
+        else:
+            session.flush()
+    except BaseException:
+        if commit:
+            session.rollback()
+        raise
+
+
+def _text(value: object) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _lines(value: object) -> str | None:
+    """One item per line: a string (any line ends) or a list; blank lines dropped."""
+    if value is None:
+        return None
+    items = value.splitlines() if isinstance(value, str) else [str(item) for item in value]
+    kept = [item.strip() for item in items if item and item.strip()]
+    return "\n".join(kept) or None
+
+
+def _choice(enum_class, value: object, field: str, label: str):
+    if value is None or value == "":
+        return None
+    try:
+        return enum_class(getattr(value, "value", value))
+    except ValueError:
+        choices = ", ".join(member.value for member in enum_class)
+        raise CurationError(f"{label} “{value}” is not one of: {choices}.", field) from None
+
+
+def _code_from_title(session: Session, title: str) -> str:
+    """An unused code made of the title's words: “Open a till at 3” → OPEN-A-TILL-AT-3."""
+    plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    words = re.findall(r"[A-Za-z0-9]+", plain.upper())
+    slug = ""
+    for word in words:
+        candidate = f"{slug}-{word}" if slug else word
+        if len(candidate) > SLUG_MAX:
+            break
+        slug = candidate
+    slug = slug or (words[0][:SLUG_MAX] if words else "SOLUTION")
+    taken = set(
+        session.scalars(
+            select(Solution.code).where(or_(Solution.code == slug, Solution.code.like(f"{slug}-%")))
+        )
+    )
+    code, number = slug, 2
+    while code in taken or code.lower() in RESERVED_CODES:
+        code, number = f"{slug}-{number}", number + 1
+    return code
+
+
+def _check_code(session: Session, code: str) -> str:
+    if not CODE_PATTERN.fullmatch(code):
+        raise CurationError(
+            f"The code “{code}” may only hold letters, digits, '-', '_' and '.', start with a "
+            "letter or digit, and be at most 64 characters long.",
+            "code",
+        )
+    if code.lower() in RESERVED_CODES:
+        raise CurationError(f"“{code}” is reserved; choose another code.", "code")
+    if session.scalar(select(Solution.id).where(Solution.code == code)) is not None:
+        raise CurationError(
+            f"The code “{code}” is already used by another solution; choose another one.", "code"
+        )
+    return code
+
+
+def _resolve_challenges(
+    session: Session, values: Iterable[object], current: Iterable[Challenge] = ()
+) -> list[Challenge]:
+    """Challenges from codes (or Challenge rows), in the given order, without repeats.
+
+    Unknown codes are refused; so are retired challenges, unless the solution is already mapped
+    to them (an edit must not force a curator to drop a historical mapping).
+    """
+    given = (getattr(value, "code", None) or str(value or "").strip() for value in values)
+    codes = list(dict.fromkeys(code for code in given if code))
+    if not codes:
+        return []
+    found = {
+        challenge.code: challenge
+        for challenge in session.scalars(select(Challenge).where(Challenge.code.in_(codes)))
+    }
+    unknown = [code for code in codes if code not in found]
+    if unknown:
+        raise CurationError(
+            f"Unknown challenge{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
+            "challenges",
+        )
+    already = {challenge.id for challenge in current}
+    retired = [
+        code
+        for code in codes
+        if found[code].status == ChallengeStatus.RETIRED and found[code].id not in already
+    ]
+    if retired:
+        raise CurationError(
+            f"The challenge{'s' if len(retired) > 1 else ''} {', '.join(retired)} "
+            f"{'are' if len(retired) > 1 else 'is'} retired; map an active challenge instead.",
+            "challenges",
+        )
+    return [found[code] for code in codes]
+
+
+def _clean_solution_data(
+    session: Session, data: Mapping[str, Any], *, solution: Solution | None
+) -> dict[str, Any]:
+    """Validated, normalised values for the keys present in ``data`` (all of them on create)."""
+    unknown = set(data) - SOLUTION_FIELDS
+    if unknown:
+        raise CurationError(
+            f"Unknown solution field{'s' if len(unknown) > 1 else ''}: "
+            f"{', '.join(sorted(unknown))}."
+        )
+    creating = solution is None
+    clean: dict[str, Any] = {}
+    if creating or "title" in data:
+        title = _text(data.get("title"))
+        if title is None:
+            raise CurationError("A solution needs a title.", "title")
+        if len(title) > TITLE_MAX:
+            raise CurationError(
+                f"The title is {len(title)} characters long; keep it to {TITLE_MAX}.", "title"
+            )
+        clean["title"] = title
+    if creating or "kind" in data:
+        kind = _choice(SolutionKind, data.get("kind"), "kind", "The kind")
+        if kind is None:
+            raise CurationError(
+                "Choose the kind of solution: training, SOP, asset or other.", "kind"
+            )
+        clean["kind"] = kind
+    for name in ("summary", "body", "owner"):
+        if creating or name in data:
+            clean[name] = _text(data.get(name))
+    if clean.get("owner") and len(clean["owner"]) > OWNER_MAX:
+        raise CurationError(
+            f"The owner is {len(clean['owner'])} characters long; keep it to {OWNER_MAX}.", "owner"
+        )
+    if creating or "steps" in data:
+        clean["steps"] = _lines(data.get("steps"))
+    for name, label in (("effort", "The effort"), ("cost", "The cost")):
+        if creating or name in data:
+            clean[name] = _choice(Level, data.get(name), name, label)
+    if creating or "language" in data:
+        language = (_text(data.get("language")) or "en").lower()
+        if not LANGUAGE_PATTERN.fullmatch(language):
+            raise CurationError(
+                f"The language “{language}” is not a language code such as en or fr.", "language"
+            )
+        clean["language"] = language
+    if creating or "challenges" in data:
+        clean["challenges"] = _resolve_challenges(
+            session, data.get("challenges") or (), solution.challenges if solution else ()
+        )
+    if not creating:
+        for name in ("code", "status"):
+            if name in data and data[name] != getattr(solution, name):
+                what = "code" if name == "code" else "status (use change_status)"
+                raise CurationError(f"A solution's {what} cannot be edited.", name)
+    return clean
+
+
+def create_solution(
+    session: Session, data: Mapping[str, Any], user: Any, *, commit: bool = True
+) -> Solution:
+    """Add a solution to the library; returns it. Curators' solutions are approved by default.
+
+    ``data`` holds ``title`` and ``kind`` (required), ``code`` (made from the title when
+    empty), ``summary``, ``body`` (Markdown), ``steps`` (one per line or a list), ``effort``,
+    ``cost``, ``owner``, ``language``, ``challenges`` (codes) and ``status``.
+    """
+    clean = _clean_solution_data(session, data, solution=None)
+    code = _text(data.get("code"))
+    clean["code"] = (
+        _check_code(session, code) if code else _code_from_title(session, clean["title"])
+    )
+    default = SolutionStatus.APPROVED if is_curator(user) else SolutionStatus.DRAFT
+    status = _choice(SolutionStatus, data.get("status"), "status", "The status") or default
+    if status not in CREATE_STATUSES:
+        raise CurationError(
+            f"A new solution can be approved, a draft or pending, not {status.value}.", "status"
+        )
+    if status == SolutionStatus.APPROVED and not is_curator(user):
+        raise CurationError("Only a CX lead or an admin can approve a solution.", "status")
+    with curation_transaction(session, commit):
+        challenges = clean.pop("challenges")
+        solution = Solution(**clean, status=status, author_id=getattr(user, "id", None))
+        solution.challenges = challenges
+        if status == SolutionStatus.APPROVED:
+            solution.reviewed_by_id = getattr(user, "id", None)
+            solution.reviewed_at = utcnow()
+        session.add(solution)
+        try:
+            session.flush()
+        except IntegrityError as error:  # another curator took the code a moment ago
+            raise CurationError(
+                f"The code “{solution.code}” was just taken by another solution; choose another.",
+                "code",
+            ) from error
+        record(
+            session,
+            "solution.create",
+            "solution",
+            solution.id,
+            user=user,
+            details={
+                "code": solution.code,
+                "status": status.value,
+                "challenges": [challenge.code for challenge in challenges],
+            },
+        )
+    return solution
+
+
+def update_solution(
+    solution: Solution, data: Mapping[str, Any], user: Any, *, commit: bool = True
+) -> list[str]:
+    """Edit a solution's content and challenge mapping; returns the names of changed fields.
+
+    Keys absent from ``data`` are left as they are. The code and the status are not edited here
+    (see :func:`change_status`). Changing nothing writes nothing.
+    """
+    session = session_of(solution)
+    clean = _clean_solution_data(session, data, solution=solution)
+    new_challenges = clean.pop("challenges", None)
+    changed = [name for name, value in clean.items() if getattr(solution, name) != value]
+    before = [challenge.code for challenge in solution.challenges]
+    remapped = new_challenges is not None and (
+        {challenge.id for challenge in new_challenges}
+        != {challenge.id for challenge in solution.challenges}
+    )
+    if remapped:
+        changed.append("challenges")
+    if not changed:
+        return []
+    with curation_transaction(session, commit):
+        for name, value in clean.items():
+            setattr(solution, name, value)
+        details: dict[str, Any] = {"code": solution.code, "fields": changed}
+        if "challenges" in changed:
+            solution.challenges = new_challenges
+            details["challenges"] = {
+                "from": before,
+                "to": [challenge.code for challenge in new_challenges],
+            }
+        if "title" in changed:
+            details["title"] = solution.title
+        record(session, "solution.update", "solution", solution.id, user=user, details=details)
+    return changed
+
+
+def allowed_statuses(solution: Solution) -> tuple[SolutionStatus, ...]:
+    """Statuses a curator may move ``solution`` to (a merged solution stays retired)."""
+    if solution.merged_into_id is not None:
+        return ()
+    return TRANSITIONS.get(solution.status, ())
+
+
+STATUS_ACTIONS = {
+    SolutionStatus.APPROVED: "approve",
+    SolutionStatus.REJECTED: "reject",
+    SolutionStatus.RETIRED: "retire",
+    SolutionStatus.PENDING: "submit",
+    SolutionStatus.DRAFT: "draft",
+}
+
+
+def change_status(
+    solution: Solution,
+    new_status: SolutionStatus | str,
+    user: Any,
+    note: str | None = None,
+    *,
+    commit: bool = True,
+) -> Solution:
+    """Review, retire or reinstate a solution; records who did it, when and why.
+
+    Allowed moves are in ``TRANSITIONS``; a rejection needs a note (its author reads it).
+    """
+    session = session_of(solution)
+    target = _choice(SolutionStatus, new_status, "status", "The status")
+    if target is None:
+        raise CurationError("Choose the new status.", "status")
+    note = _text(note)
+    if solution.merged_into_id is not None:
+        survivor = session.get(Solution, solution.merged_into_id)
+        raise CurationError(
+            f"{solution.code} was merged into {survivor.code if survivor else 'another solution'};"
+            " it stays retired.",
+            "status",
+        )
+    if target == solution.status:
+        raise CurationError(f"{solution.code} is already {target.value}.", "status")
+    allowed = TRANSITIONS.get(solution.status, ())
+    if target not in allowed:
+        choices = " or ".join(status.value for status in allowed) or "nothing else"
+        raise CurationError(
+            f"A {solution.status.value} solution cannot become {target.value}; "
+            f"it can become {choices}.",
+            "status",
+        )
+    if target == SolutionStatus.REJECTED and note is None:
+        raise CurationError("Say why the proposal is rejected: its author reads the note.", "note")
+    previous = solution.status
+    with curation_transaction(session, commit):
+        solution.status = target
+        solution.reviewed_by_id = getattr(user, "id", None)
+        solution.reviewed_at = utcnow()
+        solution.review_note = note
+        action = STATUS_ACTIONS[target]
+        if previous == SolutionStatus.RETIRED and target == SolutionStatus.APPROVED:
+            action = "reinstate"
+        record(
+            session,
+            f"solution.{action}",
+            "solution",
+            solution.id,
+            user=user,
+            details={
+                "code": solution.code,
+                "from": previous.value,
+                "to": target.value,
+                "note": note,
+            },
+        )
+    return solution
+
+
+@dataclass
+class SolutionMerge:
+    """What merging ``duplicate`` into ``survivor`` moves, for the confirmation page."""
+
+    duplicate: Solution
+    survivor: Solution
+    challenges_added: list[Challenge]  # the duplicate's challenges the survivor lacks
+    adoptions_moved: list[Adoption]
+    adoptions_dropped: list[Adoption]  # the unit already adopted the survivor: its row stays
+    votes_moved: int
+    votes_dropped: int  # the user already voted on the survivor
+    comments_moved: int
+    merged_earlier: list[Solution]  # solutions merged into the duplicate, now into the survivor
+
+    @property
+    def touches_impact(self) -> bool:
+        """Implemented plan items change solution: the cached impact estimates go stale."""
+        return any(
+            adoption.status == AdoptionStatus.IMPLEMENTED
+            for adoption in self.adoptions_moved + self.adoptions_dropped
+        )
+
+
+def plan_solution_merge(duplicate: Solution, survivor: Solution) -> SolutionMerge:
+    """Check that ``duplicate`` may be merged into ``survivor`` and say what would move."""
+    session = session_of(duplicate)
+    if duplicate.id == survivor.id:
+        raise CurationError("A solution cannot be merged into itself.", "survivor")
+    if duplicate.merged_into_id is not None:
+        into = session.get(Solution, duplicate.merged_into_id)
+        raise CurationError(
+            f"{duplicate.code} was already merged into {into.code if into else 'another'}.",
+            "survivor",
+        )
+    if survivor.merged_into_id is not None:
+        into = session.get(Solution, survivor.merged_into_id)
+        raise CurationError(
+            f"{survivor.code} was itself merged into {into.code if into else 'another'}; "
+            f"merge into {into.code if into else 'that one'} instead.",
+            "survivor",
+        )
+    if survivor.status != SolutionStatus.APPROVED:
+        raise CurationError(
+            f"{survivor.code} is {survivor.status.value}: merge only into an approved solution "
+            "(approve it first, or merge the other way round).",
+            "survivor",
+        )
+    survivor_challenges = {challenge.id for challenge in survivor.challenges}
+    adoptions = list(
+        session.scalars(
+            select(Adoption).where(Adoption.solution_id == duplicate.id).order_by(Adoption.id)
+        )
+    )
+    units_on_survivor = set(
+        session.scalars(select(Adoption.unit_id).where(Adoption.solution_id == survivor.id))
+    )
+    voters_on_survivor = set(
+        session.scalars(select(Vote.user_id).where(Vote.solution_id == survivor.id))
+    )
+    votes = list(session.scalars(select(Vote.user_id).where(Vote.solution_id == duplicate.id)))
+    comments = session.scalar(
+        select(func.count()).select_from(Comment).where(Comment.solution_id == duplicate.id)
+    )
+    return SolutionMerge(
+        duplicate=duplicate,
+        survivor=survivor,
+        challenges_added=[
+            challenge
+            for challenge in duplicate.challenges
+            if challenge.id not in survivor_challenges
+        ],
+        adoptions_moved=[a for a in adoptions if a.unit_id not in units_on_survivor],
+        adoptions_dropped=[a for a in adoptions if a.unit_id in units_on_survivor],
+        votes_moved=sum(1 for voter in votes if voter not in voters_on_survivor),
+        votes_dropped=sum(1 for voter in votes if voter in voters_on_survivor),
+        comments_moved=int(comments or 0),
+        merged_earlier=list(
+            session.scalars(select(Solution).where(Solution.merged_into_id == duplicate.id))
+        ),
+    )
+
+
+def merge_solutions(
+    duplicate: Solution,
+    survivor: Solution,
+    user: Any,
+    note: str | None = None,
+    *,
+    commit: bool = True,
+) -> SolutionMerge:
+    """Fold ``duplicate`` into ``survivor`` and retire it; returns what moved.
+
+    The survivor gains the duplicate's challenges, adoptions (a unit that adopted both keeps
+    its survivor row), votes (one per user), and comments. The duplicate is retired and points
+    at the survivor, so its old code leads there.
+    """
+    session = session_of(duplicate)
+    plan = plan_solution_merge(duplicate, survivor)
+    with curation_transaction(session, commit):
+        for challenge in plan.challenges_added:
+            survivor.challenges.append(challenge)
+        for adoption in plan.adoptions_dropped:
+            session.delete(adoption)
+        for adoption in plan.adoptions_moved:
+            adoption.solution = survivor
+        if plan.votes_dropped:
+            session.execute(
+                delete(Vote)
+                .where(
+                    Vote.solution_id == duplicate.id,
+                    Vote.user_id.in_(
+                        select(Vote.user_id)
+                        .where(Vote.solution_id == survivor.id)
+                        .scalar_subquery()
+                    ),
+                )
+                .execution_options(synchronize_session="fetch")
+            )
+        session.execute(
+            update(Vote)
+            .where(Vote.solution_id == duplicate.id)
+            .values(solution_id=survivor.id)
+            .execution_options(synchronize_session="fetch")
+        )
+        session.execute(
+            update(Comment)
+            .where(Comment.solution_id == duplicate.id)
+            .values(solution_id=survivor.id)
+            .execution_options(synchronize_session="fetch")
+        )
+        for earlier in plan.merged_earlier:
+            earlier.merged_into = survivor
+        previous = duplicate.status
+        duplicate.status = SolutionStatus.RETIRED
+        duplicate.merged_into = survivor
+        duplicate.reviewed_by_id = getattr(user, "id", None)
+        duplicate.reviewed_at = utcnow()
+        duplicate.review_note = _text(note) or f"Merged into {survivor.code}."
+        if plan.touches_impact:
+            bump_data_version(session)
+        record(
+            session,
+            "solution.merge",
+            "solution",
+            duplicate.id,
+            user=user,
+            details={
+                "code": duplicate.code,
+                "into": survivor.code,
+                "from": previous.value,
+                "challenges_added": [c.code for c in plan.challenges_added],
+                "adoptions_moved": len(plan.adoptions_moved),
+                "adoptions_dropped": len(plan.adoptions_dropped),
+                "votes_moved": plan.votes_moved,
+                "votes_dropped": plan.votes_dropped,
+                "comments_moved": plan.comments_moved,
+            },
+        )
+    return plan
+
+
+def resolve_merged(solution: Solution) -> Solution:
+    """The solution a merged one now lives in (following chains), or ``solution`` itself."""
+    seen = {solution.id}
+    current = solution
+    while current.merged_into is not None and current.merged_into.id not in seen:
+        current = current.merged_into
+        seen.add(current.id)
+    return current
+
+
+def merge_candidates(duplicate: Solution, limit: int = 20) -> list[Solution]:
+    """Approved solutions that share a challenge with ``duplicate``: the likely survivors."""
+    challenge_ids = [challenge.id for challenge in duplicate.challenges]
+    if not challenge_ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Solution)
+            .where(
+                Solution.status == SolutionStatus.APPROVED,
+                Solution.id != duplicate.id,
+                Solution.challenges.any(Challenge.id.in_(challenge_ids)),
+            )
+            .order_by(Solution.title)
+            .limit(limit)
+        )
+    )
+
+
+def solution_by_code(code: str) -> Solution | None:
+    """A solution by its code, with the relations the curation pages use."""
+    return db.session.scalar(
+        select(Solution)
+        .where(Solution.code == code)
+        .options(selectinload(Solution.challenges), selectinload(Solution.merged_into))
     )

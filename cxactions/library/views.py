@@ -1,16 +1,28 @@
-"""Pages of the library feature: the solution list and one solution."""
+"""Pages of the library feature: the solution list, one solution, and the curators' changes."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_view_solution, is_curator, require_role
+from cxactions.extensions import db
 from cxactions.library import services
+from cxactions.library.forms import MergeSolutionForm, NewSolutionForm, SolutionForm, StatusForm
+from cxactions.library.models import Solution
+from cxactions.taxonomy.services import challenge_options
 from cxactions.vocabulary import SolutionKind, SolutionStatus
 
 bp = Blueprint("library", __name__)
+
+STATUS_DONE = {
+    SolutionStatus.APPROVED: "approved: it is in the library and in search",
+    SolutionStatus.REJECTED: "rejected",
+    SolutionStatus.RETIRED: "retired: it no longer appears in the library or in search",
+    SolutionStatus.PENDING: "sent back to the moderation queue",
+    SolutionStatus.DRAFT: "back to draft",
+}
 
 
 @bp.get("/solutions")
@@ -34,8 +46,150 @@ def list_solutions():
 @require_role(Role.STAFF)
 def show_solution(code: str):
     solution = services.get_solution(code)
+    if (
+        solution is not None
+        and solution.merged_into_id is not None
+        and not is_curator(current_user)
+    ):
+        # An old code keeps working: it leads to the solution it was merged into.
+        survivor = services.resolve_merged(solution)
+        if can_view_solution(current_user, survivor):
+            flash(f"“{solution.title}” ({solution.code}) was merged into this solution.", "info")
+            return redirect(url_for("library.show_solution", code=survivor.code))
     # A solution the user may not see does not exist for them: 404, not 403, so that drafts
     # and rejected proposals do not leak through their codes.
     if solution is None or not can_view_solution(current_user, solution):
         abort(404, description=f"There is no solution with the code “{code}”.")
-    return render_template("library/solution.html", solution=solution)
+    return _render_solution(solution)
+
+
+def _render_solution(solution: Solution, status_form: StatusForm | None = None, status=200):
+    """The solution page, with the curators' review form (kept as typed after an error)."""
+    return (
+        render_template(
+            "library/solution.html",
+            solution=solution,
+            status_form=status_form or StatusForm(formdata=None),
+            next_statuses=services.allowed_statuses(solution),
+        ),
+        status,
+    )
+
+
+def _solution_or_404(code: str) -> Solution:
+    solution = services.solution_by_code(code)
+    if solution is None:
+        abort(404, description=f"There is no solution with the code “{code}”.")
+    return solution
+
+
+@bp.route("/solutions/new", methods=["GET", "POST"])
+@require_role(Role.CX_LEAD)
+def create_solution():
+    form = NewSolutionForm()
+    form.set_choices(challenge_options())
+    if form.validate_on_submit():
+        try:
+            solution = services.create_solution(
+                db.session, form.content(), current_user._get_current_object()
+            )
+        except services.CurationError as error:
+            form.show_error(error)
+        else:
+            flash(f"“{solution.title}” was added as {solution.code}.", "success")
+            return redirect(url_for("library.show_solution", code=solution.code))
+    return (
+        render_template("library/solution_form.html", form=form, solution=None),
+        400 if request.method == "POST" else 200,
+    )
+
+
+@bp.route("/solutions/<code>/edit", methods=["GET", "POST"])
+@require_role(Role.CX_LEAD)
+def edit_solution(code: str):
+    solution = _solution_or_404(code)
+    mapped = [challenge.code for challenge in solution.challenges]
+    form = SolutionForm(
+        data={
+            "title": solution.title,
+            "kind": solution.kind.value,
+            "language": solution.language,
+            "summary": solution.summary,
+            "body": solution.body,
+            "steps": solution.steps,
+            "effort": solution.effort.value if solution.effort else "",
+            "cost": solution.cost.value if solution.cost else "",
+            "owner": solution.owner,
+            "challenges": mapped,
+        }
+    )
+    form.set_choices(challenge_options(), mapped=mapped)
+    if form.validate_on_submit():
+        try:
+            changed = services.update_solution(
+                solution, form.content(), current_user._get_current_object()
+            )
+        except services.CurationError as error:
+            form.show_error(error)
+        else:
+            flash("Saved." if changed else "Nothing changed.", "success" if changed else "info")
+            return redirect(url_for("library.show_solution", code=solution.code))
+    return (
+        render_template("library/solution_form.html", form=form, solution=solution),
+        400 if request.method == "POST" else 200,
+    )
+
+
+@bp.post("/solutions/<code>/status")
+@require_role(Role.CX_LEAD)
+def change_solution_status(code: str):
+    solution = _solution_or_404(code)
+    form = StatusForm()
+    if form.validate_on_submit():
+        try:
+            services.change_status(
+                solution, form.status.data, current_user._get_current_object(), form.note.data
+            )
+        except services.CurationError as error:
+            form.show_error(error)
+        else:
+            flash(f"{solution.code} is {STATUS_DONE[solution.status]}.", "success")
+            return redirect(url_for("library.show_solution", code=solution.code))
+    return _render_solution(services.get_solution(code), form, 400)
+
+
+@bp.route("/solutions/<code>/merge", methods=["GET", "POST"])
+@require_role(Role.CX_LEAD)
+def merge_solution(code: str):
+    duplicate = _solution_or_404(code)
+    form = MergeSolutionForm()
+    plan = None
+    if form.validate_on_submit():
+        survivor_code = form.survivor.data.strip()
+        survivor = services.solution_by_code(survivor_code)
+        try:
+            if survivor is None:
+                raise services.CurationError(
+                    f"There is no solution with the code “{survivor_code}”.", "survivor"
+                )
+            plan = services.plan_solution_merge(duplicate, survivor)
+            if form.confirm.data:
+                services.merge_solutions(
+                    duplicate, survivor, current_user._get_current_object(), form.note.data
+                )
+                flash(f"{duplicate.code} was merged into {survivor.code} and retired.", "success")
+                return redirect(url_for("library.show_solution", code=survivor.code))
+        except services.CurationError as error:
+            plan = None
+            form.show_error(error)
+    invalid = request.method == "POST" and plan is None
+    return (
+        render_template(
+            "library/merge.html",
+            form=form,
+            duplicate=duplicate,
+            plan=plan,
+            candidates=services.merge_candidates(duplicate),
+        ),
+        400 if invalid else 200,
+    )

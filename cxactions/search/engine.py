@@ -30,7 +30,7 @@ from cxactions.vocabulary import SolutionKind
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the analysers change: an index of another version is rebuilt.
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "7"
 VERSION_FILE = "cxactions-schema-version"
 SYNONYM_BOOST = 0.4
 SORTS = ("relevance", "impact")
@@ -54,6 +54,7 @@ class SearchOptions:
     category: str | None = None  # code of a top-level challenge
     challenge: str | None = None  # code of a challenge the solution addresses
     doc_type: str | None = None  # "solution" or "challenge"
+    language: str | None = None  # "en", "fr"...
     status: str | None = None  # honoured only with ``curator``: drafts, retired...
     curator: bool = False
     sort: str = "relevance"
@@ -67,11 +68,12 @@ class SearchOptions:
             category=(self.category or "").strip() or None,
             challenge=(self.challenge or "").strip() or None,
             doc_type=self.doc_type if self.doc_type in ("solution", "challenge") else None,
+            language=(self.language or "").strip().lower()[:5] or None,
             status=(self.status or "").strip() or None if self.curator else None,
             curator=self.curator,
             sort=self.sort if self.sort in SORTS else "relevance",
-            page=max(int(self.page or 1), 1),
-            per_page=min(max(int(self.per_page or 10), 1), MAX_PER_PAGE),
+            page=max(_whole(self.page, 1), 1),
+            per_page=min(max(_whole(self.per_page, 10), 1), MAX_PER_PAGE),
         )
 
     @property
@@ -82,9 +84,17 @@ class SearchOptions:
             "category": self.category,
             "challenge": self.challenge,
             "type": self.doc_type,
+            "language": self.language,
             "status": self.status,
         }
         return {name: value for name, value in wanted.items() if value}
+
+
+def _whole(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
 
 
 @dataclass

@@ -117,6 +117,13 @@ class Taxonomy:
             )
         }
 
+    def lineage(self, challenge_id: int) -> list[_ChallengeRow]:
+        """The challenge and its ancestors, up to its category."""
+        rows = [self.rows[challenge_id]]
+        while rows[-1].parent_id in self.rows and all(row.id != rows[-1].parent_id for row in rows):
+            rows.append(self.rows[rows[-1].parent_id])
+        return rows
+
     def root(self, challenge_id: int) -> _ChallengeRow:
         row = self.rows[challenge_id]
         seen = {row.id}
@@ -209,7 +216,10 @@ def _solution_document(row, challenges: list[_ChallengeRow], taxonomy: Taxonomy)
         "visible": "yes" if status == SolutionStatus.APPROVED.value else "no",
         "language": language,
         "category": ",".join(sorted(roots)),
-        "challenge": ",".join(sorted(challenge.code for challenge in challenges)),
+        # Filtering by a challenge finds the solutions of the challenges below it too.
+        "challenge": ",".join(
+            sorted({row.code for challenge in challenges for row in taxonomy.lineage(challenge.id)})
+        ),
         "spell": "\n".join([row.title, own_text, context]),
     }
     for other in analysis.LANGUAGES:
@@ -252,7 +262,7 @@ def challenge_documents(
             "visible": "yes" if row.status == ChallengeStatus.ACTIVE.value else "no",
             "language": "",
             "category": root.code,
-            "challenge": row.code,
+            "challenge": ",".join(sorted(item.code for item in taxonomy.lineage(row.id))),
             "spell": "\n".join([row.name, body]),
         }
         # Challenges carry keywords in both languages: both analysers index them.
@@ -378,7 +388,16 @@ def _swap_in(staging: str, path: str) -> None:
         os.rename(path, trash)
     os.rename(staging, path)
     if trash:
-        shutil.rmtree(trash, ignore_errors=True)
+        _remove(trash)
+
+
+def _remove(path: str) -> None:
+    """Remove a folder, or a file that stood where the index should be."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 def apply_changes(
@@ -433,4 +452,4 @@ def clear_stale_builds(path: str) -> None:
         return
     for entry in os.listdir(folder):
         if entry.startswith(f"{name}.building-") or entry.startswith(f"{name}.old-"):
-            shutil.rmtree(os.path.join(folder, entry), ignore_errors=True)
+            _remove(os.path.join(folder, entry))

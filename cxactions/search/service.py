@@ -157,4 +157,4 @@ def add_snippets(result: SearchResult) -> None:
         snippet = engine.make_snippet(text, terms.get(language, set()), language)
         if hit.type == "challenge" and "<mark" not in snippet and terms.get("fr"):
             snippet = engine.make_snippet(text, terms["fr"], "fr")
-        hit.snippet = snippet
+        hit.snippet = snippet or None

@@ -113,7 +113,9 @@ def _after_commit(session: Session) -> None:
         log.exception("the search index could not follow a commit; the outbox keeps the change")
 
 
-def _after_rollback(session: Session) -> None:
+def _after_rollback(session: Session, previous_transaction) -> None:
+    if previous_transaction.nested:
+        return  # a savepoint: the outer transaction's outbox rows still stand
     session.info.pop(WRITTEN, None)
     session.info.pop(PENDING, None)
 
@@ -125,7 +127,7 @@ def install() -> None:
     event.listen(Session, "before_flush", _before_flush)
     event.listen(Session, "after_flush", _after_flush)
     event.listen(Session, "after_commit", _after_commit)
-    event.listen(Session, "after_soft_rollback", lambda session, previous: _after_rollback(session))
+    event.listen(Session, "after_soft_rollback", _after_rollback)
 
 
 # --- Draining -------------------------------------------------------------------------------

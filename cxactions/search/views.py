@@ -170,7 +170,7 @@ def hit_url(hit: SearchHit) -> str:
     return url_for("library.show_solution", code=hit.id)
 
 
-def _labels(known_categories: Mapping[str, Category]) -> dict[str, dict[str, str]]:
+def facet_labels(known_categories: Mapping[str, Category]) -> dict[str, dict[str, str]]:
     """Words for the values of each facet (codes stay codes when nothing better is known)."""
     return {
         "type": TYPES,
@@ -200,7 +200,7 @@ def search_library():
             pages=ResultPages.of(result) if result else None,
             unavailable=unavailable,
             categories=known_categories,
-            labels=_labels(known_categories),
+            labels=facet_labels(known_categories),
             kinds=list(SolutionKind),
             types=TYPES,
             statuses=STATUSES,

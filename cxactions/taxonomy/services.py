@@ -1,16 +1,21 @@
-"""Reading the taxonomy for the pages: the challenge tree and one challenge with its solutions."""
+"""The taxonomy's rules: the challenge tree and one challenge with its solutions for the pages,
+and the curators' changes (edit, move, retire, merge), each audited and transactional."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
 
+from cxactions.audit.services import record
 from cxactions.extensions import db
 from cxactions.library.models import Solution, SolutionStatus, solution_challenges
-from cxactions.taxonomy.models import Challenge, ChallengeStatus
+from cxactions.library.services import CurationError, curation_transaction, session_of
+from cxactions.plans.models import Adoption
+from cxactions.taxonomy.models import Challenge, ChallengeSignal, ChallengeStatus
 
 
 @dataclass
@@ -159,3 +164,316 @@ def challenge_page(challenge: Challenge, *, include_retired: bool = False) -> Ch
         solutions=solutions,
         merged_into=merged_into,
     )
+
+
+# --- Curation: edit and merge challenges ------------------------------------------------------
+#
+# Like the library's curation services: check everything, then write, audit and commit (or
+# raise ``CurationError`` having written nothing). The search index follows the commit.
+
+NAME_MAX = 200
+CHALLENGE_FIELDS = {"name", "description", "keywords", "parent", "status"}
+ACTIVE = ChallengeStatus.ACTIVE
+
+
+def challenge_options(*, exclude: Collection[int] = ()) -> list[tuple[str, str, bool]]:
+    """Every challenge as ``(code, label with its path, active)`` in tree order, for forms.
+
+    Challenges in ``exclude`` (and everything below them) are left out.
+    """
+    rows = list(db.session.scalars(select(Challenge).order_by(Challenge.position, Challenge.name)))
+    ids = {row.id for row in rows}
+    by_parent: dict[int | None, list[Challenge]] = {}
+    for row in rows:
+        by_parent.setdefault(row.parent_id if row.parent_id in ids else None, []).append(row)
+    options: list[tuple[str, str, bool]] = []
+    seen: set[int] = set(exclude)
+
+    def walk(parent_id: int | None, path: list[str]) -> None:
+        for row in by_parent.get(parent_id, []):
+            if row.id in seen:
+                continue
+            seen.add(row.id)
+            options.append((row.code, " › ".join([*path, row.name]), row.status == ACTIVE))
+            walk(row.id, [*path, row.name])
+
+    walk(None, [])
+    return options
+
+
+def subtree_ids(session: Session, challenge: Challenge) -> set[int]:
+    """The challenge and everything below it (guarded against loops in imported data)."""
+    children: dict[int, list[int]] = {}
+    for child_id, parent_id in session.execute(select(Challenge.id, Challenge.parent_id)):
+        if parent_id is not None:
+            children.setdefault(parent_id, []).append(child_id)
+    found: set[int] = set()
+    stack = [challenge.id]
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(children.get(current, ()))
+    return found
+
+
+def _keywords(value: object) -> str | None:
+    """One keyword per line (a string or a list), trimmed, without repeats (ignoring case)."""
+    if value is None:
+        return None
+    items = value.splitlines() if isinstance(value, str) else [str(item) for item in value]
+    kept: dict[str, str] = {}
+    for item in items:
+        word = item.strip()
+        if word and word.casefold() not in kept:
+            kept[word.casefold()] = word
+    return "\n".join(kept.values()) or None
+
+
+def _text(value: object) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _next_position(session: Session, parent_id: int | None, *, leaving: int | None = None) -> int:
+    query = select(func.max(Challenge.position)).where(
+        Challenge.parent_id.is_(None) if parent_id is None else Challenge.parent_id == parent_id
+    )
+    if leaving is not None:
+        query = query.where(Challenge.id != leaving)
+    highest = session.scalar(query)
+    return 0 if highest is None else highest + 1
+
+
+def update_challenge(
+    challenge: Challenge, data: Mapping[str, Any], user: Any = None, *, commit: bool = True
+) -> list[str]:
+    """Edit a challenge: ``name``, ``description``, ``keywords`` (one per line), ``parent`` (a
+    code, or empty for a top-level category) and ``status``; returns the changed fields.
+
+    Keys absent from ``data`` are left alone; changing nothing writes nothing.
+    """
+    session = session_of(challenge)
+    unknown = set(data) - CHALLENGE_FIELDS
+    if unknown:
+        raise CurationError(
+            f"Unknown challenge field{'s' if len(unknown) > 1 else ''}: "
+            f"{', '.join(sorted(unknown))}."
+        )
+    wanted: dict[str, Any] = {}
+    if "name" in data:
+        name = _text(data["name"])
+        if name is None:
+            raise CurationError("A challenge needs a name.", "name")
+        if len(name) > NAME_MAX:
+            raise CurationError(
+                f"The name is {len(name)} characters long; keep it to {NAME_MAX}.", "name"
+            )
+        wanted["name"] = name
+    if "description" in data:
+        wanted["description"] = _text(data["description"])
+    if "keywords" in data:
+        wanted["keywords"] = _keywords(data["keywords"])
+    status = challenge.status
+    if "status" in data:
+        try:
+            status = ChallengeStatus(getattr(data["status"], "value", data["status"]))
+        except ValueError:
+            raise CurationError(
+                f"The status “{data['status']}” is not one of: active, retired.", "status"
+            ) from None
+        if status == ACTIVE and challenge.merged_into_id is not None:
+            into = session.get(Challenge, challenge.merged_into_id)
+            raise CurationError(
+                f"{challenge.code} was merged into {into.code if into else 'another challenge'}; "
+                "it stays retired.",
+                "status",
+            )
+        if status == ChallengeStatus.RETIRED and challenge.status == ACTIVE:
+            active_children = [child.code for child in challenge.children if child.status == ACTIVE]
+            if active_children:
+                raise CurationError(
+                    f"{challenge.code} still has active sub-challenges "
+                    f"({', '.join(active_children)}): move, merge or retire them first.",
+                    "status",
+                )
+        wanted["status"] = status
+    parent = challenge.parent
+    if "parent" in data:
+        parent_code = getattr(data["parent"], "code", None) or _text(data["parent"])
+        parent = None
+        if parent_code is not None:
+            parent = session.scalar(select(Challenge).where(Challenge.code == parent_code))
+            if parent is None:
+                raise CurationError(
+                    f"There is no challenge with the code “{parent_code}”.", "parent"
+                )
+            if parent.id in subtree_ids(session, challenge):
+                raise CurationError(
+                    f"{challenge.code} cannot go under {parent.code}: "
+                    + (
+                        "a challenge cannot be its own parent."
+                        if parent.id == challenge.id
+                        else f"{parent.code} is below {challenge.code}, which would make a loop."
+                    ),
+                    "parent",
+                )
+    moved = (parent.id if parent else None) != challenge.parent_id
+    reactivated = status == ACTIVE and challenge.status != ACTIVE
+    if (
+        parent is not None
+        and parent.status != ACTIVE
+        and status == ACTIVE
+        and (moved or reactivated)
+    ):
+        raise CurationError(
+            f"{parent.code} is retired: an active challenge under it would be hidden.",
+            "parent",
+        )
+    changed = [name for name, value in wanted.items() if getattr(challenge, name) != value]
+    if moved:
+        changed.append("parent")
+    if not changed:
+        return []
+    details: dict[str, Any] = {"code": challenge.code, "fields": changed}
+    for name in ("name", "status"):
+        if name in changed:
+            details[name] = {
+                "from": _plain(getattr(challenge, name)),
+                "to": _plain(wanted[name]),
+            }
+    if moved:
+        details["parent"] = {
+            "from": challenge.parent.code if challenge.parent else None,
+            "to": parent.code if parent else None,
+        }
+    with curation_transaction(session, commit):
+        for name, value in wanted.items():
+            setattr(challenge, name, value)
+        if moved:
+            challenge.position = _next_position(
+                session, parent.id if parent else None, leaving=challenge.id
+            )
+            challenge.parent = parent
+        record(session, "challenge.update", "challenge", challenge.id, user=user, details=details)
+    return changed
+
+
+def _plain(value: object) -> object:
+    return getattr(value, "value", value)
+
+
+@dataclass
+class ChallengeMerge:
+    """What merging ``source`` into ``target`` moves, for the confirmation page."""
+
+    source: Challenge
+    target: Challenge
+    solutions_moved: list[Solution]  # mapped to the source; the target gains them
+    solutions_shared: list[Solution]  # mapped to both already
+    adoptions_moved: int
+    children_moved: list[Challenge]
+    signals_moved: list[ChallengeSignal]
+    signals_dropped: list[ChallengeSignal]  # the target watches the same metric the same way
+    keywords_added: list[str]
+    merged_earlier: list[Challenge]  # challenges merged into the source, now into the target
+
+
+def plan_challenge_merge(source: Challenge, target: Challenge) -> ChallengeMerge:
+    """Check that ``source`` may be merged into ``target`` and say what would move."""
+    session = session_of(source)
+    if source.id == target.id:
+        raise CurationError("A challenge cannot be merged into itself.", "target")
+    if source.merged_into_id is not None:
+        into = session.get(Challenge, source.merged_into_id)
+        raise CurationError(
+            f"{source.code} was already merged into {into.code if into else 'another'}.",
+            "target",
+        )
+    if target.status != ACTIVE:
+        raise CurationError(f"{target.code} is retired: merge into an active challenge.", "target")
+    if target.id in subtree_ids(session, source):
+        raise CurationError(
+            f"{target.code} is below {source.code}: merge it the other way round, or move it "
+            "out first.",
+            "target",
+        )
+    target_solutions = {solution.id for solution in target.solutions}
+    watched = {(signal.metric_id, signal.direction) for signal in target.signals}
+    target_words = {word.casefold() for word in target.keyword_list}
+    return ChallengeMerge(
+        source=source,
+        target=target,
+        solutions_moved=[s for s in source.solutions if s.id not in target_solutions],
+        solutions_shared=[s for s in source.solutions if s.id in target_solutions],
+        adoptions_moved=int(
+            session.scalar(
+                select(func.count()).select_from(Adoption).where(Adoption.challenge_id == source.id)
+            )
+            or 0
+        ),
+        children_moved=list(source.children),
+        signals_moved=[s for s in source.signals if (s.metric_id, s.direction) not in watched],
+        signals_dropped=[s for s in source.signals if (s.metric_id, s.direction) in watched],
+        keywords_added=[w for w in source.keyword_list if w.casefold() not in target_words],
+        merged_earlier=list(
+            session.scalars(select(Challenge).where(Challenge.merged_into_id == source.id))
+        ),
+    )
+
+
+def merge_challenges(
+    source: Challenge, target: Challenge, user: Any = None, *, commit: bool = True
+) -> ChallengeMerge:
+    """Fold ``source`` into ``target`` and retire it; returns what moved.
+
+    The target gains the source's solutions, adoptions, sub-challenges, signals and keywords;
+    the source is retired and points at the target.
+    """
+    session = session_of(source)
+    plan = plan_challenge_merge(source, target)
+    with curation_transaction(session, commit):
+        for solution in plan.solutions_moved:
+            solution.challenges.append(target)
+        for solution in plan.solutions_moved + plan.solutions_shared:
+            solution.challenges.remove(source)
+        session.execute(
+            update(Adoption)
+            .where(Adoption.challenge_id == source.id)
+            .values(challenge_id=target.id)
+            .execution_options(synchronize_session="fetch")
+        )
+        position = _next_position(session, target.id)
+        for offset, child in enumerate(plan.children_moved):
+            child.parent = target
+            child.position = position + offset
+        for signal in plan.signals_dropped:
+            source.signals.remove(signal)  # delete-orphan: the row goes
+        for signal in plan.signals_moved:
+            signal.challenge = target
+        if plan.keywords_added:
+            target.keywords = _keywords([*target.keyword_list, *plan.keywords_added])
+        for earlier in plan.merged_earlier:
+            earlier.merged_into_id = target.id
+        previous = source.status
+        source.status = ChallengeStatus.RETIRED
+        source.merged_into_id = target.id
+        record(
+            session,
+            "challenge.merge",
+            "challenge",
+            source.id,
+            user=user,
+            details={
+                "code": source.code,
+                "into": target.code,
+                "from": previous.value,
+                "solutions_moved": [s.code for s in plan.solutions_moved],
+                "adoptions_moved": plan.adoptions_moved,
+                "children_moved": [c.code for c in plan.children_moved],
+                "signals_moved": len(plan.signals_moved),
+                "signals_dropped": len(plan.signals_dropped),
+                "keywords_added": plan.keywords_added,
+            },
+        )
+    return plan

@@ -1,8 +1,8 @@
-"""Pages of the taxonomy feature: the challenge tree and one challenge."""
+"""Pages of the taxonomy feature: the challenge tree, one challenge, and the curators' changes."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from cxactions.analytics import pages as impact_pages
@@ -10,7 +10,9 @@ from cxactions.analytics.background import current_freshness
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_see_retired, require_role
 from cxactions.extensions import db
+from cxactions.library.services import CurationError
 from cxactions.taxonomy import services
+from cxactions.taxonomy.forms import ChallengeForm, MergeChallengeForm
 
 bp = Blueprint("taxonomy", __name__)
 
@@ -37,3 +39,70 @@ def show_challenge(code: str):
     fresh = current_freshness()
     evidence = impact_pages.order_by_evidence(db.session, fresh.run, page.solutions)
     return render_template("taxonomy/challenge.html", page=page, evidence=evidence, freshness=fresh)
+
+
+def _challenge_or_404(code: str):
+    challenge = services.get_challenge(code)
+    if challenge is None:
+        abort(404, description=f"There is no challenge with the code “{code}”.")
+    return challenge
+
+
+@bp.route("/challenges/<code>/edit", methods=["GET", "POST"])
+@require_role(Role.CX_LEAD)
+def edit_challenge(code: str):
+    challenge = _challenge_or_404(code)
+    form = ChallengeForm(
+        data={
+            "name": challenge.name,
+            "description": challenge.description,
+            "keywords": challenge.keywords,
+            "parent": challenge.parent.code if challenge.parent else "",
+            "status": challenge.status.value,
+        }
+    )
+    # A challenge cannot go under itself or anything below it.
+    form.set_choices(services.challenge_options(exclude={challenge.id}))
+    if form.validate_on_submit():
+        try:
+            changed = services.update_challenge(
+                challenge, form.content(), current_user._get_current_object()
+            )
+        except CurationError as error:
+            form.show_error(error)
+        else:
+            flash("Saved." if changed else "Nothing changed.", "success" if changed else "info")
+            return redirect(url_for("taxonomy.show_challenge", code=challenge.code))
+    return (
+        render_template("taxonomy/challenge_form.html", form=form, challenge=challenge),
+        400 if request.method == "POST" else 200,
+    )
+
+
+@bp.route("/challenges/<code>/merge", methods=["GET", "POST"])
+@require_role(Role.CX_LEAD)
+def merge_challenge(code: str):
+    source = _challenge_or_404(code)
+    form = MergeChallengeForm()
+    form.set_choices(services.challenge_options(exclude={source.id}))
+    plan = None
+    if form.validate_on_submit():
+        target = services.get_challenge(form.target.data)
+        try:
+            if target is None:
+                raise CurationError(
+                    f"There is no challenge with the code “{form.target.data}”.", "target"
+                )
+            plan = services.plan_challenge_merge(source, target)
+            if form.confirm.data:
+                services.merge_challenges(source, target, current_user._get_current_object())
+                flash(f"{source.code} was merged into {target.code} and retired.", "success")
+                return redirect(url_for("taxonomy.show_challenge", code=target.code))
+        except CurationError as error:
+            plan = None
+            form.show_error(error)
+    invalid = request.method == "POST" and plan is None
+    return (
+        render_template("taxonomy/merge.html", form=form, source=source, plan=plan),
+        400 if invalid else 200,
+    )

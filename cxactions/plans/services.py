@@ -1,0 +1,169 @@
+"""Action plans: what a unit may adopt, and adopting a library solution into its plan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from cxactions.audit.services import record
+from cxactions.library.models import Solution
+from cxactions.plans.models import Adoption
+from cxactions.taxonomy.models import Challenge
+from cxactions.units.models import Unit
+from cxactions.vocabulary import AdoptionStatus, ChallengeStatus, SolutionStatus
+
+OWNER_MAX = 200
+
+
+class PlanError(ValueError):
+    """A change to an action plan was refused and nothing was written; the message says why.
+
+    ``field`` names the input at fault (a form field name), or is None for the change as a whole.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class Candidate:
+    """A solution found for a unit's plan: the search hit, the row, and where it stands."""
+
+    hit: Any  # a ``cxactions.search.engine.SearchHit``
+    solution: Solution
+    adoption: Adoption | None  # the unit's plan item for it, when it already has one
+    challenges: list[Challenge] = field(default_factory=list)  # what it may be adopted for
+
+
+def plan_candidates(
+    session: Session, unit: Unit, hits: Iterable[Any], challenge: Challenge | None = None
+) -> list[Candidate]:
+    """The solution hits with their rows, the challenges they can be adopted against (the
+    solution's active ones, plus ``challenge`` when given) and the unit's existing plan items.
+
+    Hits whose solution vanished since the index was written are left out.
+    """
+    hits = [hit for hit in hits if hit.type == "solution"]
+    ids = [hit.db_id for hit in hits]
+    if not ids:
+        return []
+    solutions = {
+        solution.id: solution
+        for solution in session.scalars(
+            select(Solution).where(Solution.id.in_(ids)).options(selectinload(Solution.challenges))
+        )
+    }
+    adoptions = {
+        adoption.solution_id: adoption
+        for adoption in session.scalars(
+            select(Adoption).where(Adoption.unit_id == unit.id, Adoption.solution_id.in_(ids))
+        )
+    }
+    found = []
+    for hit in hits:
+        solution = solutions.get(hit.db_id)
+        if solution is None:
+            continue
+        found.append(
+            Candidate(
+                hit, solution, adoptions.get(solution.id), adoptable_challenges(solution, challenge)
+            )
+        )
+    return found
+
+
+def adoptable_challenges(solution: Solution, challenge: Challenge | None = None) -> list[Challenge]:
+    """The challenges a plan item for ``solution`` may address: the active ones it is mapped
+    to, with ``challenge`` (the one the user is working on) first when it is not among them."""
+    options = [item for item in solution.challenges if item.status == ChallengeStatus.ACTIVE]
+    if challenge is not None and challenge.id not in {item.id for item in options}:
+        options.insert(0, challenge)
+    return options
+
+
+def adopt_solution(
+    session: Session,
+    unit: Unit,
+    solution: Solution,
+    *,
+    challenge: Challenge | None,
+    owner: str | None,
+    due_on: date | None,
+    user: Any,
+    today: date | None = None,
+) -> Adoption:
+    """Add ``solution`` to ``unit``'s action plan as a planned item; returns the new item.
+
+    Checks everything before writing: a refusal raises :class:`PlanError` and writes nothing.
+    The plan item and its audit event are committed together.
+    """
+    owner = (owner or "").strip()
+    if not owner:
+        raise PlanError("Say who owns this action.", "owner")
+    if len(owner) > OWNER_MAX:
+        raise PlanError(f"The owner is at most {OWNER_MAX} characters.", "owner")
+    if due_on is None:
+        raise PlanError("Choose the date it is due.", "due_on")
+    if due_on < (today or date.today()):
+        raise PlanError("The due date is in the past: choose today or a later date.", "due_on")
+    if solution.status != SolutionStatus.APPROVED:
+        raise PlanError(
+            f"“{solution.title}” is not an approved solution of the library "
+            f"({solution.status.value}): only approved solutions can join an action plan."
+        )
+    if challenge is not None and challenge.status != ChallengeStatus.ACTIVE:
+        raise PlanError(f"The challenge “{challenge.name}” is retired.", "challenge")
+    duplicate = (
+        f"“{solution.title}” is already in the action plan of {unit.name}: "
+        "change that plan item instead of adding it twice."
+    )
+    unit_id, solution_id = unit.id, solution.id
+    existing = session.scalar(
+        select(Adoption.id).where(Adoption.unit_id == unit_id, Adoption.solution_id == solution_id)
+    )
+    if existing is not None:
+        raise PlanError(duplicate)
+    details = {
+        "unit": unit.code,
+        "solution": solution.code,
+        "challenge": challenge.code if challenge is not None else None,
+        "owner": owner,
+        "due_on": due_on.isoformat(),
+        "status": AdoptionStatus.PLANNED.value,
+    }
+    adoption = Adoption(
+        unit_id=unit_id,
+        solution_id=solution_id,
+        challenge_id=challenge.id if challenge is not None else None,
+        status=AdoptionStatus.PLANNED,
+        owner=owner,
+        due_on=due_on,
+        created_by_id=getattr(user, "id", None),
+    )
+    try:
+        session.add(adoption)
+        session.flush()
+        record(session, "adoption.create", "adoption", adoption.id, user=user, details=details)
+        session.commit()
+    except IntegrityError as error:
+        # Another request added the same solution, or removed a row, since the checks above.
+        session.rollback()
+        if session.scalar(
+            select(Adoption.id).where(
+                Adoption.unit_id == unit_id, Adoption.solution_id == solution_id
+            )
+        ):
+            raise PlanError(duplicate) from error
+        raise PlanError("The plan changed while saving: nothing was added, try again.") from error
+    except BaseException:
+        session.rollback()
+        raise
+    return adoption

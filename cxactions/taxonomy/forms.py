@@ -1,0 +1,91 @@
+"""The curators' forms of the taxonomy: edit a challenge, merge one into another.
+
+Shape only; the rules (no loops in the tree, what a merge may do) are in
+:mod:`cxactions.taxonomy.services`, whose errors land on the field they name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from cxactions.library.forms import CurationForm
+from cxactions.vocabulary import ChallengeStatus
+
+TOP_LEVEL = SelectChoice("", "None: a top-level category")
+
+
+class ChallengeForm(CurationForm):
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired(message="A challenge needs a name."),
+            Length(max=200, message="Keep the name to 200 characters."),
+        ],
+    )
+    description = TextAreaField(
+        "Description",
+        validators=[
+            Optional(),
+            Length(max=2000, message="Keep the description to 2,000 characters."),
+        ],
+    )
+    keywords = TextAreaField("Words customers use")
+    parent = SelectField("Parent", validate_choice=False)  # the service explains a bad parent
+    status = SelectField(
+        "Status",
+        choices=[
+            SelectChoice(ChallengeStatus.ACTIVE.value, "Active"),
+            SelectChoice(ChallengeStatus.RETIRED.value, "Retired: hidden from the taxonomy"),
+        ],
+        validate_choice=False,
+    )
+    submit = SubmitField("Save changes")
+
+    def set_choices(self, challenges: Iterable[tuple[str, str, bool]]) -> None:
+        choices = [
+            TOP_LEVEL,
+            *(
+                SelectChoice(code, label if active else f"{label} (retired)")
+                for code, label, active in challenges
+            ),
+        ]
+        submitted = self.parent.data or ""
+        if submitted and submitted not in {choice.value for choice in choices}:
+            # Shown again as submitted, so that the error below it makes sense.
+            choices.append(SelectChoice(submitted, f"{submitted} (not allowed here)"))
+        self.parent.choices = choices
+
+    def content(self) -> dict:
+        return {
+            "name": self.name.data,
+            "description": self.description.data,
+            "keywords": self.keywords.data,
+            "parent": self.parent.data or None,
+            "status": self.status.data,
+        }
+
+
+class MergeChallengeForm(CurationForm):
+    """Merge a challenge into the one that stays; a preview comes before the change."""
+
+    target = SelectField(
+        "Merge into",
+        validators=[DataRequired(message="Choose the challenge that stays.")],
+        validate_choice=False,
+    )
+    preview = SubmitField("Preview the merge")
+    confirm = SubmitField("Merge")
+
+    def set_choices(self, challenges: Iterable[tuple[str, str, bool]]) -> None:
+        self.target.choices = [
+            SelectChoice("", "Choose a challenge…"),
+            *(
+                SelectChoice(code, f"{label} ({code})")
+                for code, label, active in challenges
+                if active
+            ),
+        ]

@@ -1,0 +1,286 @@
+"""The plan's "find a solution" step: search the library for a unit, add a solution to its plan."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from cxactions.audit.models import AuditEvent
+from cxactions.auth.models import Role
+from cxactions.plans.models import Adoption
+from cxactions.vocabulary import AdoptionStatus, ChallengeStatus, SolutionKind, SolutionStatus
+from tests.factories import challenge, solution, unit_tree
+
+DUE = date.today() + timedelta(days=30)
+
+
+def visible_text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+@pytest.fixture
+def world(db, make_user):
+    """Units R1 > D1 (S1, S2), D2 (S3, S4); a manager of D1; queue and greeting solutions."""
+    units = unit_tree()
+    speed = challenge("SPEED", "Speed and responsiveness")
+    queue = challenge("SPEED-QUEUE", "Long checkout queues", parent=speed)
+    staff = challenge("STAFF", "Staff attitude")
+    greet = challenge("STAFF-GREET", "Nobody says hello", parent=staff)
+    challenge("OLD-QUEUE", "Queues of old", parent=speed, status=ChallengeStatus.RETIRED)
+    solution(
+        "SOP-TILL",
+        "Open a third till at rush hour",
+        challenges=[queue],
+        summary="When the queue passes three customers, open a till.",
+    )
+    solution(
+        "TRN-LINE",
+        "Line-busting training",
+        challenges=[queue],
+        kind=SolutionKind.TRAINING,
+        summary="Take payment in the queue at peaks.",
+    )
+    solution("TRN-GREET", "Greeting every customer", challenges=[greet], summary="Say hello.")
+    solution("DRAFT-QUEUE", "A draft queue idea", status=SolutionStatus.DRAFT)
+    db.session.commit()
+    manager = make_user(Role.MANAGER, units=[units["D1"]], email="maya@example.com")
+    return {"units": units, "manager": manager, "queue": queue}
+
+
+def adoptions(db) -> list[Adoption]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(Adoption).order_by(Adoption.id)))
+
+
+def audit_events(db, action: str = "adoption.create") -> list[AuditEvent]:
+    return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def adopt(client, unit="S1", **fields):
+    data = {"solution": "SOP-TILL", "owner": "Marie Dupont", "due_on": DUE.isoformat()}
+    data.update(fields)
+    return client.post(f"/units/{unit}/plan", data=data)
+
+
+# --- Finding --------------------------------------------------------------------------------
+
+
+def test_a_manager_searches_solutions_for_their_unit(world, login):
+    response = login(world["manager"]).get("/units/S1/plan/find?q=queue")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    text = visible_text(page)
+    assert "Find a solution for Store 1" in text
+    assert "2 solutions for “queue”" in text
+    assert "Long checkout queues" not in re.sub(r"<select.*?</select>", "", page, flags=re.S)
+    assert re.search(r"When the <mark[^>]*>queue</mark> passes", page)
+    assert page.count('action="/units/S1/plan"') == 2
+    assert '<input id="solution-SOP-TILL" name="solution" type="hidden" value="SOP-TILL">' in page
+    assert '<label class="field__label" for="owner-SOP-TILL">Owner</label>' in page
+    assert 'href="/units/S1">Store 1</a>' in page  # the breadcrumb leads back
+
+
+def test_only_approved_solutions_are_offered_even_to_curators(world, client_as):
+    text = visible_text(client_as(Role.CX_LEAD).get("/units/S1/plan/find").get_data(as_text=True))
+    assert "3 solutions" in text
+    assert "A draft queue idea" not in text
+    assert "Long checkout queues" in text  # as a category of a solution, not as a result
+
+
+def test_a_challenge_narrows_the_search_and_is_chosen_in_each_form(world, login):
+    page = login(world["manager"]).get("/units/S1/plan/find?challenge=SPEED-QUEUE")
+    html = page.get_data(as_text=True)
+    text = visible_text(html)
+    assert "Solutions for the challenge Long checkout queues" in text
+    assert "2 solutions" in text and "Greeting every customer" not in text
+    assert '<option selected value="SPEED-QUEUE">Long checkout queues</option>' in html
+    assert 'href="/units/S1/plan/find">Search the whole library</a>' in html
+    # The retired challenge is never offered.
+    assert "Queues of old" not in html
+
+
+def test_a_top_level_challenge_finds_the_solutions_below_it(world, login):
+    text = visible_text(
+        login(world["manager"]).get("/units/S1/plan/find?challenge=SPEED").get_data(as_text=True)
+    )
+    assert "2 solutions" in text and "Open a third till at rush hour" in text
+
+
+def test_unknown_or_retired_challenges_are_ignored(world, login):
+    client = login(world["manager"])
+    for code in ("NOPE", "OLD-QUEUE"):
+        response = client.get(f"/units/S1/plan/find?challenge={code}")
+        assert response.status_code == 200
+        assert "3 solutions" in visible_text(response.get_data(as_text=True))
+
+
+def test_a_typo_is_corrected_in_the_plan_search_too(world, login):
+    page = login(world["manager"]).get("/units/S1/plan/find?q=grteeting").get_data(as_text=True)
+    assert "showing results for “greeting”" in visible_text(page)
+    assert 'href="/units/S1/plan/find?q=greeting"' in page
+    assert "Greeting every customer" in page
+
+
+def test_nothing_found_suggests_what_to_try(world, login):
+    url = "/units/S1/plan/find?q=zzyzx&challenge=SPEED-QUEUE"
+    text = visible_text(login(world["manager"]).get(url).get_data(as_text=True))
+    assert "No solution found for “zzyzx”" in text
+    assert "Search the whole library" in text
+
+
+def test_solutions_already_in_the_plan_say_so(world, db, login):
+    adopt(login(world["manager"]))
+    page = login(world["manager"]).get("/units/S1/plan/find?q=queue").get_data(as_text=True)
+    assert "Planned Already in the plan, due" in visible_text(page)
+    assert page.count('action="/units/S1/plan"') == 1  # only the other one can be added
+
+
+def test_the_find_step_survives_a_broken_index(world, app, login, tmp_path):
+    client = login(world["manager"])
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    app.config["SEARCH_INDEX_PATH"] = str(blocker / "search-index")
+    response = client.get("/units/S1/plan/find?q=queue")
+    assert response.status_code == 503
+    assert "Search is unavailable for a moment." in visible_text(response.get_data(as_text=True))
+
+
+# --- Adopting -------------------------------------------------------------------------------
+
+
+def test_adding_a_solution_plans_it_and_records_who_did(world, db, login):
+    client = login(world["manager"])
+    response = adopt(client, challenge="SPEED-QUEUE", owner="  Marie Dupont ")
+    assert response.status_code == 302
+    assert response.location == "/units/S1#plan-heading"
+    [item] = adoptions(db)
+    assert item.unit.code == "S1" and item.solution.code == "SOP-TILL"
+    assert item.challenge.code == "SPEED-QUEUE"
+    assert item.status == AdoptionStatus.PLANNED
+    assert (item.owner, item.due_on, item.effective_on) == ("Marie Dupont", DUE, None)
+    assert item.created_by_id == world["manager"].id
+    [event] = audit_events(db)
+    assert event.user_id == world["manager"].id and event.entity_id == str(item.id)
+    assert event.details["solution"] == "SOP-TILL" and event.details["unit"] == "S1"
+    text = visible_text(client.get("/units/S1").get_data(as_text=True))
+    assert "“Open a third till at rush hour” is in the action plan of Store 1." in text
+    assert "Action plan 1" in text
+    assert "Open a third till at rush hour for Long checkout queues Planned Marie Dupont" in text
+
+
+def test_a_challenge_is_optional(world, db, login):
+    assert adopt(login(world["manager"]), challenge="").status_code == 302
+    assert adoptions(db)[0].challenge_id is None
+
+
+def test_a_solution_cannot_be_added_twice(world, db, login):
+    client = login(world["manager"])
+    adopt(client)
+    response = adopt(client, owner="Paul Martin", due_on=(DUE + timedelta(days=9)).isoformat())
+    assert response.status_code == 302
+    [item] = adoptions(db)  # the first plan item, untouched
+    assert (item.owner, item.due_on) == ("Marie Dupont", DUE)
+    assert len(audit_events(db)) == 1
+    text = visible_text(client.get("/units/S1").get_data(as_text=True))
+    assert "“Open a third till at rush hour” is already in the action plan of Store 1" in text
+
+
+def test_an_unapproved_solution_is_refused(world, db, client_as):
+    response = adopt(client_as(Role.CX_LEAD), solution="DRAFT-QUEUE")
+    assert response.status_code == 302
+    assert adoptions(db) == [] and audit_events(db) == []
+
+
+def test_the_refusal_of_an_unapproved_solution_says_why(world, db, client_as):
+    client = client_as(Role.CX_LEAD)
+    adopt(client, solution="DRAFT-QUEUE")
+    text = visible_text(client.get("/units/S1").get_data(as_text=True))
+    assert "“A draft queue idea” is not an approved solution of the library (draft)" in text
+
+
+def test_a_manager_cannot_tell_a_draft_from_a_missing_solution(world, db, login):
+    client = login(world["manager"])
+    for code in ("DRAFT-QUEUE", "NOPE"):
+        adopt(client, solution=code)
+        text = visible_text(client.get("/units/S1").get_data(as_text=True))
+        assert f"There is no solution with the code “{code}”." in text
+    assert adoptions(db) == []
+
+
+def test_invalid_fields_are_shown_again_with_the_input_kept(world, db, login):
+    client = login(world["manager"])
+    response = adopt(client, owner="", due_on="", q="queue")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    text = visible_text(page)
+    assert "Say who owns this action." in text and "Choose the date it is due." in text
+    assert 'href="/units/S1/plan/find?q=queue"' in page  # back to the search
+    past = adopt(client, owner="Marie Dupont", due_on="2020-01-31")
+    assert past.status_code == 400
+    page = past.get_data(as_text=True)
+    assert "The due date is in the past" in visible_text(page)
+    assert 'value="Marie Dupont"' in page and 'value="2020-01-31"' in page
+    garbled = adopt(client, due_on="next week")
+    assert "Give the due date as a date" in visible_text(garbled.get_data(as_text=True))
+    unknown = adopt(client, challenge="NOPE")
+    assert unknown.status_code == 400
+    assert "Choose one of the listed challenges." in visible_text(unknown.get_data(as_text=True))
+    assert adoptions(db) == [] and audit_events(db) == []
+
+
+def test_the_unit_page_offers_the_find_step_to_those_who_may_plan(world, login, client_as):
+    manager = login(world["manager"])
+    assert 'id="find-solution" href="/units/S1/plan/find"' in manager.get("/units/S1").get_data(
+        as_text=True
+    )
+    manager.post("/logout")
+    page = client_as(Role.STAFF).get("/units/S1").get_data(as_text=True)
+    assert "/plan/find" not in page
+
+
+# --- Who may ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"), [(Role.STAFF, False), (Role.CX_LEAD, True), (Role.ADMIN, True)]
+)
+def test_only_managers_in_scope_and_curators_change_a_plan(world, db, client_as, role, allowed):
+    client = client_as(role)
+    assert client.get("/units/S3/plan/find").status_code == (200 if allowed else 403)
+    assert adopt(client, unit="S3").status_code == (302 if allowed else 403)
+    assert len(adoptions(db)) == (1 if allowed else 0)
+
+
+def test_a_manager_is_refused_units_outside_their_scope(world, db, login):
+    client = login(world["manager"])
+    assert client.get("/units/S3/plan/find").status_code == 403
+    response = adopt(client, unit="S3")
+    assert response.status_code == 403
+    assert "Only this unit's managers and the CX leads" in html.unescape(
+        response.get_data(as_text=True)
+    )
+    assert adoptions(db) == []
+    assert client.get("/units/S2/plan/find").status_code == 200  # below their district
+
+
+def test_an_unknown_unit_is_not_found(world, login):
+    client = login(world["manager"])
+    assert client.get("/units/NOPE/plan/find").status_code == 404
+    assert adopt(client, unit="NOPE").status_code == 404
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(world, client, db):
+    for response in (client.get("/units/S1/plan/find"), adopt(client)):
+        assert response.status_code == 302 and "/login" in response.location
+    assert adoptions(db) == []
+
+
+def test_adding_without_the_csrf_token_is_refused(world, app, db, login):
+    client = login(world["manager"])
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert adopt(client).status_code == 400
+    assert adoptions(db) == []
