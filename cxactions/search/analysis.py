@@ -103,12 +103,17 @@ class ElisionFilter(Filter):
 
 
 class FoldFilter(Filter):
-    """Case and accent folding (see :func:`fold`)."""
+    """Case and accent folding (see :func:`fold`), cached: words repeat."""
 
     def __call__(self, tokens):
         for token in tokens:
-            token.text = fold(token.text)
+            token.text = _fold_word(token.text)
             yield token
+
+
+@lru_cache(maxsize=200_000)
+def _fold_word(word: str) -> str:
+    return fold(word)
 
 
 class _FrenchStem:
@@ -275,7 +280,7 @@ def plan_query(text: str, synonyms: Synonyms | None = None) -> list[Concept]:
     while position < len(words):
         length, groups = synonyms.lookup(words, position)
         phrase = " ".join(words[position : position + length])
-        primary = {language: _sequences([phrase], language) for language in LANGUAGES}
+        primary = {language: sequences([phrase], language) for language in LANGUAGES}
         extra: dict[str, list[str]] = {language: [] for language in LANGUAGES}
         for group in groups:
             for language, alternative in group.alternatives():
@@ -283,7 +288,7 @@ def plan_query(text: str, synonyms: Synonyms | None = None) -> list[Concept]:
         synonym_terms = {
             language: tuple(
                 sequence
-                for sequence in _sequences(extra[language], language)
+                for sequence in sequences(extra[language], language)
                 if sequence not in primary[language]
             )
             for language in LANGUAGES
@@ -294,7 +299,7 @@ def plan_query(text: str, synonyms: Synonyms | None = None) -> list[Concept]:
     return concepts
 
 
-def _sequences(phrases: Iterable[str], language: str) -> tuple[tuple[str, ...], ...]:
+def sequences(phrases: Iterable[str], language: str) -> tuple[tuple[str, ...], ...]:
     found: list[tuple[str, ...]] = []
     for phrase in phrases:
         sequence = tuple(terms(phrase, language))

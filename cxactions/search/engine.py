@@ -16,14 +16,13 @@ import logging
 import os
 import re
 import threading
-from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 from whoosh import index as whoosh_index
-from whoosh import query as wq
 from whoosh.support.levenshtein import distance
 
-from cxactions.search import analysis
+from cxactions.search import analysis, scoring
 from cxactions.search.analysis import TEXT_FIELDS
 from cxactions.vocabulary import SolutionKind
 
@@ -150,9 +149,8 @@ class SearchResult:
 
 @dataclass
 class SearchPlan:
-    """The Whoosh query that produced the results, and the terms it looked for per language."""
+    """The index terms that matched, per language (for highlighting)."""
 
-    query: wq.Query | None
     terms: dict[str, set[str]]
 
 
@@ -171,17 +169,30 @@ class _OpenIndex:
             raise IndexOutdated(f"index of schema version {version}, expected {SCHEMA_VERSION}")
         self.ix = whoosh_index.open_dir(path)
         self.searcher = self.ix.searcher()
-        self.cache: dict = {}
+        self.segment_caches: dict = {}  # survive index changes: segments are immutable
+        self.cache: dict = {}  # cleared when the index changes
+        self._columns: scoring.ColumnarReader | None = None
 
     def fresh(self):
-        """The searcher, refreshed if a writer committed since it opened."""
+        """The searcher, reopened if a writer committed since it opened."""
         if not self.searcher.up_to_date():
             # Reopened, not ``refresh()``ed: a refreshed reader reuses segment readers whose
             # deletions are stale (an edited document then shows twice, old and new).
             self.searcher.close()
             self.searcher = self.ix.searcher()
             self.cache.clear()
+            self._columns = None
+            live = {scoring.segment_key(leaf) for leaf, _ in self.searcher.reader().leaf_readers()}
+            for key in list(self.segment_caches):
+                if key not in live:
+                    del self.segment_caches[key]
         return self.searcher
+
+    @property
+    def columns(self) -> scoring.ColumnarReader:
+        if self._columns is None:
+            self._columns = scoring.ColumnarReader(self.searcher.reader(), self.segment_caches)
+        return self._columns
 
     def close(self) -> None:
         try:
@@ -243,128 +254,154 @@ def run_search(
     opened = _open(path)
     searcher = opened.fresh()
     reader = searcher.reader()
+    columns = opened.columns
     concepts = analysis.plan_query(text)
     result = SearchResult(query=text, total=0, suggestion=None, options=options)
-    allow = _filter_set(opened, searcher, options)
-    mask = _hidden_set(opened, searcher) if not options.status else None
-
     corrections = _corrections(reader, concepts)
     if corrections:
         result.suggestion = _suggestion(text, corrections)
 
-    # (query, relaxed, corrected), tried in order until one finds something: every word as
-    # typed; every word with typos corrected; some of the words; some, corrected.
-    attempts: list[tuple[wq.Query, bool, bool]] = []
+    # Tried in order until one finds something: every word as typed; every word with typos
+    # corrected; some of the words; some, corrected.
+    attempts: list[tuple[_Match, bool, bool]] = []
     if concepts:
-        exact = [_concept_query(reader, concept) for concept in concepts]
-        known = [query for query in exact if query is not None]
-        fuzzy: list[wq.Query] = []
+        exact = [_evaluate_concept(columns, concept) for concept in concepts]
+        known = [match for match in exact if match is not None]
+        fuzzy: list[_Match] = []
         if corrections:
             fuzzy = [
-                _concept_query(reader, concept, corrections.get(concept.text))
+                _evaluate_concept(columns, concept, corrections.get(concept.text))
                 for concept in concepts
             ]
-            fuzzy = [query for query in fuzzy if query is not None]
+            fuzzy = [match for match in fuzzy if match is not None]
         if known and len(known) == len(exact):
-            attempts.append((_all_of(known), False, False))
+            attempts.append((_Match.all_of(known), False, False))
         if fuzzy and len(fuzzy) == len(exact):
-            attempts.append((_all_of(fuzzy), False, True))
+            attempts.append((_Match.all_of(fuzzy), False, True))
         if known and (len(known) > 1 or len(known) < len(exact)):
-            attempts.append((_any_of(known), True, False))
+            attempts.append((_Match.any_of(known), True, False))
         if fuzzy and (len(fuzzy) > 1 or len(fuzzy) < len(exact)):
-            attempts.append((_any_of(fuzzy), True, True))
+            attempts.append((_Match.any_of(fuzzy), True, True))
     else:
-        # An empty query lists everything (the page's "browse" mode).
-        attempts.append((wq.Every(), False, False))
+        # An empty query lists everything (the page's "browse" mode), in index order.
+        everything = np.ones(columns.size, dtype=bool)
+        attempts.append((_Match(everything, np.zeros(columns.size), {}), False, False))
 
+    visible = columns.live if options.status else columns.live & _visible(opened, columns)
+    allowed = visible & _filter_mask(opened, columns, options.filters)
     chosen = None
-    hits = None
-    for query, relaxed, corrected in attempts:
-        hits = _collect(searcher, query, options, allow, mask, impact_order, opened)
-        if hits[0]:
-            chosen = (query, relaxed, corrected)
+    for attempt in attempts:
+        candidates = np.flatnonzero(attempt[0].matched & allowed)
+        if len(candidates):
+            chosen = attempt
             break
     if chosen is None:
-        result.plan = SearchPlan(None, {language: set() for language in analysis.LANGUAGES})
-        if with_facets:
-            result.facets = {}
+        result.plan = SearchPlan({language: set() for language in analysis.LANGUAGES})
         return result
-    query, result.relaxed, result.corrected = chosen
-    total, scored = hits
-    result.total = total
-    result.results = [_hit(searcher, docnum, score) for docnum, score in scored]
-    result.plan = SearchPlan(query, _query_terms(query))
+    match, result.relaxed, result.corrected = chosen
+    result.total = len(candidates)
+    first = (options.page - 1) * options.per_page
+    last = first + options.per_page
+    if options.sort == "impact" and impact_order is not None:
+        page = _by_impact(opened, searcher, match.scores, candidates, impact_order)[first:last]
+    else:
+        page = scoring.top(match.scores, candidates, first, last)
+    result.results = [_hit(searcher, docnum, score) for docnum, score in page]
+    result.plan = SearchPlan(match.terms)
     if with_facets:
-        result.facets = _facets(opened, searcher, query, options, mask)
+        result.facets = _facets(opened, columns, match.matched & visible, options)
     return result
 
 
-def _all_of(queries: list[wq.Query]) -> wq.Query:
-    return queries[0] if len(queries) == 1 else wq.And(queries)
+@dataclass
+class _Match:
+    """Documents matched by a query or a part of it, their scores and the terms that hit."""
+
+    matched: np.ndarray
+    scores: np.ndarray
+    terms: dict[str, set[str]]
+
+    @classmethod
+    def all_of(cls, parts: list[_Match]) -> _Match:
+        matched = np.logical_and.reduce([part.matched for part in parts])
+        return cls(matched, sum(part.scores for part in parts), _union_terms(parts))
+
+    @classmethod
+    def any_of(cls, parts: list[_Match]) -> _Match:
+        matched = np.logical_or.reduce([part.matched for part in parts])
+        return cls(matched, sum(part.scores for part in parts), _union_terms(parts))
 
 
-def _any_of(queries: list[wq.Query]) -> wq.Query:
-    return queries[0] if len(queries) == 1 else wq.Or(queries)
+def _union_terms(parts: list[_Match]) -> dict[str, set[str]]:
+    terms: dict[str, set[str]] = {language: set() for language in analysis.LANGUAGES}
+    for part in parts:
+        for language, found in part.terms.items():
+            terms[language] |= found
+    return terms
 
 
-def _concept_query(reader, concept: analysis.Concept, corrections: list[str] | None = None):
+def _evaluate_concept(
+    columns: scoring.ColumnarReader,
+    concept: analysis.Concept,
+    corrections: list[str] | None = None,
+) -> _Match | None:
     """Any expression of the concept in any field, or None when the index has none of them."""
-    alternatives: list[wq.Query] = []
     primary = concept.primary
     if corrections:
         primary = {
             language: tuple(
                 sequence
                 for word in corrections
-                for sequence in analysis._sequences([word], language)
+                for sequence in analysis.sequences([word], language)
             )
             for language in analysis.LANGUAGES
         }
+    matched = None
+    scores = np.zeros(columns.size)
+    terms: dict[str, set[str]] = {language: set() for language in analysis.LANGUAGES}
     for language in analysis.LANGUAGES:
-        title_field, body_field = TEXT_FIELDS[language]
+        fields = TEXT_FIELDS[language]
         for sequences, boost in (
             (primary[language], 1.0),
             (concept.synonyms[language], SYNONYM_BOOST),
         ):
             for sequence in sequences:
-                query = _sequence_query(reader, sequence, title_field, body_field, boost)
-                if query is not None:
-                    alternatives.append(query)
-    if not alternatives:
-        return None
-    return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
+                found = _evaluate_sequence(columns, fields, sequence, boost)
+                if found is None:
+                    continue
+                sequence_matched, sequence_scores = found
+                matched = sequence_matched if matched is None else matched | sequence_matched
+                scores += sequence_scores * sequence_matched
+                terms[language].update(sequence)
+    return None if matched is None else _Match(matched, scores, terms)
 
 
-def _sequence_query(reader, sequence, title_field: str, body_field: str, boost: float):
-    parts = []
+def _evaluate_sequence(columns, fields, sequence, boost: float):
+    """A phrase's terms must all be there (in any of the fields): (matched, scores) or None."""
+    matched = None
+    scores = None
     for term in sequence:
-        fields = [name for name in (title_field, body_field) if (name, term) in reader]
-        if not fields:
-            return None  # a phrase matches only when all its words are there
-        terms = [wq.Term(name, term, boost=boost) for name in fields]
-        parts.append(terms[0] if len(terms) == 1 else wq.Or(terms))
-    return parts[0] if len(parts) == 1 else wq.And(parts)
+        found = scoring.evaluate_term(columns, fields, term, boost)
+        if found is None:
+            return None
+        matched = found.matched if matched is None else matched & found.matched
+        scores = found.scores if scores is None else scores + found.scores
+    return (matched, scores) if matched is not None else None
 
 
-def _collect(searcher, query, options: SearchOptions, allow, mask, impact_order, opened):
-    """(total, [(docnum, score)...]) for the requested page."""
-    first = (options.page - 1) * options.per_page
-    last = first + options.per_page
-    if options.sort == "impact" and impact_order is not None:
-        results = searcher.search(query, limit=None, filter=allow, mask=mask)
-        ranked = list(results.items())
-        db_ids = _column(opened, searcher, "db_id")
-        types = _column(opened, searcher, "type")
-        ranked.sort(
-            key=lambda item: (
-                types[item[0]] != "solution",
-                impact_order(db_ids[item[0]]) if types[item[0]] == "solution" else (),
-                -item[1],
-            )
-        )
-        return len(ranked), ranked[first:last]
-    results = searcher.search(query, limit=last, filter=allow, mask=mask)
-    return len(results), list(results.items())[first:last]
+def _by_impact(opened: _OpenIndex, searcher, scores, candidates, impact_order):
+    db_ids = _column(opened, searcher, "db_id")
+    types = _column(opened, searcher, "type")
+    ranked = sorted(
+        candidates.tolist(),
+        key=lambda docnum: (
+            types[docnum] != "solution",
+            impact_order(db_ids[docnum]) if types[docnum] == "solution" else (),
+            -scores[docnum],
+            docnum,
+        ),
+    )
+    return [(docnum, float(scores[docnum])) for docnum in ranked]
 
 
 def _hit(searcher, docnum: int, score: float) -> SearchHit:
@@ -383,35 +420,61 @@ def _hit(searcher, docnum: int, score: float) -> SearchHit:
     )
 
 
-def _query_terms(query: wq.Query) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {language: set() for language in analysis.LANGUAGES}
-    for fieldname, text in query.iter_all_terms():
-        language = fieldname.rsplit("_", 1)[-1]
-        if language in found:
-            found[language].add(text if isinstance(text, str) else text.decode("utf-8"))
-    return found
+# --- Filters and facets, from the index's own terms (cached per index generation) -----------
+
+FACETS = ("type", "kind", "category", "language", "status")
 
 
-# --- Filters, cached per index generation ------------------------------------------------------
-
-
-def _hidden_set(opened: _OpenIndex, searcher) -> set[int]:
-    key = ("hidden",)
+def _values(
+    opened: _OpenIndex, columns: scoring.ColumnarReader, field: str
+) -> dict[str, np.ndarray]:
+    """Every value of a filter field with the documents that have it."""
+    key = ("values", field)
     if key not in opened.cache:
-        hidden = searcher.docs_for_query(wq.Not(wq.Term("visible", "yes")))
-        opened.cache[key] = set(hidden)  # Whoosh accepts set, not frozenset
+        masks = {}
+        for value in columns.reader.lexicon(field):
+            value = value.decode("utf-8") if isinstance(value, bytes) else value
+            postings = columns.postings(field, value)
+            if postings is not None:
+                mask = np.zeros(columns.size, dtype=bool)
+                mask[postings.ids] = True
+                masks[value] = mask
+        opened.cache[key] = masks
     return opened.cache[key]
 
 
-def _filter_set(opened: _OpenIndex, searcher, options: SearchOptions):
+def _visible(opened: _OpenIndex, columns: scoring.ColumnarReader) -> np.ndarray:
+    found = _values(opened, columns, "visible").get("yes")
+    return found if found is not None else np.zeros(columns.size, dtype=bool)
+
+
+def _filter_mask(opened: _OpenIndex, columns, filters: dict[str, str]) -> np.ndarray:
+    mask = np.ones(columns.size, dtype=bool)
+    for name, value in filters.items():
+        found = _values(opened, columns, name).get(value)
+        if found is None:
+            return np.zeros(columns.size, dtype=bool)
+        mask &= found
+    return mask
+
+
+def _facets(opened: _OpenIndex, columns, matched: np.ndarray, options: SearchOptions):
+    """Counts per value of each facet, each counted with the *other* filters applied."""
     filters = options.filters
-    if not filters:
-        return None
-    key = ("filter", tuple(sorted(filters.items())))
-    if key not in opened.cache:
-        terms = [wq.Term(name, value) for name, value in sorted(filters.items())]
-        opened.cache[key] = set(searcher.docs_for_query(_all_of(terms)))
-    return opened.cache[key]
+    facets: dict[str, list[FacetValue]] = {}
+    for facet in FACETS:
+        if facet == "status" and not options.curator:
+            continue
+        others = {name: value for name, value in filters.items() if name != facet}
+        base = matched & _filter_mask(opened, columns, others)
+        counts = [
+            FacetValue(value, int(np.count_nonzero(base & mask)))
+            for value, mask in _values(opened, columns, facet).items()
+        ]
+        facets[facet] = sorted(
+            (item for item in counts if item.count), key=lambda item: (-item.count, item.value)
+        )
+    return facets
 
 
 def _column(opened: _OpenIndex, searcher, name: str) -> list:
@@ -423,50 +486,10 @@ def _column(opened: _OpenIndex, searcher, name: str) -> list:
         for docnum, stored in reader.iter_docs():
             if name == "db_id":
                 values[docnum] = int(stored["key"].split(":", 1)[1])
-            elif name == "category":
-                values[docnum] = tuple(
-                    code for code in (stored.get("category") or "").split(",") if code
-                )
             else:
                 values[docnum] = stored.get(name) or ""
         opened.cache[key] = values
     return opened.cache[key]
-
-
-FACETS = ("type", "kind", "category", "language", "status")
-
-
-def _facets(
-    opened: _OpenIndex, searcher, query, options: SearchOptions, mask
-) -> dict[str, list[FacetValue]]:
-    """Counts per value of each facet, each counted with the *other* filters applied."""
-    matched = set(searcher.docs_for_query(query))
-    if mask:
-        matched -= mask
-    columns = {name: _column(opened, searcher, name) for name in FACETS}
-    filters = options.filters
-    facets: dict[str, list[FacetValue]] = {}
-    for facet in FACETS:
-        if facet == "status" and not options.curator:
-            continue
-        others = {
-            name: value for name, value in filters.items() if name != facet and name in columns
-        }
-        counts: Counter[str] = Counter()
-        for docnum in matched:
-            if any(not _has(columns[name][docnum], value) for name, value in others.items()):
-                continue
-            value = columns[facet][docnum]
-            if isinstance(value, tuple):
-                counts.update(value)
-            elif value:
-                counts[value] += 1
-        facets[facet] = [FacetValue(value, count) for value, count in counts.most_common()]
-    return facets
-
-
-def _has(value, wanted: str) -> bool:
-    return wanted in value if isinstance(value, tuple) else value == wanted
 
 
 # --- Typos -----------------------------------------------------------------------------------
