@@ -255,3 +255,11 @@ def test_an_index_that_cannot_be_built_is_a_503_not_a_crash(library, app, client
     assert page.status_code == 503
     text = visible_text(page.get_data(as_text=True))
     assert "Search is unavailable for a moment." in text and "nothing is lost" in text
+
+
+def test_language_filter_keeps_one_language(library, client_as):
+    client = client_as(Role.STAFF)
+    page = client.get("/search?q=greeting").get_data(as_text=True)
+    assert 'href="/search?q=greeting&amp;language=fr"' in page  # the facet is a link
+    text = visible_text(client.get("/search?q=greeting&language=fr").get_data(as_text=True))
+    assert "Accueil en caisse" in text and "Greeting every customer" not in text

@@ -18,6 +18,7 @@ import gc
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 import warnings
@@ -39,6 +40,8 @@ from cxactions.vocabulary import ChallengeStatus, SolutionStatus
 log = logging.getLogger(__name__)
 
 TITLE_BOOST = 3.0
+# Libraries this big are indexed by several processes (see _writer_options).
+PARALLEL_ABOVE = 2000
 TEXT_FIELDS = analysis.TEXT_FIELDS
 
 
@@ -357,7 +360,7 @@ def rebuild_locked(session: Session, path: str) -> int:
     os.makedirs(staging)
     try:
         ix = whoosh_index.create_in(staging, build_schema())
-        writer = ix.writer(limitmb=256)
+        writer = ix.writer(**_writer_options(session))
         count = 0
         taxonomy = Taxonomy(session)
         for document in challenge_documents(taxonomy):
@@ -378,6 +381,18 @@ def rebuild_locked(session: Session, path: str) -> int:
         session.execute(sa.delete(SearchOutbox).where(SearchOutbox.id <= last_row))
     session.commit()
     return count
+
+
+def _writer_options(session: Session) -> dict:
+    """Index a big library on every core (Whoosh's multiprocessing writer, one segment per
+    process) when forking is safe: only from a single-threaded process, such as the CLI."""
+    options = {"limitmb": 256}
+    cores = min(os.cpu_count() or 1, 4)
+    if cores > 1 and threading.active_count() == 1:
+        documents = session.scalar(sa.select(sa.func.count()).select_from(Solution))
+        if documents >= PARALLEL_ABOVE:
+            options.update(procs=cores, multisegment=True, limitmb=128)
+    return options
 
 
 def _swap_in(staging: str, path: str) -> None:

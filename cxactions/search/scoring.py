@@ -45,6 +45,8 @@ class _SegmentCache:
     def field_lengths(self, field: str) -> np.ndarray:
         found = self.lengths.get(field)
         if found is None:
+            found = _bulk_lengths(self.leaf, field)
+        if found is None:
             leaf = self.leaf
             found = np.fromiter(
                 (
@@ -67,6 +69,27 @@ class _SegmentCache:
         if len(self.postings) > POSTINGS_CACHE_TERMS:
             self.postings.popitem(last=False)
         return found
+
+
+def _bulk_lengths(leaf, field: str) -> np.ndarray | None:
+    """A segment's field lengths in one read of Whoosh's W3 length column, or None."""
+    try:
+        from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+        from whoosh.util.numeric import byte_to_length
+
+        column = leaf._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+        count = leaf.doc_count_all()
+        lengths = np.zeros(count, dtype=np.float64)
+        if column is None:
+            return lengths
+        if column._fixedlen != 1:
+            return None
+        raw = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
+        table = np.array([byte_to_length(byte) for byte in range(256)], dtype=np.float64)
+        lengths[: len(raw)] = table[raw[:count]]
+        return lengths
+    except (AttributeError, ImportError):  # another codec: the caller reads one by one
+        return None
 
 
 def _read_postings(leaf, field: str, text: str):

@@ -26,8 +26,14 @@ TYPES = {"solution": "Solutions", "challenge": "Challenges"}
 SORT_LABELS = {"relevance": "Relevance", "impact": "Measured impact"}
 # Statuses a curator may filter on: solutions' and challenges' ("retired" is both).
 STATUSES = list(dict.fromkeys(str(status) for status in [*SolutionStatus, *ChallengeStatus]))
-# Facet name -> the query-string argument that filters on it (language has no filter).
-FACET_ARGS = {"type": "type", "kind": "kind", "category": "category", "status": "status"}
+# Facet name -> the query-string argument that filters on it.
+FACET_ARGS = {
+    "type": "type",
+    "kind": "kind",
+    "category": "category",
+    "language": "language",
+    "status": "status",
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class SearchRequest:
             kind=args.get("kind") or None,
             category=category if category in known_categories else None,
             doc_type=args.get("type") or None,
+            language=args.get("language") or None,
             status=status if status in STATUSES else None,
             curator=curator,
             sort=args.get("sort") or "relevance",
@@ -82,6 +89,7 @@ class SearchRequest:
             "kind": options.kind,
             "category": options.category,
             "type": options.doc_type,
+            "language": options.language,
             "status": options.status,
             "sort": options.sort if options.sort != "relevance" else None,
             "per_page": str(options.per_page) if options.per_page != PER_PAGE else None,
