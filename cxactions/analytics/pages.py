@@ -31,7 +31,7 @@ from cxactions.analytics.services import (
 from cxactions.library.models import Solution, solution_challenges
 from cxactions.plans.models import Adoption
 from cxactions.taxonomy.models import Challenge
-from cxactions.taxonomy.services import ChallengeNode, challenge_tree
+from cxactions.taxonomy.services import ChallengeNode, challenge_tree, subtree_ids
 from cxactions.units.models import Unit
 from cxactions.vocabulary import AdoptionStatus, SolutionKind, SolutionStatus
 from cxactions.web.charts import (
@@ -238,13 +238,6 @@ def challenge_options(session: Session) -> list[ChallengeOption]:
     return options
 
 
-def challenge_subtree_ids(session: Session, challenge_id: int) -> set[int]:
-    """The challenge and every challenge below it (a recursive CTE, SQLite and PostgreSQL)."""
-    tree = sa.select(Challenge.id).where(Challenge.id == challenge_id).cte("below", recursive=True)
-    tree = tree.union(sa.select(Challenge.id).where(Challenge.parent_id == tree.c.id))
-    return set(session.scalars(sa.select(tree.c.id)))
-
-
 def _sort_ranked(rows: list[LeaderboardRow], sort: str) -> list[LeaderboardRow]:
     keys = {
         "rank": lambda row: row.estimate.rank,
@@ -285,7 +278,7 @@ def leaderboard(
         if board.challenge is None:
             board.unknown_challenge = True
             return board
-        below = challenge_subtree_ids(session, board.challenge.id)
+        below = subtree_ids(session, board.challenge.id)
         query = query.where(
             Solution.id.in_(
                 sa.select(solution_challenges.c.solution_id).where(

@@ -35,6 +35,7 @@ from cxactions.search import analysis
 from cxactions.search.engine import SCHEMA_VERSION, VERSION_FILE
 from cxactions.search.models import SearchOutbox
 from cxactions.taxonomy.models import Challenge
+from cxactions.taxonomy.services import subtree_ids
 from cxactions.vocabulary import ChallengeStatus, SolutionStatus
 
 log = logging.getLogger(__name__)
@@ -136,21 +137,6 @@ class Taxonomy:
             row = self.rows[row.parent_id]
             seen.add(row.id)
         return row
-
-    def descendants(self, challenge_ids: Iterable[int]) -> set[int]:
-        """The challenges and everything below them."""
-        children: dict[int, list[int]] = {}
-        for row in self.rows.values():
-            if row.parent_id is not None:
-                children.setdefault(row.parent_id, []).append(row.id)
-        found: set[int] = set()
-        stack = [challenge_id for challenge_id in challenge_ids if challenge_id in self.rows]
-        while stack:
-            current = stack.pop()
-            if current not in found:
-                found.add(current)
-                stack.extend(children.get(current, ()))
-        return found
 
 
 def _plain(value) -> str:
@@ -425,7 +411,7 @@ def apply_changes(
     taxonomy = Taxonomy(session)
     if challenge_ids:
         # Solutions carry their challenges' names and categories.
-        affected = taxonomy.descendants(challenge_ids)
+        affected = subtree_ids(session, *challenge_ids)
         solution_ids = solution_ids | set(
             session.scalars(
                 sa.select(solution_challenges.c.solution_id).where(

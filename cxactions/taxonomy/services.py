@@ -201,20 +201,14 @@ def challenge_options(*, exclude: Collection[int] = ()) -> list[tuple[str, str, 
     return options
 
 
-def subtree_ids(session: Session, challenge: Challenge) -> set[int]:
-    """The challenge and everything below it (guarded against loops in imported data)."""
-    children: dict[int, list[int]] = {}
-    for child_id, parent_id in session.execute(select(Challenge.id, Challenge.parent_id)):
-        if parent_id is not None:
-            children.setdefault(parent_id, []).append(child_id)
-    found: set[int] = set()
-    stack = [challenge.id]
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(children.get(current, ()))
-    return found
+def subtree_ids(session: Session, *challenge_ids: int) -> set[int]:
+    """The challenges and every challenge below them (a recursive CTE on SQLite and
+    PostgreSQL; UNION stops at loops in imported data)."""
+    if not challenge_ids:
+        return set()
+    tree = select(Challenge.id).where(Challenge.id.in_(challenge_ids)).cte("below", recursive=True)
+    tree = tree.union(select(Challenge.id).where(Challenge.parent_id == tree.c.id))
+    return set(session.scalars(select(tree.c.id)))
 
 
 def _keywords(value: object) -> str | None:
@@ -308,7 +302,7 @@ def update_challenge(
                 raise CurationError(
                     f"There is no challenge with the code “{parent_code}”.", "parent"
                 )
-            if parent.id in subtree_ids(session, challenge):
+            if parent.id in subtree_ids(session, challenge.id):
                 raise CurationError(
                     f"{challenge.code} cannot go under {parent.code}: "
                     + (
@@ -392,7 +386,7 @@ def plan_challenge_merge(source: Challenge, target: Challenge) -> ChallengeMerge
         )
     if target.status != ACTIVE:
         raise CurationError(f"{target.code} is retired: merge into an active challenge.", "target")
-    if target.id in subtree_ids(session, source):
+    if target.id in subtree_ids(session, source.id):
         raise CurationError(
             f"{target.code} is below {source.code}: merge it the other way round, or move it "
             "out first.",
