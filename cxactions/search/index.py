@@ -312,6 +312,8 @@ def closing_leaked_files() -> Iterator[dict]:
 
 def is_current(path: str) -> bool:
     """True when ``path`` holds a readable index of this version of the schema."""
+    if not os.path.exists(os.path.join(path, VERSION_FILE)):
+        return False  # missing: nothing was opened, nothing leaked
     with closing_leaked_files() as state:
         current = _is_current(path)
         state["failed"] = not current
