@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from cxactions.extensions import db
 from cxactions.plans.models import Adoption
 from cxactions.surveys.aggregates import OVERALL
-from cxactions.surveys.models import Metric, UnitWeekScore
+from cxactions.surveys.models import Metric, OperationValue, UnitWeekScore
 from cxactions.units.models import Unit
 from cxactions.vocabulary import AdoptionStatus, MetricKind
 from cxactions.web.charts import LineChart, Series, line_chart
@@ -87,6 +87,7 @@ class PeriodScore:
     previous_mean: float | None
     previous_responses: int
     peer_mean: float | None
+    company_mean: float | None = None
 
     @property
     def change(self) -> float | None:
@@ -109,6 +110,42 @@ class WeekPoint:
 
 
 @dataclass
+class MetricComparison:
+    """One driver score or operational input at the unit, against its region, the company and
+    the target, over the scorecard's recent window."""
+
+    code: str
+    label: str
+    kind: MetricKind
+    higher_is_better: bool
+    unit_value: float | None
+    region_value: float | None
+    company_value: float | None
+    target: float | None
+    observations: int  # responses (drivers) or daily values (inputs) behind ``unit_value``
+
+    def _better(self, other: float | None) -> float | None:
+        """How much better than ``other`` the unit does (positive = better), in metric units."""
+        if self.unit_value is None or other is None:
+            return None
+        difference = self.unit_value - other
+        return difference if self.higher_is_better else -difference
+
+    @property
+    def vs_region(self) -> float | None:
+        return self._better(self.region_value)
+
+    @property
+    def vs_target(self) -> float | None:
+        return self._better(self.target)
+
+    @property
+    def meets_target(self) -> bool | None:
+        gap = self.vs_target
+        return None if gap is None else gap >= 0
+
+
+@dataclass
 class Scorecard:
     as_of: date | None
     periods: list[PeriodScore]
@@ -119,6 +156,12 @@ class Scorecard:
     peer_weeks: list[WeekPoint]
     chart: LineChart | None  # wide screens: the whole trend
     chart_compact: LineChart | None = None  # phones: the last weeks only, labels kept legible
+    # Where we started: overall over the first weeks with data, what later action is measured from.
+    baseline_mean: float | None = None
+    baseline_weeks: tuple[date, date] | None = None
+    target: float | None = None  # the target of ``overall``, when one is set
+    drivers: list[MetricComparison] = field(default_factory=list)
+    inputs: list[MetricComparison] = field(default_factory=list)
 
     @property
     def has_data(self) -> bool:
@@ -259,6 +302,67 @@ def _mean_between(points: list[WeekPoint], start: date, end: date) -> tuple[floa
     return sum(point.mean * point.responses for point in chosen) / n, n
 
 
+BASELINE_WEEKS = 8
+COMPARISON_WEEKS = 8
+
+
+def metric_comparisons(
+    unit: Unit, peer: Unit | None, as_of: date, weeks: int = COMPARISON_WEEKS
+) -> list[MetricComparison]:
+    """Every driver and input over the last ``weeks``: unit, region and company, one grouped
+    query each for the survey sums and for the operational values."""
+    since = as_of - timedelta(weeks=weeks - 1)
+    until = as_of + timedelta(days=6)
+    scopes = {"unit": subtree_select([unit.id]), "company": None}
+    if peer is not None:
+        scopes["region"] = subtree_select([peer.id])
+    survey: dict[str, dict[int, tuple[float, int]]] = {}
+    operations: dict[str, dict[int, tuple[float, int]]] = {}
+    for scope, units in scopes.items():
+        scores = select(
+            UnitWeekScore.metric_id, func.sum(UnitWeekScore.total), func.sum(UnitWeekScore.n)
+        ).where(UnitWeekScore.week_start.between(since, as_of))
+        values = select(
+            OperationValue.metric_id, func.sum(OperationValue.value), func.count()
+        ).where(OperationValue.on_date.between(since, until))
+        if units is not None:
+            scores = scores.where(UnitWeekScore.unit_id.in_(units))
+            values = values.where(OperationValue.unit_id.in_(units))
+        survey[scope] = _means(scores.group_by(UnitWeekScore.metric_id))
+        operations[scope] = _means(values.group_by(OperationValue.metric_id))
+    metrics = db.session.scalars(
+        select(Metric).where(Metric.kind != MetricKind.OUTCOME).order_by(Metric.kind, Metric.code)
+    )
+    found = []
+    for metric in metrics:
+        source = survey if metric.kind == MetricKind.DRIVER else operations
+        unit_value, observations = source["unit"].get(metric.id, (None, 0))
+        if unit_value is None and source["company"].get(metric.id) is None:
+            continue  # measured nowhere in the window
+        found.append(
+            MetricComparison(
+                code=metric.code,
+                label=metric.label or metric.code.replace("_", " "),
+                kind=metric.kind,
+                higher_is_better=metric.higher_is_better,
+                unit_value=unit_value,
+                region_value=source.get("region", {}).get(metric.id, (None, 0))[0],
+                company_value=source["company"].get(metric.id, (None, 0))[0],
+                target=metric.target,
+                observations=observations,
+            )
+        )
+    return found
+
+
+def _means(query: Select) -> dict[int, tuple[float, int]]:
+    return {
+        metric_id: (float(total) / int(n), int(n))
+        for metric_id, total, n in db.session.execute(query)
+        if n
+    }
+
+
 def unit_scorecard(unit: Unit, chain: list[Unit]) -> Scorecard:
     """The unit's ``overall`` (summed over its subtree): recent means against the previous
     period and against its region, response counts and the weekly trend."""
@@ -273,6 +377,7 @@ def unit_scorecard(unit: Unit, chain: list[Unit]) -> Scorecard:
     since = as_of - timedelta(weeks=longest - 1)
     weeks = _weekly(metric_id, own_units, since)
     peer_weeks = _weekly(metric_id, subtree_select([peer.id]) if peer else None, since)
+    company_weeks = _weekly(metric_id, None, since)
     total, first_week = db.session.execute(
         select(func.sum(UnitWeekScore.n), func.min(UnitWeekScore.week_start)).where(
             UnitWeekScore.metric_id == metric_id, UnitWeekScore.unit_id.in_(own_units)
@@ -286,7 +391,10 @@ def unit_scorecard(unit: Unit, chain: list[Unit]) -> Scorecard:
         mean, n = _mean_between(weeks, start, as_of)
         previous_mean, previous_n = _mean_between(weeks, previous_start, previous_end)
         peer_mean, _ = _mean_between(peer_weeks, start, as_of)
-        periods.append(PeriodScore(length, mean, n, previous_mean, previous_n, peer_mean))
+        company_mean, _ = _mean_between(company_weeks, start, as_of)
+        periods.append(
+            PeriodScore(length, mean, n, previous_mean, previous_n, peer_mean, company_mean)
+        )
     trend_start = as_of - timedelta(weeks=TREND_WEEKS - 1)
     trend = [point for point in weeks if point.week_start >= trend_start]
     peer_trend = [point for point in peer_weeks if point.week_start >= trend_start]
@@ -294,7 +402,14 @@ def unit_scorecard(unit: Unit, chain: list[Unit]) -> Scorecard:
         Series(unit.name, [(p.week_start, p.mean) for p in trend], "series--unit"),
         Series(peer_label, [(p.week_start, p.mean) for p in peer_trend], "series--peer"),
     ]
+    baseline_mean, baseline_weeks = _baseline(metric_id, own_units, first_week)
+    comparisons = metric_comparisons(unit, peer, as_of)
     return Scorecard(
+        baseline_mean=baseline_mean,
+        baseline_weeks=baseline_weeks,
+        target=db.session.scalar(select(Metric.target).where(Metric.id == metric_id)),
+        drivers=[item for item in comparisons if item.kind == MetricKind.DRIVER],
+        inputs=[item for item in comparisons if item.kind == MetricKind.OPERATIONAL],
         as_of=as_of,
         periods=periods,
         total_responses=int(total or 0),
@@ -307,6 +422,18 @@ def unit_scorecard(unit: Unit, chain: list[Unit]) -> Scorecard:
         if trend
         else None,
     )
+
+
+def _baseline(
+    metric_id: int, units: Select, first_week: date | None
+) -> tuple[float | None, tuple[date, date] | None]:
+    """``overall`` over the unit's first weeks with data: where it started."""
+    if first_week is None:
+        return None, None
+    last = first_week + timedelta(weeks=BASELINE_WEEKS - 1)
+    points = [point for point in _weekly(metric_id, units, first_week) if point.week_start <= last]
+    mean, _ = _mean_between(points, first_week, last)
+    return mean, (first_week, last)
 
 
 def _last_weeks(series: list[Series], weeks: int) -> list[Series]:
