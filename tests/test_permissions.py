@@ -29,6 +29,7 @@ PAGES = [
     "/search",
     "/search?q=queue&kind=sop",
     "/search.json?q=queue",
+    "/company",
 ]
 UNAPPROVED = [status for status in SolutionStatus if status != SolutionStatus.APPROVED]
 # Pages anyone may open, signed in or not.
@@ -165,6 +166,7 @@ def test_no_page_is_public_by_accident(app, world, client):
         "impact.show_solution_impact",
         "impact.show_methods",
         "impact.show_gaps",
+        "units.show_company",
         "search.search_library",
         "search.search_json",
         "plans.find_solution",

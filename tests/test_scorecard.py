@@ -93,3 +93,15 @@ def test_the_unit_page_shows_drivers_inputs_and_the_baseline(organisation, clien
     assert "(lower is better)" in page and "off target" in page
     assert "Where we started:" in page
     assert "vs company" in page and "vs target" in page
+
+
+def test_company_scorecard_rolls_every_unit_up(organisation, client_as):
+    card = services.company_scorecard()
+    assert card.periods[0].mean == pytest.approx(8.0)
+    assert card.periods[0].peer_mean is None and card.periods[0].company_mean is None
+    assert card.drivers[0].unit_value == pytest.approx(4.0)
+    page = client_as(Role.STAFF).get("/company").get_data(as_text=True)
+    assert "Company scorecard" in page and "Drivers and inputs" in page
+    assert "Where we started:" in page
+    units_page = client_as(Role.STAFF).get("/units").get_data(as_text=True)
+    assert 'href="/company"' in units_page

@@ -307,13 +307,13 @@ COMPARISON_WEEKS = 8
 
 
 def metric_comparisons(
-    unit: Unit, peer: Unit | None, as_of: date, weeks: int = COMPARISON_WEEKS
+    own_units: Select | None, peer: Unit | None, as_of: date, weeks: int = COMPARISON_WEEKS
 ) -> list[MetricComparison]:
-    """Every driver and input over the last ``weeks``: unit, region and company, one grouped
-    query each for the survey sums and for the operational values."""
+    """Every driver and input over the last ``weeks``: the units (None: all), their region and
+    the company, one grouped query each for the survey sums and for the operational values."""
     since = as_of - timedelta(weeks=weeks - 1)
     until = as_of + timedelta(days=6)
-    scopes = {"unit": subtree_select([unit.id]), "company": None}
+    scopes = {"unit": own_units, "company": None}
     if peer is not None:
         scopes["region"] = subtree_select([peer.id])
     survey: dict[str, dict[int, tuple[float, int]]] = {}
@@ -365,24 +365,36 @@ def _means(query: Select) -> dict[int, tuple[float, int]]:
 
 def unit_scorecard(unit: Unit, chain: list[Unit]) -> Scorecard:
     """The unit's ``overall`` (summed over its subtree): recent means against the previous
-    period and against its region, response counts and the weekly trend."""
+    period, its region, the company and the target; response counts and the weekly trend;
+    its drivers and inputs; where it started."""
+    return _scorecard(unit.name, subtree_select([unit.id]), region_of(unit, chain))
+
+
+def company_scorecard() -> Scorecard:
+    """The same scorecard for the whole company (every unit)."""
+    return _scorecard("Company", None, None)
+
+
+def _scorecard(name: str, own_units: Select | None, peer: Unit | None) -> Scorecard:
     metric_id = outcome_metric_id()
     as_of = latest_week(metric_id)
-    peer = region_of(unit, chain)
-    peer_label = peer.name if peer is not None else "All units"
+    peer_label = peer.name if peer is not None else ("All units" if own_units is not None else "")
     if metric_id is None or as_of is None:
         return Scorecard(None, [], 0, None, peer_label, [], [], None)
-    own_units = subtree_select([unit.id])
     longest = max(max(SCORECARD_WEEKS) * 2, TREND_WEEKS)
     since = as_of - timedelta(weeks=longest - 1)
     weeks = _weekly(metric_id, own_units, since)
-    peer_weeks = _weekly(metric_id, subtree_select([peer.id]) if peer else None, since)
-    company_weeks = _weekly(metric_id, None, since)
-    total, first_week = db.session.execute(
-        select(func.sum(UnitWeekScore.n), func.min(UnitWeekScore.week_start)).where(
-            UnitWeekScore.metric_id == metric_id, UnitWeekScore.unit_id.in_(own_units)
-        )
-    ).one()
+    company_weeks = weeks if own_units is None else _weekly(metric_id, None, since)
+    if peer is not None:
+        peer_weeks = _weekly(metric_id, subtree_select([peer.id]), since)
+    else:
+        peer_weeks = company_weeks if own_units is not None else []
+    totals = select(func.sum(UnitWeekScore.n), func.min(UnitWeekScore.week_start)).where(
+        UnitWeekScore.metric_id == metric_id
+    )
+    if own_units is not None:
+        totals = totals.where(UnitWeekScore.unit_id.in_(own_units))
+    total, first_week = db.session.execute(totals).one()
     periods = []
     for length in SCORECARD_WEEKS:
         start = as_of - timedelta(weeks=length - 1)
@@ -393,17 +405,26 @@ def unit_scorecard(unit: Unit, chain: list[Unit]) -> Scorecard:
         peer_mean, _ = _mean_between(peer_weeks, start, as_of)
         company_mean, _ = _mean_between(company_weeks, start, as_of)
         periods.append(
-            PeriodScore(length, mean, n, previous_mean, previous_n, peer_mean, company_mean)
+            PeriodScore(
+                length,
+                mean,
+                n,
+                previous_mean,
+                previous_n,
+                peer_mean if peer_weeks else None,
+                company_mean if own_units is not None else None,
+            )
         )
     trend_start = as_of - timedelta(weeks=TREND_WEEKS - 1)
     trend = [point for point in weeks if point.week_start >= trend_start]
     peer_trend = [point for point in peer_weeks if point.week_start >= trend_start]
-    series = [
-        Series(unit.name, [(p.week_start, p.mean) for p in trend], "series--unit"),
-        Series(peer_label, [(p.week_start, p.mean) for p in peer_trend], "series--peer"),
-    ]
+    series = [Series(name, [(p.week_start, p.mean) for p in trend], "series--unit")]
+    if peer_trend:
+        series.append(
+            Series(peer_label, [(p.week_start, p.mean) for p in peer_trend], "series--peer")
+        )
     baseline_mean, baseline_weeks = _baseline(metric_id, own_units, first_week)
-    comparisons = metric_comparisons(unit, peer, as_of)
+    comparisons = metric_comparisons(own_units, peer, as_of)
     return Scorecard(
         baseline_mean=baseline_mean,
         baseline_weeks=baseline_weeks,
@@ -425,7 +446,7 @@ def unit_scorecard(unit: Unit, chain: list[Unit]) -> Scorecard:
 
 
 def _baseline(
-    metric_id: int, units: Select, first_week: date | None
+    metric_id: int, units: Select | None, first_week: date | None
 ) -> tuple[float | None, tuple[date, date] | None]:
     """``overall`` over the unit's first weeks with data: where it started."""
     if first_week is None:

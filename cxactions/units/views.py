@@ -25,6 +25,13 @@ def list_units():
     return render_template("units/units.html", tree=tree, scoped=scope is not None)
 
 
+@bp.get("/company")
+@require_role(Role.STAFF)
+def show_company():
+    """The company's scorecard: every unit rolled up."""
+    return render_template("units/company.html", scorecard=services.company_scorecard())
+
+
 @bp.get("/units/<code>")
 @require_role(Role.STAFF)
 def show_unit(code: str):
