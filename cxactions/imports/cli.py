@@ -34,7 +34,8 @@ def _cli_actor() -> str:
 )
 @with_appcontext
 def import_command(kind: str, file: str, dry_run: bool, skip_invalid: bool) -> None:
-    """Load FILE (CSV) as KIND: units, challenges, solutions, responses, operations, adoptions.
+    """Load FILE (CSV) as KIND: units, challenges, solutions, responses, operations, adoptions,
+    signals or targets.
 
     All or nothing: when any row is invalid nothing is written and every bad row is reported
     as FILE:LINE: column: reason. Re-importing rows with the same keys updates them.

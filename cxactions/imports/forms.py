@@ -15,6 +15,8 @@ KIND_LABELS = {
     "responses": "Survey responses (responses.csv)",
     "operations": "Operational inputs (operations.csv)",
     "adoptions": "Adoptions (adoptions.csv): action plans",
+    "signals": "Challenge signals (signals.csv): the metrics that reveal each challenge",
+    "targets": "Metric targets (targets.csv)",
 }
 
 

@@ -25,9 +25,24 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from cxactions.vocabulary import AdoptionStatus, SolutionKind, SolutionStatus
+from cxactions.vocabulary import (
+    AdoptionStatus,
+    SignalDirection,
+    SolutionKind,
+    SolutionStatus,
+    ThresholdKind,
+)
 
-KINDS = ("units", "challenges", "solutions", "responses", "operations", "adoptions")
+KINDS = (
+    "units",
+    "challenges",
+    "solutions",
+    "responses",
+    "operations",
+    "adoptions",
+    "signals",
+    "targets",
+)
 
 # ``csv``'s own limit; a longer field is nearly always a quote that never closes.
 MAX_FIELD_CHARS = csv.field_size_limit()
@@ -43,8 +58,9 @@ class Field:
     """One column of an import format.
 
     ``kind`` is one of ``code`` (an identifier), ``text``, ``number``, ``date``, ``datetime``
-    (date or date-time; ``date_name`` receives the date written in it), ``choice`` and
-    ``codes`` (a ``;``-separated list).
+    (date or date-time; ``date_name`` receives the date written in it), ``choice``,
+    ``codes`` (a ``;``-separated list) and ``boolean`` (true/false, yes/no, 1/0; in French
+    exports also vrai/faux, oui/non).
     """
 
     name: str
@@ -66,6 +82,8 @@ class FileFormat:
     key: tuple[str, ...]
     # responses.csv: every column not named below is a numeric driver score.
     extra_numeric: bool = False
+    # A sentence for the upload page, where the columns alone do not say enough.
+    note: str = ""
 
     def field(self, name: str) -> Field | None:
         return next((item for item in self.fields if item.name == name), None)
@@ -154,7 +172,51 @@ FORMATS: dict[str, FileFormat] = {
         ),
         key=("unit_id", "solution_id"),
     ),
+    "signals": FileFormat(
+        "signals",
+        (
+            Field("challenge_id", "code", not_empty=True, max_length=64),
+            Field("metric", "code", not_empty=True, max_length=64),
+            Field("direction", "choice", not_empty=True, choices=_values(SignalDirection)),
+            # A threshold means nothing without its kind: an absent column is peer_sd too.
+            Field(
+                "threshold_kind",
+                "choice",
+                required=False,
+                choices=_values(ThresholdKind),
+                default=ThresholdKind.PEER_SD.value,
+            ),
+            Field("threshold", "number", not_empty=True),
+        ),
+        key=("challenge_id", "metric", "direction"),
+        note=(
+            "The challenge shows at a unit when the metric is below (or above) the threshold: "
+            "a fixed value (absolute), a number of peer standard deviations from the peers' "
+            "mean (peer_sd, more than 0), or the worst percentage of peer units "
+            "(peer_percentile, between 0 and 100). The metric must already exist: survey "
+            "driver columns of responses.csv, metrics of operations.csv, or overall."
+        ),
+    ),
+    "targets": FileFormat(
+        "targets",
+        (
+            Field("metric", "code", not_empty=True, max_length=64),
+            Field("target", "number", not_empty=True),
+            Field("label", "text", required=False, max_length=200),
+            Field("higher_is_better", "boolean", required=False),
+        ),
+        key=("metric",),
+        note=(
+            "Sets the target (and optionally the label and direction) of metrics that already "
+            "exist: survey driver columns of responses.csv, metrics of operations.csv, or "
+            "overall. An empty label or higher_is_better leaves the stored value as it is. "
+            "higher_is_better: true/false, yes/no or 1/0."
+        ),
+    ),
 }
+
+TRUE_WORDS = frozenset({"true", "yes", "1", "vrai", "oui"})
+FALSE_WORDS = frozenset({"false", "no", "0", "faux", "non"})
 
 METRIC_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
@@ -796,6 +858,8 @@ class ImportFile:
     def _row_rules(self, out: dict, count: int) -> list[tuple[int, int, str, str]]:
         """Rules across columns of one row."""
         found = []
+        if self.format.kind == "signals":
+            found.extend(self._threshold_rules(out))
         if self.format.kind == "adoptions" and "adopted_on" in self.columns:
             status = out["status"]
             missing = np.isnat(out["adopted_on"]) & (status == AdoptionStatus.IMPLEMENTED.value)
@@ -816,6 +880,35 @@ class ImportFile:
                     )
                 )
         return found
+
+    def _threshold_rules(self, out: dict) -> list[tuple[int, int, str, str]]:
+        """signals.csv: the threshold's range depends on its kind."""
+        found = []
+        position = self.columns.index("threshold")
+        threshold, kind = out["threshold"], out["threshold_kind"]
+        with np.errstate(invalid="ignore"):
+            sd = (kind == ThresholdKind.PEER_SD.value) & ~(threshold > 0)
+            share = (kind == ThresholdKind.PEER_PERCENTILE.value) & ~(
+                (threshold > 0) & (threshold < 100)
+            )
+        given = np.isfinite(threshold)
+        for index in np.flatnonzero(sd & given):
+            message = (
+                "a peer_sd threshold is a number of standard deviations and must be greater "
+                f"than 0 (e.g. 1 or 1.5), not {_show_number(threshold[index])}"
+            )
+            found.append((int(index), position, "threshold", message))
+        for index in np.flatnonzero(share & given):
+            message = (
+                "a peer_percentile threshold must be between 0 and 100, both excluded (e.g. "
+                f"10 for the worst 10% of peer units), not {_show_number(threshold[index])}"
+            )
+            found.append((int(index), position, "threshold", message))
+        return found
+
+
+def _show_number(value: float) -> str:
+    return f"{value:g}"
 
 
 def _by_line(errors: list[ParseError]) -> list[ParseError]:
@@ -866,6 +959,14 @@ def _convert_text(
             text = text.lower()
             if text not in spec.choices:
                 message = f"{_quote(value)} is not one of {', '.join(spec.choices)}"
+        elif spec.kind == "boolean":
+            word = text.lower()
+            if word in TRUE_WORDS:
+                text = True
+            elif word in FALSE_WORDS:
+                text = False
+            else:
+                message = f"{_quote(value)} is not a yes/no value (true/false, yes/no, 1/0)"
         elif spec.kind == "codes":
             parts = tuple(dict.fromkeys(part.strip() for part in text.split(";") if part.strip()))
             if spec.max_length and any(len(part) > spec.max_length for part in parts):

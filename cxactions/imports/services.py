@@ -9,6 +9,7 @@ both call it.
 
 from __future__ import annotations
 
+import difflib
 import gc
 import os
 import re
@@ -40,7 +41,7 @@ from cxactions.plans.models import Adoption
 from cxactions.search.sync import enqueue as enqueue_search
 from cxactions.surveys.aggregates import ensure_metrics, refresh_unit_weeks
 from cxactions.surveys.models import Metric, OperationValue, Response
-from cxactions.taxonomy.models import Challenge
+from cxactions.taxonomy.models import Challenge, ChallengeSignal
 from cxactions.units.models import Unit
 from cxactions.vocabulary import MetricKind
 
@@ -52,6 +53,10 @@ MAX_UNITS_IN_REFRESH = 5_000
 # index pages of a million-row table stay in memory while the chunks stream in.
 SQLITE_IMPORT_CACHE_KIB = 128 * 1024
 UNITS_FIRST = "import units.csv first"
+METRICS_FIRST = (
+    "metrics come from the driver columns of responses.csv and from operations.csv: "
+    "import those first"
+)
 # Imports that change what impact estimates are computed from (units: the comparison regions).
 IMPACT_KINDS = ("units", "responses", "adoptions")
 
@@ -1126,6 +1131,176 @@ class OperationsLoader(BulkLoader):
         self.rowcount += execute_many(self.session, self.statement, parameters, self.columns)
 
 
+class MetricReferences:
+    """Maps the ``metric`` column to existing metrics; an unknown code is an error with a hint."""
+
+    metrics: dict[str, int]
+
+    def known_metrics(self, rows: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
+        """The rows whose metric exists, with its id as ``metric_pk``."""
+        codes = rows["metric"].to_numpy()
+        bad = np.zeros(len(rows), dtype=bool)
+        for code in pd.unique(codes):
+            if code in self.metrics:
+                continue
+            close = difflib.get_close_matches(code, list(self.metrics), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            mask = codes == code
+            bad |= mask
+            message = f"unknown metric '{code}' ({hint}not in the database: {METRICS_FIRST})"
+            _errors_for(rows, errors, mask, "metric", message)
+        rows = rows.loc[~bad].reset_index(drop=True)
+        return rows.assign(metric_pk=rows["metric"].map(self.metrics).astype(np.int64))
+
+
+class SignalsLoader(MetricReferences, Loader):
+    """The metrics that reveal each challenge; key: challenge, metric and direction."""
+
+    def prepare(self, errors: ErrorLog) -> None:
+        table = Challenge.__table__
+        survivor = table.alias("survivor")
+        query = sa.select(table.c.code, table.c.id, survivor.c.code.label("merged_into")).outerjoin(
+            survivor, survivor.c.id == table.c.merged_into_id
+        )
+        challenges = self.session.execute(query).all()
+        self.challenges = {row.code: row.id for row in challenges}
+        self.merged = {row.code: row.merged_into for row in challenges if row.merged_into}
+        self.metrics = self.codes(Metric.__table__)
+        signals = ChallengeSignal.__table__
+        if self.writing and self.dialect == "postgresql":
+            # No unique constraint holds the key, so ON CONFLICT cannot stop two imports from
+            # adding the same signal: one writer at a time (SQLite's BEGIN IMMEDIATE does so).
+            self.session.execute(
+                sa.text("LOCK TABLE challenge_signals IN SHARE ROW EXCLUSIVE MODE")
+            )
+        # A key held twice (made in the browser) is one signal: both rows follow the file.
+        self.existing: dict[tuple[int, int, str], list] = {}
+        for row in self.session.execute(
+            sa.select(signals.c.id, signals.c.challenge_id, signals.c.metric_id,
+                      signals.c.direction, signals.c.threshold_kind, signals.c.threshold)
+            .order_by(signals.c.id)
+        ):  # fmt: skip
+            key = (row.challenge_id, row.metric_id, _plain(row.direction))
+            self.existing.setdefault(key, []).append(row)
+
+    def check(self, rows: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
+        merged = rows["challenge_id"].isin(self.merged).to_numpy()
+        for line, code in zip(
+            rows["line"].to_numpy()[merged], rows["challenge_id"].to_numpy()[merged], strict=True
+        ):
+            errors.add(
+                ParseError(
+                    int(line),
+                    "challenge_id",
+                    f"'{code}' was merged into '{self.merged[code]}': use '{self.merged[code]}'",
+                )
+            )
+        rows = rows.loc[~merged].reset_index(drop=True)
+        rows, challenge_ids = self.reference(
+            rows, errors, "challenge_id", self.challenges, "import challenges.csv first"
+        )
+        rows = rows.assign(challenge_pk=challenge_ids.astype(np.int64))
+        return self.known_metrics(rows, errors)
+
+    def take(self, rows: pd.DataFrame) -> None:
+        inserts, updates = [], []
+        for challenge_pk, metric_pk, direction, kind, threshold in zip(
+            rows["challenge_pk"].tolist(),
+            rows["metric_pk"].tolist(),
+            rows["direction"].tolist(),
+            rows["threshold_kind"].tolist(),
+            rows["threshold"].tolist(),
+            strict=True,
+        ):
+            current = self.existing.get((challenge_pk, metric_pk, direction))
+            if current is None:
+                self.inserted += 1
+                inserts.append(
+                    {"challenge_id": challenge_pk, "metric_id": metric_pk, "direction": direction,
+                     "threshold_kind": kind, "threshold": threshold}
+                )  # fmt: skip
+                continue
+            stale = [
+                row.id
+                for row in current
+                if _plain(row.threshold_kind) != kind or not _same(row.threshold, threshold)
+            ]
+            if stale:
+                self.updated += 1
+                updates.extend(
+                    {"row_id": row_id, "new_kind": kind, "new_threshold": threshold}
+                    for row_id in stale
+                )
+        if not self.writing:
+            return
+        table = ChallengeSignal.__table__
+        if inserts:
+            self.session.execute(sa.insert(table), inserts)
+        if updates:
+            statement = (
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("row_id"))
+                .values(
+                    threshold_kind=sa.bindparam("new_kind", type_=table.c.threshold_kind.type),
+                    threshold=sa.bindparam("new_threshold"),
+                )
+            )
+            self.session.execute(statement, updates)
+
+
+TARGET_COLUMNS = ("target", "label", "higher_is_better")
+
+
+class TargetsLoader(MetricReferences, Loader):
+    """Targets (and labels, directions) of existing metrics; key: the metric code."""
+
+    def prepare(self, errors: ErrorLog) -> None:
+        table = Metric.__table__
+        self.existing = {
+            row.code: row
+            for row in self.session.execute(
+                sa.select(table.c.id, table.c.code, table.c.label, table.c.higher_is_better,
+                          table.c.target)
+            )
+        }  # fmt: skip
+        self.metrics = {code: row.id for code, row in self.existing.items()}
+
+    def check(self, rows: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
+        return self.known_metrics(rows, errors)
+
+    def take(self, rows: pd.DataFrame) -> None:
+        count = len(rows)
+        labels = rows["label"].tolist() if self.has_column("label") else [None] * count
+        directions = (
+            rows["higher_is_better"].tolist()
+            if self.has_column("higher_is_better")
+            else [None] * count
+        )
+        updates = []
+        for code, target, label, higher_is_better in zip(
+            rows["metric"].tolist(), rows["target"].tolist(), labels, directions, strict=True
+        ):
+            current = self.existing[code]
+            # An empty label or direction leaves the stored one alone.
+            label = (label or "").strip() or current.label
+            if higher_is_better is None:
+                higher_is_better = current.higher_is_better
+            values = {"target": target, "label": label, "higher_is_better": higher_is_better}
+            if all(_same(getattr(current, name), value) for name, value in values.items()):
+                continue
+            self.updated += 1
+            updates.append({"row_id": current.id, **{f"new_{k}": v for k, v in values.items()}})
+        if not self.writing or not updates:
+            return
+        table = Metric.__table__
+        statement = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("row_id"))
+            .values({name: sa.bindparam(f"new_{name}") for name in TARGET_COLUMNS})
+        )
+        self.session.execute(statement, updates)
+
+
 LOADERS: dict[str, type[Loader]] = {
     "units": UnitsLoader,
     "challenges": ChallengesLoader,
@@ -1133,5 +1308,7 @@ LOADERS: dict[str, type[Loader]] = {
     "responses": ResponsesLoader,
     "operations": OperationsLoader,
     "adoptions": AdoptionsLoader,
+    "signals": SignalsLoader,
+    "targets": TargetsLoader,
 }
 assert set(LOADERS) == set(FORMATS)
