@@ -95,10 +95,12 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from cxactions.analytics.cli import impact_command, refresh_impact_command
+    from cxactions.analytics.drivers_cli import drivers_command
     from cxactions.auth.cli import user_group
     from cxactions.demo.cli import demo_command
     from cxactions.imports.cli import import_command
     from cxactions.search.cli import reindex_command, search_command
+    from cxactions.units.cli import challenges_command
     from cxactions.web.cli import init_command
 
     for command in (
@@ -107,6 +109,8 @@ def _register_cli(app: Flask) -> None:
         import_command,
         impact_command,
         refresh_impact_command,
+        drivers_command,
+        challenges_command,
         user_group,
         reindex_command,
         search_command,

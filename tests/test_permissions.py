@@ -30,6 +30,7 @@ PAGES = [
     "/search?q=queue&kind=sop",
     "/search.json?q=queue",
     "/company",
+    "/drivers",
 ]
 UNAPPROVED = [status for status in SolutionStatus if status != SolutionStatus.APPROVED]
 # Pages anyone may open, signed in or not.
@@ -167,6 +168,7 @@ def test_no_page_is_public_by_accident(app, world, client):
         "impact.show_methods",
         "impact.show_gaps",
         "units.show_company",
+        "impact.show_drivers",
         "search.search_library",
         "search.search_json",
         "plans.find_solution",

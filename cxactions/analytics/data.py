@@ -8,6 +8,7 @@ over the covering index of ``responses``, never by loading responses into Python
 from __future__ import annotations
 
 import itertools
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -17,10 +18,10 @@ from sqlalchemy.orm import Session
 from cxactions.analytics.panel import PERIODS, Panel, build_panel
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
-from cxactions.surveys.aggregates import OVERALL
-from cxactions.surveys.models import Metric, Response, UnitWeekScore
+from cxactions.surveys.aggregates import OVERALL, week_start_expression
+from cxactions.surveys.models import Metric, OperationValue, Response, UnitWeekScore
 from cxactions.units.models import Unit
-from cxactions.vocabulary import AdoptionStatus
+from cxactions.vocabulary import AdoptionStatus, MetricKind
 
 NO_GROUP = "(no region)"
 
@@ -170,3 +171,172 @@ def load_panel(session: Session, period: str = "week", *, region_of: str | None 
     if codes is not None:
         adoptions = adoptions[adoptions["unit_id"].isin(codes)]
     return build_panel(panel_cells(session, period, codes), regions, adoptions, period)
+
+
+def _fetch_numbers(session: Session, query, width: int) -> np.ndarray:
+    """Rows of plain numbers straight from the driver's cursor into an (n, width) float array."""
+    result = session.connection().execute(query)
+    parts = []
+    try:
+        while chunk := result.cursor.fetchmany(100_000):
+            parts.append(
+                np.fromiter(
+                    itertools.chain.from_iterable(chunk), dtype=float, count=width * len(chunk)
+                )
+            )
+    finally:
+        result.close()
+    return np.concatenate(parts).reshape(-1, width) if parts else np.empty((0, width))
+
+
+def subtree_unit_ids(session: Session, unit_code: str) -> list[int]:
+    """Database ids of a unit and every unit below it; ``ValueError`` for an unknown code."""
+    rows = session.execute(sa.select(Unit.id, Unit.code, Unit.parent_id)).all()
+    root = next((unit_id for unit_id, code, _ in rows if code == unit_code), None)
+    if root is None:
+        raise ValueError(f"unknown unit {unit_code!r}")
+    children: dict[int, list[int]] = {}
+    for unit_id, _, parent_id in rows:
+        if parent_id is not None:
+            children.setdefault(parent_id, []).append(unit_id)
+    found, stack = {root}, [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return sorted(found)
+
+
+def metric_catalogue(session: Session) -> pd.DataFrame:
+    """Every metric: code, label, kind (its value), higher_is_better, target."""
+    rows = session.execute(
+        sa.select(Metric.code, Metric.label, Metric.kind, Metric.higher_is_better, Metric.target)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["code", "label", "kind", "higher_is_better", "target"])
+    frame["kind"] = [getattr(kind, "value", kind) for kind in frame["kind"]]
+    return frame
+
+
+def driver_frame(
+    session: Session, *, unit_ids: list[int] | None = None, weeks: int | None = None
+) -> pd.DataFrame:
+    """The unit-week frame of key-driver analysis: one row per unit and week with responses.
+
+    Columns: unit_pk (database id), week_start, n (responses: the row's weight), ``overall``
+    (weekly mean), then one column per driver metric (weekly mean from ``unit_week_scores``) and
+    per operational input (mean of its values dated in that Monday week, averaged in SQL).
+    Missing cells are NaN. ``unit_ids`` restricts to those units (a region's subtree); ``weeks``
+    keeps the last N weeks up to the latest week with responses in scope.
+    """
+    catalogue = session.execute(sa.select(Metric.id, Metric.code, Metric.kind)).all()
+    code_of = {metric_id: code for metric_id, code, _ in catalogue}
+    overall_id = next((metric_id for metric_id, code, _ in catalogue if code == OVERALL), None)
+    survey_ids = [
+        metric_id
+        for metric_id, code, kind in catalogue
+        if kind == MetricKind.DRIVER or code == OVERALL
+    ]
+    operational_ids = [
+        metric_id for metric_id, _, kind in catalogue if kind == MetricKind.OPERATIONAL
+    ]
+    empty = pd.DataFrame(
+        {"unit_pk": pd.Series(dtype=np.int64), "week_start": pd.Series(dtype="datetime64[s]"),
+         "n": pd.Series(dtype=float), OVERALL: pd.Series(dtype=float)}
+    )  # fmt: skip
+    if overall_id is None:
+        return empty
+
+    scope = [UnitWeekScore.metric_id == overall_id]
+    if unit_ids is not None:
+        scope.append(UnitWeekScore.unit_id.in_(unit_ids))
+    first_week = None
+    if weeks is not None:
+        latest = session.execute(sa.select(sa.func.max(UnitWeekScore.week_start)).where(*scope))
+        latest = latest.scalar()
+        if latest is None:
+            return empty
+        if isinstance(latest, str):  # SQLite without type information on an aggregate
+            latest = date.fromisoformat(latest)
+        first_week = latest - timedelta(weeks=weeks - 1)
+
+    week_number = _day_number(session, UnitWeekScore.week_start)
+    survey = sa.select(
+        UnitWeekScore.metric_id,
+        UnitWeekScore.unit_id,
+        week_number,
+        UnitWeekScore.n,
+        UnitWeekScore.total,
+    ).where(UnitWeekScore.metric_id.in_(survey_ids), UnitWeekScore.n > 0)
+    if unit_ids is not None:
+        survey = survey.where(UnitWeekScore.unit_id.in_(unit_ids))
+    if first_week is not None:
+        survey = survey.where(UnitWeekScore.week_start >= first_week)
+    scores = _fetch_numbers(session, survey, 5)
+
+    operations = np.empty((0, 4))
+    if operational_ids:
+        week = week_start_expression(session, OperationValue.on_date)
+        grouped = (
+            sa.select(
+                OperationValue.metric_id,
+                OperationValue.unit_id,
+                week.label("week_start"),
+                sa.func.avg(OperationValue.value).label("value"),
+            )
+            .where(OperationValue.metric_id.in_(operational_ids))
+            .group_by(OperationValue.metric_id, OperationValue.unit_id, week)
+        )
+        if unit_ids is not None:
+            grouped = grouped.where(OperationValue.unit_id.in_(unit_ids))
+        if first_week is not None:
+            # A week is in the window when its Monday is: on_date from that Monday on.
+            grouped = grouped.where(OperationValue.on_date >= first_week)
+        grouped = grouped.subquery()
+        operations = _fetch_numbers(
+            session,
+            sa.select(
+                grouped.c.metric_id,
+                grouped.c.unit_id,
+                _day_number(session, grouped.c.week_start),
+                grouped.c.value,
+            ),
+            4,
+        )
+
+    # Rows are the unit-weeks with responses (the outcome's cells); everything else joins them.
+    is_overall = scores[:, 0] == overall_id
+    keys = scores[:, 1].astype(np.int64) * 1_000_000 + scores[:, 2].astype(np.int64)
+    row_keys = keys[is_overall]
+    order = np.argsort(row_keys, kind="stable")
+    row_keys = row_keys[order]
+    outcome_rows = scores[is_overall][order]
+    columns: dict[str, np.ndarray] = {
+        "unit_pk": outcome_rows[:, 1].astype(np.int64),
+        "week_start": outcome_rows[:, 2].astype(np.int64).astype("datetime64[D]"),
+        "n": outcome_rows[:, 3],
+        OVERALL: outcome_rows[:, 4] / outcome_rows[:, 3],
+    }
+
+    def place(metric_keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+        column = np.full(len(row_keys), np.nan)
+        if len(row_keys) == 0:
+            return column
+        position = np.searchsorted(row_keys, metric_keys)
+        position = np.clip(position, 0, len(row_keys) - 1)
+        hit = row_keys[position] == metric_keys
+        column[position[hit]] = values[hit]
+        return column
+
+    metric_ids = scores[:, 0].astype(np.int64)
+    for metric_id in sorted(set(survey_ids) - {overall_id}):
+        mask = metric_ids == metric_id
+        columns[code_of[metric_id]] = place(keys[mask], scores[mask, 4] / scores[mask, 3])
+    operation_keys = operations[:, 1].astype(np.int64) * 1_000_000 + operations[:, 2].astype(
+        np.int64
+    )
+    operation_metric = operations[:, 0].astype(np.int64)
+    for metric_id in sorted(operational_ids):
+        mask = operation_metric == metric_id
+        columns[code_of[metric_id]] = place(operation_keys[mask], operations[mask, 3])
+    return pd.DataFrame(columns)

@@ -13,6 +13,7 @@ from cxactions.auth.permissions import can_view_unit, managed_unit_ids, require_
 from cxactions.extensions import db
 from cxactions.library.services import get_solution
 from cxactions.units import services
+from cxactions.units.priorities import unit_priorities
 
 bp = Blueprint("units", __name__)
 
@@ -47,6 +48,7 @@ def show_unit(code: str):
         ancestors=chain,
         children=services.child_rows(unit),
         scorecard=services.unit_scorecard(unit, chain),
+        priorities=unit_priorities(db.session, unit),
         adoptions=services.unit_adoptions(unit),
     )
 

@@ -404,3 +404,91 @@ def interval_bar(axis: IntervalAxis, value: float, low: float, high: float) -> I
         width=axis.width,
         css_class=css_class or "interval--unclear",
     )
+
+
+# --- Scatter: importance against performance ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScatterPoint:
+    label: str
+    x: float
+    y: float
+    css_class: str = "point"
+
+
+@dataclass
+class DrawnScatterPoint:
+    label: str
+    css_class: str
+    cx: float
+    cy: float
+    label_anchor: str  # "start" or "end", so labels stay inside the plot
+
+
+@dataclass
+class ScatterChart:
+    width: int
+    height: int
+    plot_left: float
+    plot_right: float
+    plot_top: float
+    plot_bottom: float
+    points: list[DrawnScatterPoint]
+    x_ticks: list[tuple[float, str]]
+    y_ticks: list[tuple[float, str]]
+    x_split: float | None  # pixel position of the vertical quadrant line
+    y_split: float | None  # pixel position of the horizontal quadrant line
+
+
+def scatter_chart(
+    points: Sequence[ScatterPoint],
+    *,
+    x_split: float | None = None,
+    y_split: float | None = None,
+    width: int = 640,
+    height: int = 360,
+) -> ScatterChart | None:
+    """Points on nice axes that include the quadrant splits (and zero on y)."""
+    if not points:
+        return None
+    left, right, top, bottom = 56.0, width - 16.0, 16.0, height - 40.0
+    xs = [point.x for point in points] + ([x_split] if x_split is not None else [])
+    ys = [point.y for point in points] + [0.0] + ([y_split] if y_split is not None else [])
+    spread = max(xs) - min(xs) or 1.0
+    x_values = nice_ticks(min(xs) - spread * 0.05, max(xs) + spread * 0.05, 5)
+    y_values = nice_ticks(min(ys), max(ys) * 1.05 or 1.0, 4)
+    x_low, x_high = x_values[0], x_values[-1]
+    y_low, y_high = y_values[0], y_values[-1]
+
+    def x_of(value: float) -> float:
+        return left + (value - x_low) / (x_high - x_low) * (right - left)
+
+    def y_of(value: float) -> float:
+        return bottom - (value - y_low) / (y_high - y_low) * (bottom - top)
+
+    x_step = x_values[1] - x_values[0] if len(x_values) > 1 else 1.0
+    y_step = y_values[1] - y_values[0] if len(y_values) > 1 else 1.0
+    middle = (left + right) / 2
+    return ScatterChart(
+        width=width,
+        height=height,
+        plot_left=left,
+        plot_right=right,
+        plot_top=top,
+        plot_bottom=bottom,
+        points=[
+            DrawnScatterPoint(
+                point.label,
+                point.css_class,
+                round(x_of(point.x), 1),
+                round(y_of(point.y), 1),
+                "end" if x_of(point.x) > middle else "start",
+            )
+            for point in points
+        ],
+        x_ticks=[(round(x_of(value), 1), _tick_label(value, x_step)) for value in x_values],
+        y_ticks=[(round(y_of(value), 1), _tick_label(value, y_step)) for value in y_values],
+        x_split=round(x_of(x_split), 1) if x_split is not None else None,
+        y_split=round(y_of(y_split), 1) if y_split is not None else None,
+    )

@@ -1,0 +1,86 @@
+"""``cxactions drivers``: key-driver analysis of ``overall`` (see the contract)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import with_appcontext
+
+from cxactions.analytics.cli import _json_ready, _table
+
+METHOD_CHOICES = {"relative-weights": "relative_weights", "shapley": "shapley"}
+
+
+@click.command("drivers")
+@click.option("--region", "region", metavar="UNIT_ID", help="Only this unit and those below it.")
+@click.option(
+    "--weeks",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only the last N weeks with responses [all].",
+)
+@click.option(
+    "--method",
+    type=click.Choice(list(METHOD_CHOICES)),
+    default="relative-weights",
+    show_default=True,
+    help="Johnson's relative weights, or the exact Shapley (LMG) decomposition of R².",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write here.")
+@with_appcontext
+def drivers_command(
+    region: str | None, weeks: int | None, method: str, output_format: str, output: str | None
+) -> None:
+    """Rank the drivers and operational inputs by their importance for overall satisfaction."""
+    from cxactions.analytics.driver_services import driver_importance
+    from cxactions.extensions import db
+
+    try:
+        report = driver_importance(
+            db.session, region_code=region, weeks=weeks, method=METHOD_CHOICES[method]
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    frame = report.rows
+    if output_format == "csv":
+        text = frame.to_csv(index=False, float_format="%.6f", lineterminator="\n")
+    elif output_format == "json":
+        text = json.dumps(
+            {
+                "outcome": "overall",
+                "method": method,
+                "region": region,
+                "weeks": weeks,
+                "r_squared": report.r_squared,
+                "unit_weeks": report.n_unit_weeks,
+                "responses": report.n_responses,
+                "results": _json_ready(frame),
+                "notes": report.notes,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    else:
+        shown = frame[["driver", "importance", "rank", "label", "kind", "performance", "target",
+                       "quadrant"]]  # fmt: skip
+        text = _table(shown)
+        text += (
+            f"\n\nR² = {report.r_squared:.3f} over {report.n_unit_weeks} unit-weeks "
+            f"({report.n_responses} responses), method: {method}"
+        )
+        if report.notes:
+            text += "\n" + "\n".join(f"note: {note}" for note in report.notes)
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+        click.echo(f"{len(frame)} rows written to {output}", err=True)
+    else:
+        click.echo(text.rstrip("\n"))

@@ -1,0 +1,469 @@
+"""Which challenges a unit faces, and in what order to tackle them (pure: no Flask, no database).
+
+Inputs are window means per unit and metric (the unit and its peers: units of the same kind in
+the same region, or in the company when there is no region), the challenge signals a CX lead
+configured, the importance of each metric (driver analysis shares), and the tallies of the unit's
+survey comments that mention each challenge. Output: the active challenges, highest priority
+first, each with its evidence in plain sentences.
+
+How a gap is measured. For every metric the unit is compared with its peers *without itself*
+(leave-one-out, so a unit does not pull the reference towards its own value): the gap is
+``(peer mean - value) / peer SD`` when low values are bad and ``(value - peer mean) / peer SD``
+when high values are bad, so gaps on different scales (a 0-10 rating, minutes, percentages)
+compare. A signal's direction says which side is bad; without a signal (weakest drivers) the
+metric's ``higher_is_better`` does.
+
+When a signal is hit, by threshold kind:
+
+- ``peer_sd``: the gap is at least ``threshold`` peer SDs; the gap counts.
+- ``peer_percentile``: the unit is among the worst ``threshold`` % of its peer group, itself
+  included (``20`` or ``0.2`` = bottom/top 20%); its gap (floored at 0) counts.
+- ``absolute``: the value is past ``threshold`` (below it, or above it); the distance past the
+  threshold, in peer SDs, counts (one SD when peers show no spread).
+
+Priority = Σ over the signals hit of importance(metric) × gap, plus the comment term.
+
+The comment term. A challenge is active only when one of its signals is hit; the unit's survey
+comments then add evidence and priority. Only comments of customers less satisfied than the peer
+average (their ``overall`` below the peers' window mean) count as complaints, so praise ("super
+accueil") does not raise the greeting challenge. Tagging peers' comments would mean reading every
+comment of the region on each page view, so the share of the unit's comments that complain about
+the challenge is compared with a base rate instead: a binomial z-score
+``(k - n p0) / sqrt(n p0 (1 - p0))`` against ``COMMENT_BASE_SHARE`` (5%). That z (floored at 0,
+capped at ``COMMENT_GAP_CAP``) times the weight of an average metric (``1 / number of weighted
+metrics``) is added: a recurring complaint counts like one average metric that far below its
+peers. Comments alone never make a challenge active: without peer shares of comments, a base rate
+cannot tell a store's usual chatter from a problem.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MIN_OTHER_PEERS = 3  # fewer peers with data: no peer SD, no peer-relative evidence
+COMMENT_BASE_SHARE = 0.05
+COMMENT_GAP_CAP = 3.0
+EXAMPLES = 3
+EXAMPLE_CHARS = 220
+
+
+# --- Inputs -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    code: str
+    label: str
+    kind: str  # "driver", "operational" or "outcome"
+    higher_is_better: bool = True
+    target: float | None = None
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A challenge shows when ``metric`` is ``direction`` (below/above) ``threshold``."""
+
+    challenge: str
+    metric: str
+    direction: str  # "below" or "above"
+    threshold_kind: str  # "absolute", "peer_sd" or "peer_percentile"
+    threshold: float
+
+
+@dataclass
+class CommentTally:
+    """How many of the unit's window comments mention one challenge, with examples."""
+
+    mentions: int  # complaints (comments of less satisfied customers) that mention it
+    comments: int  # every comment of the unit in the window
+    keywords: Counter = field(default_factory=Counter)  # keyword as written -> comments
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PeerContext:
+    """How the sentences name things: "stores", "in North region", "the last 8 weeks"."""
+
+    unit_word: str = "units"
+    place: str = "in the company"
+    weeks: int = 8
+
+
+# --- Outputs ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Standing:
+    """One metric at the unit against its peers."""
+
+    metric: MetricInfo
+    value: float
+    peer_mean: float | None
+    peer_sd: float | None
+    others: int  # peers with a value, the unit left out
+    rank_low: int  # 1 = lowest value in the peer group (the unit included)
+    rank_high: int  # 1 = highest
+    group: int  # peers with a value, the unit included
+
+    def gap(self, low_is_bad: bool) -> float | None:
+        """Distance from the peer mean in peer SDs, positive on the bad side."""
+        if self.peer_mean is None or not self.peer_sd:
+            return None
+        difference = self.peer_mean - self.value if low_is_bad else self.value - self.peer_mean
+        return difference / self.peer_sd
+
+
+@dataclass
+class Evidence:
+    """One reason a challenge is active, in a sentence; ``contribution`` is its priority share."""
+
+    kind: str  # "metric" or "comments"
+    sentence: str
+    contribution: float
+    metric: str | None = None
+    value: float | None = None
+    peer_mean: float | None = None
+    gap_sd: float | None = None
+    weight: float | None = None
+    threshold_kind: str | None = None
+    mentions: int | None = None
+    comments: int | None = None
+    examples: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "sentence": self.sentence,
+            "contribution": _round(self.contribution),
+            "metric": self.metric,
+            "value": _round(self.value),
+            "peer_mean": _round(self.peer_mean),
+            "gap_sd": _round(self.gap_sd),
+            "weight": _round(self.weight),
+            "threshold_kind": self.threshold_kind,
+            "mentions": self.mentions,
+            "comments": self.comments,
+            "examples": list(self.examples),
+        }
+
+
+@dataclass
+class ActiveChallenge:
+    code: str
+    name: str
+    priority: float
+    evidence: list[Evidence]
+    signals_hit: list[str]  # metric codes
+    solutions: list[Any] = field(default_factory=list)  # filled by the service
+
+    @property
+    def comment_evidence(self) -> Evidence | None:
+        return next((item for item in self.evidence if item.kind == "comments"), None)
+
+
+@dataclass
+class WeakDriver:
+    """A metric where the unit trails its peers, shown when no signal links it to a challenge."""
+
+    metric: MetricInfo
+    value: float
+    peer_mean: float
+    gap_sd: float
+    weight: float
+    sentence: str
+
+    @property
+    def score(self) -> float:
+        return self.weight * self.gap_sd
+
+
+# --- Peers --------------------------------------------------------------------------------------
+
+
+def standings(
+    values: pd.DataFrame, unit_id: Any, metrics: Mapping[str, MetricInfo]
+) -> dict[str, Standing]:
+    """Each metric the unit has a value for, against its peers (rows of ``values``).
+
+    ``values``: one row per unit (the unit and its peers), one column per metric code, the
+    window mean or NaN.
+    """
+    result: dict[str, Standing] = {}
+    if unit_id not in values.index:
+        return result
+    for code, metric in metrics.items():
+        if code not in values.columns:
+            continue
+        column = values[code].astype("float64")
+        value = column.get(unit_id)
+        if value is None or not math.isfinite(value):
+            continue
+        others = column.drop(index=unit_id).dropna().to_numpy()
+        peer_mean = float(others.mean()) if len(others) else None
+        peer_sd = None
+        if len(others) >= MIN_OTHER_PEERS:
+            spread = float(others.std(ddof=1))
+            peer_sd = spread if spread > 1e-9 else None
+        result[code] = Standing(
+            metric=metric,
+            value=float(value),
+            peer_mean=peer_mean,
+            peer_sd=peer_sd,
+            others=len(others),
+            rank_low=1 + int(np.sum(others < value)),
+            rank_high=1 + int(np.sum(others > value)),
+            group=len(others) + 1,
+        )
+    return result
+
+
+def metric_weights(
+    importance: Mapping[str, float] | None, codes: Iterable[str]
+) -> dict[str, float]:
+    """Importance per metric: the driver analysis share, else an equal share.
+
+    The equal share is ``1 / n`` over the union of weighted and considered metrics, so a metric
+    the analysis does not know is neither ignored nor allowed to dominate.
+    """
+    importance = {code: float(share) for code, share in (importance or {}).items()
+                  if share is not None and math.isfinite(share)}  # fmt: skip
+    universe = set(importance) | set(codes)
+    equal = 1.0 / len(universe) if universe else 1.0
+    return {code: importance.get(code, equal) for code in universe}
+
+
+# --- Active challenges ---------------------------------------------------------------------------
+
+
+def active_challenges(
+    values: pd.DataFrame,
+    unit_id: Any,
+    metrics: Mapping[str, MetricInfo],
+    signals: Iterable[Signal],
+    *,
+    names: Mapping[str, str] | None = None,
+    importance: Mapping[str, float] | None = None,
+    comments: Mapping[str, CommentTally] | None = None,
+    context: PeerContext | None = None,
+) -> list[ActiveChallenge]:
+    """The unit's active challenges, highest priority first (ties by code)."""
+    names = names or {}
+    comments = comments or {}
+    context = context or PeerContext()
+    signals = list(signals)
+    standing = standings(values, unit_id, metrics)
+    weights = metric_weights(
+        importance, [code for code, metric in metrics.items() if metric.kind != "outcome"]
+    )
+    average_weight = 1.0 / len(weights) if weights else 1.0
+
+    by_challenge: dict[str, list[Evidence]] = {}
+    hit: dict[str, list[str]] = {}
+    for signal in signals:
+        item = standing.get(signal.metric)
+        if item is None:
+            continue
+        evidence = _signal_evidence(signal, item, weights.get(signal.metric, 0.0), context)
+        if evidence is not None:
+            by_challenge.setdefault(signal.challenge, []).append(evidence)
+            hit.setdefault(signal.challenge, []).append(signal.metric)
+
+    for code, tally in comments.items():
+        evidence = _comment_evidence(tally, average_weight, context)
+        if evidence is None:
+            continue
+        if code in by_challenge:
+            by_challenge[code].append(evidence)
+
+    result = [
+        ActiveChallenge(
+            code=code,
+            name=names.get(code, code),
+            priority=sum(item.contribution for item in items),
+            evidence=sorted(items, key=lambda item: -item.contribution),
+            signals_hit=hit.get(code, []),
+        )
+        for code, items in by_challenge.items()
+    ]
+    result.sort(key=lambda item: (-item.priority, item.code))
+    return result
+
+
+def _signal_evidence(
+    signal: Signal, item: Standing, weight: float, context: PeerContext
+) -> Evidence | None:
+    low_is_bad = signal.direction == "below"
+    gap = item.gap(low_is_bad)
+    kind = signal.threshold_kind
+    digits = _digits(item)
+    metric = item.metric
+    label = metric.label or metric.code
+    value = _number(item.value, digits)
+    versus = ""
+    if item.peer_mean is not None:
+        versus = (
+            f" vs {_number(item.peer_mean, digits)} for the {item.others} other "
+            f"{context.unit_word} {context.place}"
+        )
+    target = f" (target {_number(metric.target, digits)})" if metric.target is not None else ""
+    if kind == "peer_sd":
+        if gap is None or gap < signal.threshold:
+            return None
+        side = "below" if low_is_bad else "above"
+        sentence = f"{label} {value}{versus}: {gap:.1f} SD {side} them{target}."
+        counted = gap
+    elif kind == "peer_percentile":
+        share = signal.threshold / 100 if signal.threshold > 1 else signal.threshold
+        rank = item.rank_low if low_is_bad else item.rank_high
+        if item.group < 2 or rank / item.group > share + 1e-9:
+            return None
+        end, word = ("bottom", "lowest") if low_is_bad else ("top", "highest")
+        sentence = (
+            f"{label} {value}{versus}: {end} {_percent(share)} of {context.unit_word} "
+            f"({_rank_words(rank, word)} of {item.group}){target}."
+        )
+        counted = max(gap or 0.0, 0.0)
+    elif kind == "absolute":
+        past = signal.threshold - item.value if low_is_bad else item.value - signal.threshold
+        if past <= 0:
+            return None
+        side = "below" if low_is_bad else "above"
+        peers = ""
+        if item.peer_mean is not None:
+            peers = f"; the {item.others} other {context.unit_word} {context.place}: " + _number(
+                item.peer_mean, digits
+            )
+        sentence = (
+            f"{label} {value}, {side} the threshold of {_number(signal.threshold, digits)}"
+            f"{peers}{target}."
+        )
+        counted = past / item.peer_sd if item.peer_sd else 1.0
+    else:
+        return None
+    return Evidence(
+        kind="metric",
+        sentence=sentence,
+        contribution=weight * counted,
+        metric=metric.code,
+        value=item.value,
+        peer_mean=item.peer_mean,
+        gap_sd=gap,
+        weight=weight,
+        threshold_kind=kind,
+    )
+
+
+def comment_z(mentions: int, comments: int, base: float = COMMENT_BASE_SHARE) -> float:
+    """Binomial z-score of ``mentions`` among ``comments`` against the base share."""
+    if comments <= 0:
+        return 0.0
+    expected = comments * base
+    return (mentions - expected) / math.sqrt(comments * base * (1 - base))
+
+
+def _comment_evidence(tally: CommentTally, weight: float, context: PeerContext) -> Evidence | None:
+    if tally.mentions <= 0 or tally.comments <= 0:
+        return None
+    z = comment_z(tally.mentions, tally.comments)
+    common = sorted(tally.keywords.items(), key=lambda pair: (-pair[1], pair[0]))[:2]
+    said = ", ".join(f"“{word}”" for word, _ in common) or "it"
+    verb = "complains" if tally.mentions == 1 else "complain"
+    sentence = (
+        f"{tally.mentions} of {tally.comments} comments in the last {context.weeks} weeks "
+        f"{verb} about {said} ({_percent(tally.mentions / tally.comments)})."
+    )
+    return Evidence(
+        kind="comments",
+        sentence=sentence,
+        contribution=weight * min(max(z, 0.0), COMMENT_GAP_CAP),
+        gap_sd=z,
+        weight=weight,
+        mentions=tally.mentions,
+        comments=tally.comments,
+        examples=[_shorten(text) for text in tally.examples[:EXAMPLES]],
+    )
+
+
+# --- Weakest drivers -------------------------------------------------------------------------
+
+
+def weakest_drivers(
+    values: pd.DataFrame,
+    unit_id: Any,
+    metrics: Mapping[str, MetricInfo],
+    *,
+    importance: Mapping[str, float] | None = None,
+    context: PeerContext | None = None,
+    kinds: Iterable[str] = ("driver", "operational"),
+    limit: int = 5,
+) -> list[WeakDriver]:
+    """Metrics where the unit trails its peers, by importance × gap (in peer SDs), worst first.
+
+    For units whose challenges have no signals: the evidence still shows, unlinked.
+    """
+    context = context or PeerContext()
+    kinds = set(kinds)
+    chosen = {code: metric for code, metric in metrics.items() if metric.kind in kinds}
+    weights = metric_weights(importance, chosen)
+    result = []
+    for code, item in standings(values, unit_id, chosen).items():
+        gap = item.gap(item.metric.higher_is_better)
+        if gap is None or gap <= 0 or item.peer_mean is None:
+            continue
+        digits = _digits(item)
+        side = "below" if item.metric.higher_is_better else "above"
+        target = item.metric.target
+        sentence = (
+            f"{item.metric.label or code} {_number(item.value, digits)} vs "
+            f"{_number(item.peer_mean, digits)} for the {item.others} other {context.unit_word} "
+            f"{context.place}: {gap:.1f} SD {side} them"
+            + (f" (target {_number(target, digits)})" if target is not None else "")
+            + "."
+        )
+        result.append(WeakDriver(item.metric, item.value, item.peer_mean, gap, weights[code],
+                                 sentence))  # fmt: skip
+    result.sort(key=lambda item: (-item.score, item.metric.code))
+    return result[:limit]
+
+
+# --- Words ------------------------------------------------------------------------------------
+
+
+def _digits(item: Standing) -> int:
+    """One decimal, two when the peers' spread is finer than that."""
+    return 2 if item.peer_sd is not None and item.peer_sd < 0.1 else 1
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _percent(share: float) -> str:
+    percent = share * 100
+    return f"{percent:.0f}%" if percent >= 1 or percent == 0 else f"{percent:.1f}%"
+
+
+def _rank_words(rank: int, word: str) -> str:
+    """ "the lowest", "2nd lowest", "13th highest"."""
+    if rank == 1:
+        return f"the {word}"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(rank % 10 if rank % 100 not in (11, 12, 13) else 0)
+    return f"{rank}{suffix or 'th'} {word}"
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1].rstrip() + "…"
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)

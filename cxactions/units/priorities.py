@@ -1,0 +1,461 @@
+"""A unit's active challenges with their evidence and the solutions to try, from the database.
+
+Reads window means per metric for the unit and its peers in one grouped query on the weekly
+aggregate (``unit_week_scores``) and one on ``operation_values``, the unit's own comments of the
+window (never anyone else's responses), the challenge signals and the driver importance; the
+arithmetic is ``cxactions.analytics.priorities``. Knows the session, not the request.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from cxactions.analytics import priorities as core
+from cxactions.analytics.models import DataVersion
+from cxactions.analytics.pages import SolutionEvidence, order_by_evidence, unit_word
+from cxactions.analytics.services import IMPACT_DATA, latest_run
+from cxactions.imports.models import ImportRun
+from cxactions.library.models import Solution, solution_challenges
+from cxactions.search.tagging import Tagger, keyword_lines
+from cxactions.surveys.aggregates import OVERALL
+from cxactions.surveys.models import Metric, OperationValue, Response, UnitWeekScore
+from cxactions.taxonomy.models import Challenge, ChallengeSignal
+from cxactions.units.models import Unit
+from cxactions.units.services import ancestors, region_of, subtree_select
+from cxactions.vocabulary import ChallengeStatus, SolutionStatus
+
+DEFAULT_WEEKS = 8
+# A region's page reads at most this many of its most recent comments (a store has ~200).
+COMMENT_LIMIT = 5_000
+WEAKEST = 5
+
+
+@dataclass
+class UnitPriorities:
+    """What the unit page and ``cxactions challenges`` show."""
+
+    unit: Unit
+    weeks: int
+    as_of: date | None  # Monday of the window's last week
+    window_start: date | None
+    peer_label: str  # "North region", or "the company"
+    peers: int  # units in the peer group, the unit included
+    unit_word: str  # "stores"
+    challenges: list[core.ActiveChallenge] = field(default_factory=list)
+    weakest: list[core.WeakDriver] = field(default_factory=list)
+    signals_configured: bool = False
+    comments: int = 0  # the unit's comments read in the window
+    weights_from: str = "equal"  # "drivers": the driver analysis; "equal": equal shares
+
+    @property
+    def window_end(self) -> date | None:
+        return self.as_of + timedelta(days=6) if self.as_of else None
+
+    @property
+    def show_weakest(self) -> bool:
+        """Weakest drivers stand in when no signal is configured or none is hit."""
+        return bool(self.weakest) and (not self.signals_configured or not self.challenges)
+
+    def top(self, count: int = 3) -> list[core.ActiveChallenge]:
+        return self.challenges[:count]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "unit_id": self.unit.code,
+            "unit": self.unit.name,
+            "weeks": self.weeks,
+            "window_start": self.window_start.isoformat() if self.window_start else None,
+            "window_end": self.window_end.isoformat() if self.window_end else None,
+            "peers": self.peer_label,
+            "peer_units": self.peers,
+            "weights": self.weights_from,
+            "comments": self.comments,
+            "signals_configured": self.signals_configured,
+            "challenges": [
+                {
+                    "rank": rank,
+                    "challenge_id": item.code,
+                    "name": item.name,
+                    "priority": round(item.priority, 4),
+                    "signals_hit": item.signals_hit,
+                    "evidence": [evidence.as_dict() for evidence in item.evidence],
+                    "solutions": [_solution_dict(entry) for entry in item.solutions],
+                }
+                for rank, item in enumerate(self.challenges, start=1)
+            ],
+            "weakest_drivers": [
+                {
+                    "metric": item.metric.code,
+                    "label": item.metric.label,
+                    "value": round(item.value, 4),
+                    "peer_mean": round(item.peer_mean, 4),
+                    "gap_sd": round(item.gap_sd, 4),
+                    "importance": round(item.weight, 4),
+                    "sentence": item.sentence,
+                }
+                for item in self.weakest
+            ],
+        }
+
+
+def _solution_dict(entry: SolutionEvidence) -> dict[str, Any]:
+    estimate = entry.estimate
+    return {
+        "solution_id": entry.solution.code,
+        "title": entry.solution.title,
+        "verdict": entry.verdict,
+        "rank": estimate.rank if estimate is not None else None,
+        "effect": estimate.effect if estimate is not None else None,
+        "n_units": entry.n_units,
+    }
+
+
+def unit_priorities(
+    session: Session, unit: Unit, *, weeks: int = DEFAULT_WEEKS, as_of: date | None = None
+) -> UnitPriorities:
+    """The unit's active challenges (highest priority first) over the last ``weeks`` weeks up to
+    the week of ``as_of`` (default: the newest week with data), with evidence and solutions."""
+    weeks = max(int(weeks), 1)
+    chain = ancestors(unit)
+    region = region_of(unit, chain)
+    peer_ids = _peer_ids(session, unit, region)
+    kinds = session.scalars(sa.select(Unit.kind).where(Unit.id.in_(peer_ids)).limit(1)).all()
+    result = UnitPriorities(
+        unit=unit,
+        weeks=weeks,
+        as_of=None,
+        window_start=None,
+        peer_label=region.name if region is not None else "the company",
+        peers=len(peer_ids),
+        unit_word=unit_word(kinds or [unit.kind]),
+    )
+    root_of = _leaves(session, peer_ids)
+    as_of = _monday(as_of) if as_of is not None else _latest_week(session, sorted(root_of))
+    if as_of is None:
+        return result
+    start = as_of - timedelta(weeks=weeks - 1)
+    end = as_of + timedelta(days=6)
+    result.as_of, result.window_start = as_of, start
+
+    metrics = {
+        metric.code: core.MetricInfo(
+            code=metric.code,
+            label=metric.label or metric.code,
+            kind=str(metric.kind.value if hasattr(metric.kind, "value") else metric.kind),
+            higher_is_better=bool(metric.higher_is_better),
+            target=metric.target,
+        )
+        for metric in session.scalars(sa.select(Metric))
+    }
+    code_of = dict(session.execute(sa.select(Metric.id, Metric.code)).all())
+    survey_ids = [id_ for id_, code in code_of.items() if metrics[code].kind != "operational"]
+    values = _window_means(session, peer_ids, root_of, code_of, survey_ids, start, end)
+    signals, names = _signals(session)
+    result.signals_configured = bool(signals)
+    importance, result.weights_from = _importance(session)
+    satisfied = values[OVERALL].mean() if OVERALL in values.columns else float("nan")
+    tallies, result.comments = _comment_tallies(
+        session, unit, start, end, names, None if pd.isna(satisfied) else float(satisfied)
+    )
+    context = core.PeerContext(
+        unit_word=result.unit_word,
+        place=f"in {region.name}" if region is not None else "in the company",
+        weeks=weeks,
+    )
+    result.challenges = core.active_challenges(
+        values,
+        unit.id,
+        metrics,
+        signals,
+        names=names,
+        importance=importance,
+        comments=tallies,
+        context=context,
+    )
+    result.weakest = core.weakest_drivers(
+        values, unit.id, metrics, importance=importance, context=context, limit=WEAKEST
+    )
+    _attach_solutions(session, result.challenges)
+    return result
+
+
+# --- Queries ------------------------------------------------------------------------------------
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _latest_week(session: Session, members: list[int]) -> date | None:
+    """The newest week with survey data at the unit's peers, else with operational data.
+
+    Asked of the peers (their subtrees) rather than of the whole table: the primary key of
+    ``unit_week_scores`` then finds it with one index seek per unit instead of a full scan.
+    """
+    outcome = session.scalar(sa.select(Metric.id).where(Metric.code == OVERALL))
+    if outcome is not None:
+        week = session.scalar(
+            sa.select(sa.func.max(UnitWeekScore.week_start)).where(
+                UnitWeekScore.metric_id == outcome, UnitWeekScore.unit_id.in_(members)
+            )
+        )
+        if week is not None:
+            return week
+    day = session.scalar(
+        sa.select(sa.func.max(OperationValue.on_date)).where(OperationValue.unit_id.in_(members))
+    )
+    return _monday(day) if day is not None else None
+
+
+def _peer_ids(session: Session, unit: Unit, region: Unit | None) -> list[int]:
+    """Units of the unit's kind in its region (the company without one), the unit included."""
+    kind = Unit.kind.is_(None) if unit.kind is None else Unit.kind == unit.kind
+    query = sa.select(Unit.id).where(kind)
+    if region is not None:
+        query = query.where(Unit.id.in_(subtree_select([region.id])))
+    ids = set(session.scalars(query))
+    ids.add(unit.id)
+    return sorted(ids)
+
+
+def _leaves(session: Session, peer_ids: list[int]) -> dict[int, int]:
+    """Every unit in the peers' subtrees -> the peer it belongs to (a store maps to itself)."""
+    tree = (
+        sa.select(Unit.id.label("root"), Unit.id.label("id"))
+        .where(Unit.id.in_(peer_ids))
+        .cte("peer_tree", recursive=True)
+    )
+    child = aliased(Unit)
+    tree = tree.union(sa.select(tree.c.root, child.id).where(child.parent_id == tree.c.id))
+    rows = session.connection().execute(sa.select(tree.c.root, tree.c.id))
+    return {unit_id: root for root, unit_id in rows}
+
+
+def _window_means(
+    session: Session,
+    peer_ids: list[int],
+    root_of: dict[int, int],
+    code_of: dict[int, str],
+    survey_ids: list[int],
+    start: date,
+    end: date,
+) -> pd.DataFrame:
+    """Peers x metric codes: each peer's window mean (survey scores summed over its subtree).
+
+    Two grouped queries (survey aggregate, operational values) run on the connection: thousands
+    of plain tuples need no ORM row processing.
+    """
+    connection = session.connection()
+    members = sorted(root_of)
+    sums: dict[tuple[int, str], list[float]] = {}
+    if members:
+        surveys = connection.execute(
+            sa.select(
+                UnitWeekScore.unit_id,
+                UnitWeekScore.metric_id,
+                sa.func.sum(UnitWeekScore.n),
+                sa.func.sum(UnitWeekScore.total),
+            )
+            .where(
+                # Survey metrics only: operational ones are never in the aggregate, and asking
+                # for them tips PostgreSQL into a sequential scan of the whole table.
+                UnitWeekScore.metric_id.in_(survey_ids),
+                UnitWeekScore.unit_id.in_(members),
+                UnitWeekScore.week_start >= start,
+                UnitWeekScore.week_start <= end,
+            )
+            .group_by(UnitWeekScore.unit_id, UnitWeekScore.metric_id)
+        ).all()
+        operations = connection.execute(
+            sa.select(
+                OperationValue.unit_id,
+                OperationValue.metric_id,
+                sa.func.count(OperationValue.value),
+                sa.func.sum(OperationValue.value),
+            )
+            .where(
+                OperationValue.unit_id.in_(members),
+                OperationValue.on_date >= start,
+                OperationValue.on_date <= end,
+            )
+            .group_by(OperationValue.unit_id, OperationValue.metric_id)
+        ).all()
+        for rows in (surveys, operations):
+            for unit_id, metric_id, count, total in rows:
+                if not count:
+                    continue
+                key = (root_of[unit_id], code_of[metric_id])
+                cell = sums.setdefault(key, [0.0, 0.0])
+                cell[0] += float(count)
+                cell[1] += float(total)
+    columns: dict[str, dict[int, float]] = {}
+    for (root, code), (count, total) in sums.items():
+        columns.setdefault(code, {})[root] = total / count
+    return pd.DataFrame(columns, index=pd.Index(peer_ids, dtype="int64"), dtype="float64")
+
+
+def _signals(session: Session) -> tuple[list[core.Signal], dict[str, str]]:
+    """Signals of active challenges, and the names of every active challenge by code."""
+    names = dict(
+        session.execute(
+            sa.select(Challenge.code, Challenge.name).where(
+                Challenge.status == ChallengeStatus.ACTIVE
+            )
+        ).all()
+    )
+    rows = session.execute(
+        sa.select(
+            Challenge.code,
+            Metric.code,
+            ChallengeSignal.direction,
+            ChallengeSignal.threshold_kind,
+            ChallengeSignal.threshold,
+        )
+        .join(Challenge, Challenge.id == ChallengeSignal.challenge_id)
+        .join(Metric, Metric.id == ChallengeSignal.metric_id)
+        .where(Challenge.status == ChallengeStatus.ACTIVE)
+        .order_by(Challenge.code, Metric.code)
+    ).all()
+    signals = [
+        core.Signal(
+            challenge=challenge,
+            metric=metric,
+            direction=_text(direction),
+            threshold_kind=_text(kind),
+            threshold=float(threshold),
+        )
+        for challenge, metric, direction, kind, threshold in rows
+    ]
+    return signals, names
+
+
+def _text(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+_IMPORTANCE_CACHE: dict[tuple, dict[str, float]] = {}
+
+
+def _importance(session: Session) -> tuple[dict[str, float], str]:
+    """Driver importance shares by metric code, company-wide.
+
+    The driver analysis reads every unit-week, far more than a page may spend, so its result is
+    kept in this process until the data changes (a new data version or a new import). Equal
+    weights only while the driver analysis module is not installed, or when it has too little
+    data to say.
+    """
+    try:
+        from cxactions.analytics.driver_services import importance_by_metric
+    except ModuleNotFoundError as error:
+        if error.name != "cxactions.analytics.driver_services":
+            raise
+        return {}, "equal"
+    key = _data_key(session)
+    weights = _IMPORTANCE_CACHE.get(key)
+    if weights is None:
+        weights = dict(importance_by_metric(session, region_code=None) or {})
+        if len(_IMPORTANCE_CACHE) >= 16:
+            _IMPORTANCE_CACHE.clear()
+        _IMPORTANCE_CACHE[key] = weights
+    return dict(weights), "drivers" if weights else "equal"
+
+
+def _data_key(session: Session) -> tuple:
+    """What the driver analysis depends on, cheaply: the database and its last changes."""
+    version = session.execute(
+        sa.select(DataVersion.version, DataVersion.changed_at).where(
+            DataVersion.name == IMPACT_DATA
+        )
+    ).first()
+    imports = session.execute(
+        sa.select(sa.func.max(ImportRun.id), sa.func.max(ImportRun.started_at))
+    ).first()
+    url = session.get_bind().url.render_as_string(hide_password=True)
+    return (url, *(version or (None, None)), *(imports or (None, None)))
+
+
+@lru_cache(maxsize=8)
+def _tagger(keywords: tuple[tuple[str, tuple[str, ...]], ...]) -> Tagger:
+    """Compiled once per distinct keyword set (a curator's edit makes a new key)."""
+    return Tagger.compile(dict(keywords))
+
+
+def _comment_tallies(
+    session: Session,
+    unit: Unit,
+    start: date,
+    end: date,
+    names: dict[str, str],
+    complaint_below: float | None,
+) -> tuple[dict[str, core.CommentTally], int]:
+    """The unit's comments in the window (its subtree's, newest first) tagged by challenge.
+
+    Mentions count only in complaints: comments whose ``overall`` is below ``complaint_below``
+    (the peers' mean), so that praise of the welcome does not count against it.
+    """
+    keywords = tuple(
+        (code, tuple(keyword_lines(text)))
+        for code, text in session.execute(
+            sa.select(Challenge.code, Challenge.keywords)
+            .where(Challenge.status == ChallengeStatus.ACTIVE, Challenge.keywords.is_not(None))
+            .order_by(Challenge.code)
+        )
+        if code in names and keyword_lines(text)
+    )
+    own = [unit.id] if not unit.children else subtree_select([unit.id])
+    comments = session.execute(
+        sa.select(Response.comment, Response.overall)
+        .where(
+            Response.unit_id.in_(own),
+            Response.responded_on >= start,
+            Response.responded_on <= end,
+            Response.comment.is_not(None),
+            Response.comment != "",
+        )
+        .order_by(Response.responded_on.desc(), Response.id.desc())
+        .limit(COMMENT_LIMIT)
+    ).all()
+    texts = [(text, overall) for text, overall in comments if text and text.strip()]
+    if not keywords or not texts:
+        return {}, len(texts)
+    tagger = _tagger(keywords)
+    tallies: dict[str, core.CommentTally] = {}
+    for text, overall in texts:
+        if complaint_below is not None and not overall < complaint_below:
+            continue
+        for code, said in tagger.matches(text).items():
+            tally = tallies.setdefault(code, core.CommentTally(0, len(texts), Counter()))
+            tally.mentions += 1
+            tally.keywords.update(said)
+            if len(tally.examples) < core.EXAMPLES and text not in tally.examples:
+                tally.examples.append(text)
+    return tallies, len(texts)
+
+
+def _attach_solutions(session: Session, challenges: list[core.ActiveChallenge]) -> None:
+    """Each challenge's approved solutions, best evidence first (the challenge page's order)."""
+    if not challenges:
+        return
+    codes = [item.code for item in challenges]
+    rows = session.execute(
+        sa.select(Challenge.code, Solution)
+        .join(solution_challenges, solution_challenges.c.challenge_id == Challenge.id)
+        .join(Solution, Solution.id == solution_challenges.c.solution_id)
+        .where(Challenge.code.in_(codes), Solution.status == SolutionStatus.APPROVED)
+    ).all()
+    by_code: dict[str, list[Solution]] = {}
+    for code, solution in rows:
+        by_code.setdefault(code, []).append(solution)
+    unique = {solution.id: solution for _, solution in rows}
+    ranked = order_by_evidence(session, latest_run(session), unique.values())
+    for item in challenges:
+        mine = {solution.id for solution in by_code.get(item.code, [])}
+        item.solutions = [entry for entry in ranked if entry.solution.id in mine]
