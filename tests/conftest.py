@@ -97,6 +97,7 @@ def app(backend: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[Flas
             "IMPACT_BACKGROUND_REFRESH": False,
         }
     )
+    _forget_cached_figures()
     with application.app_context():
         if backend == "sqlite":
             _db.create_all()
@@ -105,6 +106,15 @@ def app(backend: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[Flas
         if backend == "postgresql":
             _empty_all_tables(_db.engine)
         _db.engine.dispose()
+
+
+def _forget_cached_figures() -> None:
+    """Region- and company-wide figures are cached per process, keyed by the database URL and
+    its data version: every PostgreSQL test reuses one URL, so each starts with empty caches."""
+    from cxactions.units import priorities, services
+
+    services._SCOPE_CACHE.clear()
+    priorities._IMPORTANCE_CACHE.clear()
 
 
 @pytest.fixture

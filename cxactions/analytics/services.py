@@ -382,3 +382,20 @@ def latest_attempt(session: Session) -> ImpactRun | None:
         .order_by(ImpactRun.started_at.desc(), ImpactRun.id.desc())
         .limit(1)
     )
+
+
+def data_signature(session: Session) -> tuple:
+    """What survey-derived figures depend on, cheaply: the database, its impact data version
+    and its newest import. Caches of region- and company-wide figures key on it."""
+    from cxactions.imports.models import ImportRun
+
+    version = session.execute(
+        sa.select(DataVersion.version, DataVersion.changed_at).where(
+            DataVersion.name == IMPACT_DATA
+        )
+    ).first()
+    imports = session.execute(
+        sa.select(sa.func.max(ImportRun.id), sa.func.max(ImportRun.started_at))
+    ).first()
+    url = session.get_bind().url.render_as_string(hide_password=True)
+    return (url, *(version or (None, None)), *(imports or (None, None)))

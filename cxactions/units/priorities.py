@@ -18,11 +18,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from cxactions.analytics import driver_services
 from cxactions.analytics import priorities as core
-from cxactions.analytics.models import DataVersion
 from cxactions.analytics.pages import SolutionEvidence, order_by_evidence, unit_word
-from cxactions.analytics.services import IMPACT_DATA, latest_run
-from cxactions.imports.models import ImportRun
+from cxactions.analytics.services import data_signature, latest_run
 from cxactions.library.models import Solution, solution_challenges
 from cxactions.search.tagging import Tagger, keyword_lines
 from cxactions.surveys.aggregates import OVERALL
@@ -349,37 +348,16 @@ def _importance(session: Session) -> tuple[dict[str, float], str]:
 
     The driver analysis reads every unit-week, far more than a page may spend, so its result is
     kept in this process until the data changes (a new data version or a new import). Equal
-    weights only while the driver analysis module is not installed, or when it has too little
-    data to say.
+    weights when it has too little data to say.
     """
-    try:
-        from cxactions.analytics.driver_services import importance_by_metric
-    except ModuleNotFoundError as error:
-        if error.name != "cxactions.analytics.driver_services":
-            raise
-        return {}, "equal"
-    key = _data_key(session)
+    key = data_signature(session)
     weights = _IMPORTANCE_CACHE.get(key)
     if weights is None:
-        weights = dict(importance_by_metric(session, region_code=None) or {})
+        weights = dict(driver_services.importance_by_metric(session, region_code=None) or {})
         if len(_IMPORTANCE_CACHE) >= 16:
             _IMPORTANCE_CACHE.clear()
         _IMPORTANCE_CACHE[key] = weights
     return dict(weights), "drivers" if weights else "equal"
-
-
-def _data_key(session: Session) -> tuple:
-    """What the driver analysis depends on, cheaply: the database and its last changes."""
-    version = session.execute(
-        sa.select(DataVersion.version, DataVersion.changed_at).where(
-            DataVersion.name == IMPACT_DATA
-        )
-    ).first()
-    imports = session.execute(
-        sa.select(sa.func.max(ImportRun.id), sa.func.max(ImportRun.started_at))
-    ).first()
-    url = session.get_bind().url.render_as_string(hide_password=True)
-    return (url, *(version or (None, None)), *(imports or (None, None)))
 
 
 @lru_cache(maxsize=8)

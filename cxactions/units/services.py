@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
+from cxactions.analytics.services import data_signature
 from cxactions.extensions import db
 from cxactions.plans.models import Adoption
 from cxactions.surveys.aggregates import OVERALL
@@ -294,6 +295,16 @@ def _weekly(metric_id: int, units: Select | None, since: date) -> list[WeekPoint
     ]
 
 
+def _company_weekly(metric_id: int, since: date) -> list[WeekPoint]:
+    """The company's weekly series, kept until the data changes (see metric_comparisons)."""
+    key = (data_signature(db.session), "company-weeks", metric_id, since)
+    if key not in _SCOPE_CACHE:
+        if len(_SCOPE_CACHE) >= 256:
+            _SCOPE_CACHE.clear()
+        _SCOPE_CACHE[key] = _weekly(metric_id, None, since)
+    return _SCOPE_CACHE[key]
+
+
 def _mean_between(points: list[WeekPoint], start: date, end: date) -> tuple[float | None, int]:
     chosen = [point for point in points if start <= point.week_start <= end]
     n = sum(point.responses for point in chosen)
@@ -304,6 +315,7 @@ def _mean_between(points: list[WeekPoint], start: date, end: date) -> tuple[floa
 
 BASELINE_WEEKS = 8
 COMPARISON_WEEKS = 8
+_SCOPE_CACHE: dict[tuple, tuple[dict, dict]] = {}
 
 
 def metric_comparisons(
@@ -318,7 +330,16 @@ def metric_comparisons(
         scopes["region"] = subtree_select([peer.id])
     survey: dict[str, dict[int, tuple[float, int]]] = {}
     operations: dict[str, dict[int, tuple[float, int]]] = {}
+    signature = data_signature(db.session)
     for scope, units in scopes.items():
+        # Region and company figures are the same for every unit below them: kept in this
+        # process until the data changes (a store's page then reads only its own rows).
+        shared = None
+        if scope != "unit":
+            shared = (signature, scope, peer.id if scope == "region" else None, since)
+            if shared in _SCOPE_CACHE:
+                survey[scope], operations[scope] = _SCOPE_CACHE[shared]
+                continue
         scores = select(
             UnitWeekScore.metric_id, func.sum(UnitWeekScore.total), func.sum(UnitWeekScore.n)
         ).where(UnitWeekScore.week_start.between(since, as_of))
@@ -330,6 +351,10 @@ def metric_comparisons(
             values = values.where(OperationValue.unit_id.in_(units))
         survey[scope] = _means(scores.group_by(UnitWeekScore.metric_id))
         operations[scope] = _means(values.group_by(OperationValue.metric_id))
+        if shared is not None:
+            if len(_SCOPE_CACHE) >= 256:
+                _SCOPE_CACHE.clear()
+            _SCOPE_CACHE[shared] = (survey[scope], operations[scope])
     metrics = db.session.scalars(
         select(Metric).where(Metric.kind != MetricKind.OUTCOME).order_by(Metric.kind, Metric.code)
     )
@@ -384,7 +409,7 @@ def _scorecard(name: str, own_units: Select | None, peer: Unit | None) -> Scorec
     longest = max(max(SCORECARD_WEEKS) * 2, TREND_WEEKS)
     since = as_of - timedelta(weeks=longest - 1)
     weeks = _weekly(metric_id, own_units, since)
-    company_weeks = weeks if own_units is None else _weekly(metric_id, None, since)
+    company_weeks = weeks if own_units is None else _company_weekly(metric_id, since)
     if peer is not None:
         peer_weeks = _weekly(metric_id, subtree_select([peer.id]), since)
     else:
