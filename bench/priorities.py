@@ -17,6 +17,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -210,8 +211,14 @@ def measure(path: str, seed: int) -> dict:
             found = unit_priorities(db.session, unit)
             return time.perf_counter() - began, len(found.challenges)
 
-        first, _ = one(sample[0])  # the process's first page: region figures, importance cache
+        first, _ = one(sample[0])  # the process's first page: driver importance computed
         figures["first_s"] = first
+        # The first page of each other region fills that region's cached figures.
+        regions = {code[:2] for code in codes} - {sample[0][:2]}
+        firsts = [
+            one(next(c for c in codes if c.startswith(region)))[0] for region in sorted(regions)
+        ]
+        figures["region_first_ms"] = max(firsts) * 1000 if firsts else 0.0
         timings = [one(code) for code in sample[1:]]
         figures["page_ms"] = sorted(seconds * 1000 for seconds, _ in timings)
         figures["active_mean"] = statistics.fmean(active for _, active in timings)
@@ -232,7 +239,10 @@ def main() -> None:
     counts = build(path, arguments.stores, arguments.weeks, arguments.seed)
     build_s = time.perf_counter() - began
     print(f"built {counts} in {build_s:.0f} s", file=sys.stderr)
-    figures = measure(path, arguments.seed)
+    try:
+        figures = measure(path, arguments.seed)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     pages = figures["page_ms"]
     median, p95, worst = statistics.median(pages), pages[int(len(pages) * 0.95) - 1], pages[-1]
     ok_page = p95 <= 200
@@ -256,8 +266,10 @@ def main() -> None:
             f"| one store's scorecard + priorities, median / p95 / max of 29 stores | "
             f"{median:.0f} / **{p95:.0f}** / {worst:.0f} ms | ≤ 200 ms: "
             f"{'met' if ok_page else '**missed**'} |",
-            f"| the process's first store page (region figures and driver importance computed "
-            f"and cached) | {figures['first_s'] * 1000:.0f} ms | — |",
+            f"| the process's first store page (driver importance computed and cached) | "
+            f"{figures['first_s'] * 1000:.0f} ms | — |",
+            f"| the first page of each other region (its figures computed and cached), worst | "
+            f"{figures['region_first_ms']:.0f} ms | — |",
             f"| company-wide driver analysis (`driver_importance`, {figures['drivers_rows']:,} "
             f"unit-weeks) | **{figures['drivers_s']:.1f} s** | ≤ 10 s: "
             f"{'met' if ok_drivers else '**missed**'} |",

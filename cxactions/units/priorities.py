@@ -156,7 +156,14 @@ def unit_priorities(
     }
     code_of = dict(session.execute(sa.select(Metric.id, Metric.code)).all())
     survey_ids = [id_ for id_, code in code_of.items() if metrics[code].kind != "operational"]
-    values = _window_means(session, peer_ids, root_of, code_of, survey_ids, start, end)
+    # Every unit of a region shares its peers' window: kept until the data changes.
+    key = (data_signature(session), tuple(peer_ids), start, end)
+    values = _WINDOW_CACHE.get(key)
+    if values is None:
+        values = _window_means(session, peer_ids, root_of, code_of, survey_ids, start, end)
+        if len(_WINDOW_CACHE) >= 64:
+            _WINDOW_CACHE.clear()
+        _WINDOW_CACHE[key] = values
     signals, names = _signals(session)
     result.signals_configured = bool(signals)
     importance, result.weights_from = _importance(session)
@@ -341,6 +348,7 @@ def _text(value: Any) -> str:
 
 
 _IMPORTANCE_CACHE: dict[tuple, dict[str, float]] = {}
+_WINDOW_CACHE: dict[tuple, pd.DataFrame] = {}
 
 
 def _importance(session: Session) -> tuple[dict[str, float], str]:
