@@ -14,6 +14,7 @@ from cxactions.analytics.impact import CONTROLS, DEFAULT_ESTIMATOR, ESTIMATORS
 from cxactions.analytics.panel import PERIODS
 from cxactions.analytics.ranking import MIN_UNITS
 from cxactions.analytics.services import DETAILS
+from cxactions.cli_options import format_option, output_option
 
 
 class _StepBar:
@@ -99,14 +100,8 @@ def _json_ready(frame) -> list[dict]:
     "--estimator", type=click.Choice(ESTIMATORS), default=DEFAULT_ESTIMATOR, show_default=True
 )
 @click.option("--detail", type=click.Choice(DETAILS), default="summary", show_default=True)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-)
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write here.")
+@format_option
+@output_option
 @click.option(
     "--min-units",
     type=click.IntRange(min=1),

@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from cxactions.analytics.cli import _json_ready, _table
+from cxactions.cli_options import format_option, output_option
 
 METHOD_CHOICES = {"relative-weights": "relative_weights", "shapley": "shapley"}
 
@@ -27,14 +28,8 @@ METHOD_CHOICES = {"relative-weights": "relative_weights", "shapley": "shapley"}
     show_default=True,
     help="Johnson's relative weights, or the exact Shapley (LMG) decomposition of R².",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-)
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write here.")
+@format_option
+@output_option
 @with_appcontext
 def drivers_command(
     region: str | None, weeks: int | None, method: str, output_format: str, output: str | None

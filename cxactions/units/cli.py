@@ -9,6 +9,8 @@ import json
 import click
 from flask.cli import with_appcontext
 
+from cxactions.cli_options import format_option
+
 CSV_COLUMNS = [
     "unit_id",
     "challenge_id",
@@ -30,13 +32,7 @@ CSV_COLUMNS = [
     show_default=True,
     help="Weeks of data up to the latest one.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option
 @with_appcontext
 def challenges_command(unit_code: str, weeks: int, output_format: str) -> None:
     """The unit's active challenges, highest priority first, with their evidence.
