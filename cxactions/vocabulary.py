@@ -89,3 +89,18 @@ class ThresholdKind(enum.StrEnum):
 class CommentKind(enum.StrEnum):
     COMMENT = "comment"
     TRIED_IT = "tried_it"  # "we tried it at our store, here is what happened"
+
+
+def threshold_problem(kind: str, threshold: float) -> str | None:
+    """Why ``threshold`` makes no sense for a signal of threshold ``kind``, or None."""
+    if kind == ThresholdKind.PEER_SD.value and not threshold > 0:
+        return (
+            "a peer_sd threshold is a number of standard deviations and must be greater than 0 "
+            f"(e.g. 1 or 1.5), not {threshold:g}"
+        )
+    if kind == ThresholdKind.PEER_PERCENTILE.value and not 0 < threshold < 100:
+        return (
+            "a peer_percentile threshold must be between 0 and 100, both excluded (e.g. 10 for "
+            f"the worst 10% of peer units), not {threshold:g}"
+        )
+    return None

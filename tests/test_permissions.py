@@ -177,6 +177,7 @@ def test_no_page_is_public_by_accident(app, world, client):
         "library.merge_solution",
         "taxonomy.edit_challenge",
         "taxonomy.merge_challenge",
+        "taxonomy.edit_signals",
     } <= set(checked)
 
 
@@ -188,6 +189,7 @@ def test_no_page_is_public_by_accident(app, world, client):
         "/solutions/SOP-TILL/merge",
         "/challenges/SPEED-QUEUE/edit",
         "/challenges/SPEED-QUEUE/merge",
+        "/challenges/SPEED-QUEUE/signals",
     ],
 )
 @pytest.mark.parametrize("role", list(Role))

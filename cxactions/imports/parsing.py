@@ -31,6 +31,7 @@ from cxactions.vocabulary import (
     SolutionKind,
     SolutionStatus,
     ThresholdKind,
+    threshold_problem,
 )
 
 KINDS = (
@@ -886,29 +887,11 @@ class ImportFile:
         found = []
         position = self.columns.index("threshold")
         threshold, kind = out["threshold"], out["threshold_kind"]
-        with np.errstate(invalid="ignore"):
-            sd = (kind == ThresholdKind.PEER_SD.value) & ~(threshold > 0)
-            share = (kind == ThresholdKind.PEER_PERCENTILE.value) & ~(
-                (threshold > 0) & (threshold < 100)
-            )
-        given = np.isfinite(threshold)
-        for index in np.flatnonzero(sd & given):
-            message = (
-                "a peer_sd threshold is a number of standard deviations and must be greater "
-                f"than 0 (e.g. 1 or 1.5), not {_show_number(threshold[index])}"
-            )
-            found.append((int(index), position, "threshold", message))
-        for index in np.flatnonzero(share & given):
-            message = (
-                "a peer_percentile threshold must be between 0 and 100, both excluded (e.g. "
-                f"10 for the worst 10% of peer units), not {_show_number(threshold[index])}"
-            )
-            found.append((int(index), position, "threshold", message))
+        for index in np.flatnonzero(np.isfinite(threshold)):
+            problem = threshold_problem(str(kind[index]), float(threshold[index]))
+            if problem:
+                found.append((int(index), position, "threshold", problem))
         return found
-
-
-def _show_number(value: float) -> str:
-    return f"{value:g}"
 
 
 def _by_line(errors: list[ParseError]) -> list[ParseError]:

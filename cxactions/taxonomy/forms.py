@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from flask_wtf import FlaskForm
+from wtforms import FloatField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from cxactions.library.forms import CurationForm
-from cxactions.vocabulary import ChallengeStatus
+from cxactions.vocabulary import ChallengeStatus, SignalDirection, ThresholdKind
 
 TOP_LEVEL = SelectChoice("", "None: a top-level category")
 
@@ -89,3 +90,36 @@ class MergeChallengeForm(CurationForm):
                 if active
             ),
         ]
+
+
+class SignalForm(CurationForm):
+    """Link the challenge to a metric: the direction that reveals it and the threshold."""
+
+    metric = SelectField(
+        "Metric", choices=[], validators=[DataRequired(message="Choose a metric.")]
+    )
+    direction = SelectField(
+        "The challenge shows when the metric is",
+        choices=[
+            SelectChoice(SignalDirection.BELOW.value, "low (below)"),
+            SelectChoice(SignalDirection.ABOVE.value, "high (above)"),
+        ],
+    )
+    threshold_kind = SelectField(
+        "Threshold measured",
+        choices=[
+            SelectChoice(
+                ThresholdKind.PEER_SD.value, "in standard deviations from the peers' mean"
+            ),
+            SelectChoice(ThresholdKind.PEER_PERCENTILE.value, "as the worst share of peers (%)"),
+            SelectChoice(ThresholdKind.ABSOLUTE.value, "as a value of the metric"),
+        ],
+    )
+    threshold = FloatField(
+        "Threshold", validators=[InputRequired(message="Give a number, e.g. 1 or 10.")]
+    )
+    submit = SubmitField("Save signal")
+
+
+class DeleteForm(FlaskForm):
+    """A button that removes something (CSRF only)."""

@@ -471,3 +471,106 @@ def merge_challenges(
             },
         )
     return plan
+
+
+# --- Signals: which metrics reveal a challenge ------------------------------------------------
+
+
+def add_signal(
+    session: Session,
+    challenge: Challenge,
+    metric_code: str,
+    direction: str,
+    threshold_kind: str,
+    threshold: float,
+    user: Any = None,
+) -> ChallengeSignal:
+    """Link ``challenge`` to a metric (or update the link with the same direction); committed.
+
+    Raises :class:`CurationError` (nothing written) for an unknown metric, a direction or kind
+    outside the vocabulary, or a threshold that makes no sense for its kind.
+    """
+    from cxactions.surveys.models import Metric
+    from cxactions.vocabulary import MetricKind, SignalDirection, ThresholdKind, threshold_problem
+
+    metric = session.scalar(select(Metric).where(Metric.code == (metric_code or "").strip()))
+    if metric is None or metric.kind == MetricKind.OUTCOME:
+        raise CurationError(
+            f"There is no driver or operational metric “{metric_code}”: metrics come from "
+            "imported responses and operations.",
+            "metric",
+        )
+    if direction not in {item.value for item in SignalDirection}:
+        raise CurationError(
+            "Choose whether the challenge shows when the metric is low or high.", "direction"
+        )
+    if threshold_kind not in {item.value for item in ThresholdKind}:
+        raise CurationError("Choose how the threshold is measured.", "threshold_kind")
+    problem = threshold_problem(threshold_kind, float(threshold))
+    if problem:
+        raise CurationError(problem[0].upper() + problem[1:] + ".", "threshold")
+    with curation_transaction(session, True):
+        signal = session.scalar(
+            select(ChallengeSignal).where(
+                ChallengeSignal.challenge_id == challenge.id,
+                ChallengeSignal.metric_id == metric.id,
+                ChallengeSignal.direction == SignalDirection(direction),
+            )
+        )
+        action = "signal.update" if signal is not None else "signal.add"
+        if signal is None:
+            signal = ChallengeSignal(
+                challenge_id=challenge.id, metric_id=metric.id, direction=SignalDirection(direction)
+            )
+            session.add(signal)
+        signal.threshold_kind = ThresholdKind(threshold_kind)
+        signal.threshold = float(threshold)
+        session.flush()
+        record(
+            session,
+            action,
+            "challenge",
+            challenge.id,
+            user=user,
+            details={
+                "code": challenge.code,
+                "metric": metric.code,
+                "direction": direction,
+                "threshold_kind": threshold_kind,
+                "threshold": float(threshold),
+            },
+        )
+    return signal
+
+
+def remove_signal(session: Session, challenge: Challenge, signal_id: int, user: Any = None) -> None:
+    """Unlink one of the challenge's signals; committed. Unknown ids are a CurationError."""
+    signal = session.get(ChallengeSignal, signal_id)
+    if signal is None or signal.challenge_id != challenge.id:
+        raise CurationError("That signal is not linked to this challenge (any more).")
+    with curation_transaction(session, True):
+        record(
+            session,
+            "signal.remove",
+            "challenge",
+            challenge.id,
+            user=user,
+            details={
+                "code": challenge.code,
+                "metric": signal.metric.code,
+                "direction": signal.direction.value,
+            },
+        )
+        session.delete(signal)
+
+
+def signal_metrics(session: Session) -> list:
+    """The metrics a signal may watch: drivers and operational inputs, by code."""
+    from cxactions.surveys.models import Metric
+    from cxactions.vocabulary import MetricKind
+
+    return list(
+        session.scalars(
+            select(Metric).where(Metric.kind != MetricKind.OUTCOME).order_by(Metric.code)
+        )
+    )

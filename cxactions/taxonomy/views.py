@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from cxactions.analytics import pages as impact_pages
 from cxactions.analytics.background import current_freshness
@@ -12,7 +13,7 @@ from cxactions.auth.permissions import can_see_retired, require_role
 from cxactions.extensions import db
 from cxactions.library.services import CurationError
 from cxactions.taxonomy import services
-from cxactions.taxonomy.forms import ChallengeForm, MergeChallengeForm
+from cxactions.taxonomy.forms import ChallengeForm, DeleteForm, MergeChallengeForm, SignalForm
 
 bp = Blueprint("taxonomy", __name__)
 
@@ -46,6 +47,55 @@ def _challenge_or_404(code: str):
     if challenge is None:
         abort(404, description=f"There is no challenge with the code “{code}”.")
     return challenge
+
+
+@bp.route("/challenges/<code>/signals", methods=["GET", "POST"])
+@require_role(Role.CX_LEAD)
+def edit_signals(code: str):
+    """The metrics whose value at a unit reveals this challenge: list, add or update."""
+    challenge = _challenge_or_404(code)
+    form = SignalForm()
+    metrics = services.signal_metrics(db.session)
+    form.metric.choices = [
+        SelectChoice(metric.code, metric.label or metric.code) for metric in metrics
+    ]
+    if form.validate_on_submit():
+        try:
+            services.add_signal(
+                db.session,
+                challenge,
+                form.metric.data,
+                form.direction.data,
+                form.threshold_kind.data,
+                form.threshold.data,
+                user=current_user,
+            )
+        except CurationError as error:
+            form.show_error(error)
+        else:
+            flash("Signal saved.", "success")
+            return redirect(url_for("taxonomy.edit_signals", code=challenge.code))
+    return (
+        render_template(
+            "taxonomy/signals.html", challenge=challenge, form=form, has_metrics=bool(metrics)
+        ),
+        400 if request.method == "POST" else 200,
+    )
+
+
+@bp.post("/challenges/<code>/signals/<int:signal_id>/delete")
+@require_role(Role.CX_LEAD)
+def delete_signal(code: str, signal_id: int):
+    challenge = _challenge_or_404(code)
+    if not DeleteForm().validate_on_submit():
+        abort(400, description="The form expired: reload the page and try again.")
+    try:
+        services.remove_signal(db.session, challenge, signal_id, user=current_user)
+    except CurationError as error:
+        flash(error.message, "error")
+    else:
+        flash("Signal removed.", "success")
+    return redirect(url_for("taxonomy.edit_signals", code=challenge.code))
 
 
 @bp.route("/challenges/<code>/edit", methods=["GET", "POST"])
