@@ -73,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     from cxactions.library.views import bp as library_bp
     from cxactions.plans.views import bp as plans_bp
     from cxactions.search.views import bp as search_bp
+    from cxactions.surveys.views import bp as surveys_bp
     from cxactions.taxonomy.views import bp as taxonomy_bp
     from cxactions.units.views import bp as units_bp
     from cxactions.web.errors import register_error_handlers
@@ -86,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
         units_bp,
         plans_bp,
         search_bp,
+        surveys_bp,
         impact_bp,
         imports_bp,
     ):

@@ -31,6 +31,7 @@ PAGES = [
     "/search.json?q=queue",
     "/company",
     "/drivers",
+    "/metrics",
 ]
 UNAPPROVED = [status for status in SolutionStatus if status != SolutionStatus.APPROVED]
 # Pages anyone may open, signed in or not.
@@ -169,6 +170,7 @@ def test_no_page_is_public_by_accident(app, world, client):
         "impact.show_gaps",
         "units.show_company",
         "impact.show_drivers",
+        "surveys.list_metrics",
         "search.search_library",
         "search.search_json",
         "plans.find_solution",

@@ -1,0 +1,58 @@
+"""The metrics page: CX leads set labels, which way is better and the targets."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from cxactions.auth.models import Role
+from cxactions.auth.permissions import is_curator, require_role
+from cxactions.extensions import db
+from cxactions.library.services import CurationError
+from cxactions.surveys import services
+from cxactions.surveys.forms import MetricForm
+from cxactions.surveys.models import Metric
+
+bp = Blueprint("surveys", __name__)
+
+
+@bp.get("/metrics")
+@require_role(Role.STAFF)
+def list_metrics():
+    """What the programme measures, with targets; curators get a form per metric."""
+    metrics = services.all_metrics(db.session)
+    forms = {}
+    if is_curator(current_user):
+        forms = {metric.code: MetricForm(obj=metric, prefix=metric.code) for metric in metrics}
+    return render_template("surveys/metrics.html", metrics=metrics, forms=forms)
+
+
+@bp.post("/metrics/<code>")
+@require_role(Role.CX_LEAD)
+def update_metric(code: str):
+    metric = db.session.scalar(db.select(Metric).where(Metric.code == code))
+    if metric is None:
+        abort(404, description=f"There is no metric “{code}”.")
+    form = MetricForm(prefix=code)
+    if not form.validate_on_submit():
+        messages = [message for errors in form.errors.values() for message in errors]
+        flash(f"{metric.code}: " + " ".join(messages), "error")
+        return redirect(url_for("surveys.list_metrics"))
+    try:
+        changed = services.update_metric(
+            db.session,
+            metric,
+            {
+                "label": form.label.data,
+                "target": form.target.data,
+                "higher_is_better": form.higher_is_better.data,
+            },
+            user=current_user,
+        )
+    except CurationError as error:
+        flash(f"{metric.code}: {error.message}", "error")
+    else:
+        flash(
+            f"{metric.code}: saved." if changed else f"{metric.code}: nothing changed.", "success"
+        )
+    return redirect(url_for("surveys.list_metrics") + f"#metric-{metric.code}")
