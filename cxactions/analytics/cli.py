@@ -14,7 +14,7 @@ from cxactions.analytics.impact import CONTROLS, DEFAULT_ESTIMATOR, ESTIMATORS
 from cxactions.analytics.panel import PERIODS
 from cxactions.analytics.ranking import MIN_UNITS
 from cxactions.analytics.services import DETAILS
-from cxactions.cli_options import format_option, output_option
+from cxactions.cli_options import format_option, output_option, write_report
 
 
 class _StepBar:
@@ -162,12 +162,7 @@ def impact_command(
         text = _table(frame)
         if report.notes:
             text += "\n\n" + "\n".join(f"note: {note}" for note in report.notes)
-    if output:
-        with open(output, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text if text.endswith("\n") else text + "\n")
-        click.echo(f"{len(frame)} rows written to {output}", err=True)
-    else:
-        click.echo(text.rstrip("\n"))
+    write_report(text, len(frame), output)
 
 
 @click.command("refresh-impact")

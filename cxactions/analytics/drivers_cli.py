@@ -8,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from cxactions.analytics.cli import _json_ready, _table
-from cxactions.cli_options import format_option, output_option
+from cxactions.cli_options import format_option, output_option, write_report
 
 METHOD_CHOICES = {"relative-weights": "relative_weights", "shapley": "shapley"}
 
@@ -73,9 +73,4 @@ def drivers_command(
         )
         if report.notes:
             text += "\n" + "\n".join(f"note: {note}" for note in report.notes)
-    if output:
-        with open(output, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text if text.endswith("\n") else text + "\n")
-        click.echo(f"{len(frame)} rows written to {output}", err=True)
-    else:
-        click.echo(text.rstrip("\n"))
+    write_report(text, len(frame), output)

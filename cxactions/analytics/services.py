@@ -386,8 +386,18 @@ def latest_attempt(session: Session) -> ImpactRun | None:
 
 def data_signature(session: Session) -> tuple:
     """What survey-derived figures depend on, cheaply: the database, its impact data version
-    and its newest import. Caches of region- and company-wide figures key on it."""
+    and its newest import. Caches of region- and company-wide figures key on it.
+
+    Read once per transaction: a page asks for it several times (scorecard, priorities).
+    """
     from cxactions.imports.models import ImportRun
+
+    if hasattr(session, "registry"):  # a scoped_session: ask the session it holds
+        session = session.registry()
+    transaction = session.get_transaction()
+    remembered = session.info.get("data_signature")
+    if transaction is not None and remembered and remembered[0] is transaction:
+        return remembered[1]
 
     version = session.execute(
         sa.select(DataVersion.version, DataVersion.changed_at).where(
@@ -398,4 +408,6 @@ def data_signature(session: Session) -> tuple:
         sa.select(sa.func.max(ImportRun.id), sa.func.max(ImportRun.started_at))
     ).first()
     url = session.get_bind().url.render_as_string(hide_password=True)
-    return (url, *(version or (None, None)), *(imports or (None, None)))
+    signature = (url, *(version or (None, None)), *(imports or (None, None)))
+    session.info["data_signature"] = (session.get_transaction(), signature)
+    return signature

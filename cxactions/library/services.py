@@ -529,17 +529,22 @@ class SolutionMerge:
         )
 
 
+def check_merge_pair(item, into, *, noun: str, field: str) -> None:
+    """Refuse to merge a solution or challenge into itself, or to merge it a second time."""
+    if item.id == into.id:
+        raise CurationError(f"A {noun} cannot be merged into itself.", field)
+    if item.merged_into_id is not None:
+        earlier = session_of(item).get(type(item), item.merged_into_id)
+        raise CurationError(
+            f"{item.code} was already merged into {earlier.code if earlier else 'another'}.",
+            field,
+        )
+
+
 def plan_solution_merge(duplicate: Solution, survivor: Solution) -> SolutionMerge:
     """Check that ``duplicate`` may be merged into ``survivor`` and say what would move."""
     session = session_of(duplicate)
-    if duplicate.id == survivor.id:
-        raise CurationError("A solution cannot be merged into itself.", "survivor")
-    if duplicate.merged_into_id is not None:
-        into = session.get(Solution, duplicate.merged_into_id)
-        raise CurationError(
-            f"{duplicate.code} was already merged into {into.code if into else 'another'}.",
-            "survivor",
-        )
+    check_merge_pair(duplicate, survivor, noun="solution", field="survivor")
     if survivor.merged_into_id is not None:
         into = session.get(Solution, survivor.merged_into_id)
         raise CurationError(

@@ -129,14 +129,8 @@ class Taxonomy:
         return rows
 
     def root(self, challenge_id: int) -> _ChallengeRow:
-        row = self.rows[challenge_id]
-        seen = {row.id}
-        while (
-            row.parent_id is not None and row.parent_id in self.rows and row.parent_id not in seen
-        ):
-            row = self.rows[row.parent_id]
-            seen.add(row.id)
-        return row
+        """The challenge's category: the top of its lineage."""
+        return self.lineage(challenge_id)[-1]
 
 
 def _plain(value) -> str:
@@ -185,9 +179,7 @@ def solution_documents(
 def _solution_document(row, challenges: list[_ChallengeRow], taxonomy: Taxonomy) -> dict:
     language = (row.language or "en").lower()
     language = language if language in analysis.LANGUAGES else "en"
-    roots = {
-        taxonomy.root(challenge.id).code: taxonomy.root(challenge.id) for challenge in challenges
-    }
+    roots = {root.code: root for root in (taxonomy.root(challenge.id) for challenge in challenges)}
     own_text = "\n".join(filter(None, [row.summary, row.body, row.steps]))
     # The challenges a solution addresses, and their categories, are searchable in both
     # languages: the taxonomy is shared by documents of every language.

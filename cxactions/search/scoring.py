@@ -170,14 +170,10 @@ class ColumnarReader:
 
     def average_length(self, field: str) -> float:
         if field not in self._average:
-            total = sum(
-                float(
-                    cache.field_lengths(field)[
-                        self.live[offset : offset + len(cache.field_lengths(field))]
-                    ].sum()
-                )
-                for cache, offset in self.segments
-            )
+            total = 0.0
+            for cache, offset in self.segments:
+                lengths = cache.field_lengths(field)
+                total += float(lengths[self.live[offset : offset + len(lengths)]].sum())
             self._average[field] = total / self.live_count if self.live_count else 1.0
         return self._average[field] or 1.0
 

@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session, selectinload
 from cxactions.audit.services import record
 from cxactions.extensions import db
 from cxactions.library.models import Solution, SolutionStatus, solution_challenges
-from cxactions.library.services import CurationError, curation_transaction, session_of
+from cxactions.library.services import (
+    CurationError,
+    check_merge_pair,
+    curation_transaction,
+    session_of,
+)
 from cxactions.plans.models import Adoption
 from cxactions.taxonomy.models import Challenge, ChallengeSignal, ChallengeStatus
 
@@ -376,14 +381,7 @@ class ChallengeMerge:
 def plan_challenge_merge(source: Challenge, target: Challenge) -> ChallengeMerge:
     """Check that ``source`` may be merged into ``target`` and say what would move."""
     session = session_of(source)
-    if source.id == target.id:
-        raise CurationError("A challenge cannot be merged into itself.", "target")
-    if source.merged_into_id is not None:
-        into = session.get(Challenge, source.merged_into_id)
-        raise CurationError(
-            f"{source.code} was already merged into {into.code if into else 'another'}.",
-            "target",
-        )
+    check_merge_pair(source, target, noun="challenge", field="target")
     if target.status != ACTIVE:
         raise CurationError(f"{target.code} is retired: merge into an active challenge.", "target")
     if target.id in subtree_ids(session, source.id):

@@ -144,17 +144,17 @@ def unit_priorities(
     end = as_of + timedelta(days=6)
     result.as_of, result.window_start = as_of, start
 
-    metrics = {
-        metric.code: core.MetricInfo(
+    metrics: dict[str, core.MetricInfo] = {}
+    code_of: dict[int, str] = {}
+    for metric in session.scalars(sa.select(Metric)):
+        code_of[metric.id] = metric.code
+        metrics[metric.code] = core.MetricInfo(
             code=metric.code,
             label=metric.label or metric.code,
             kind=str(metric.kind.value if hasattr(metric.kind, "value") else metric.kind),
             higher_is_better=bool(metric.higher_is_better),
             target=metric.target,
         )
-        for metric in session.scalars(sa.select(Metric))
-    }
-    code_of = dict(session.execute(sa.select(Metric.id, Metric.code)).all())
     survey_ids = [id_ for id_, code in code_of.items() if metrics[code].kind != "operational"]
     # Every unit of a region shares its peers' window: kept until the data changes.
     key = (data_signature(session), tuple(peer_ids), start, end)
