@@ -116,6 +116,7 @@ def _forget_cached_figures() -> None:
     services._SCOPE_CACHE.clear()
     priorities._IMPORTANCE_CACHE.clear()
     priorities._WINDOW_CACHE.clear()
+    priorities._PEER_COMMENT_CACHE.clear()
 
 
 @pytest.fixture

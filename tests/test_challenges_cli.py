@@ -62,7 +62,7 @@ def test_table_is_readable(runner, tmp_path, fixed_importance):  # noqa: F811
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "Store One (S1)"
-    assert " 1. Nobody greets customers [ST-GREET]  priority 2.16" in lines
+    assert " 1. Nobody greets customers [ST-GREET]  priority 1.99" in lines
     assert any(line.strip().startswith("SOL-EXPRESS") for line in lines)
 
 

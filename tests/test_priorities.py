@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from scipy import stats
 
 from cxactions.analytics import priorities as core
 from cxactions.extensions import db as _db
@@ -231,10 +232,11 @@ def test_active_challenges_come_in_priority_order_with_their_evidence(world):
         "Une queue énorme, personne à la caisse",
     ]
 
-    # importance x gap in peer SDs; comments weigh like an average metric (1/4), z capped at 3
+    # importance x gap in peer SDs; comments weigh like an average metric (1/4), z capped at 3.
+    # The peers have no comments: S1's 2 of 12 are set against the 5% base share.
     sd = 0.5**0.5
     staff = 0.4 * 3 / sd
-    greeting_z = (2 - 12 * 0.05) / (12 * 0.05 * 0.95) ** 0.5
+    greeting_z = stats.norm.isf(stats.binom.sf(2 - 1, 12, core.COMMENT_BASE_SHARE))
     assert greet.priority == pytest.approx(staff + 0.25 * greeting_z)
     wait_rating = 0.3 * 1.4 / 0.3**0.5
     minutes = 0.1 * 3 / sd  # 3 minutes past the threshold, in peer SDs
@@ -273,7 +275,8 @@ def test_without_signals_the_weakest_drivers_show_unlinked(runner, tmp_path, fix
 
     assert not result.signals_configured
     assert result.show_weakest
-    assert result.challenges == []  # comments add to active challenges, never raise one alone
+    # S1's complaints cannot raise a challenge alone: its peers left no comments to compare.
+    assert result.challenges == []
     assert [item.metric.code for item in result.weakest] == [
         "staff_rating",
         "wait_time_rating",
@@ -392,16 +395,101 @@ def test_top_percentile_for_metrics_where_high_is_bad():
     assert core.active_challenges(values, 9, metrics, signals) == []  # 2nd highest: 20%
 
 
-def test_comments_add_to_an_active_challenge_but_never_raise_one_alone():
+def test_comments_add_to_an_active_challenge_without_peers_to_compare():
     values = pd.DataFrame({"a": [1.0, 2, 3, 4]}, index=[1, 2, 3, 4])
     metrics = {"a": metric("a")}
     many = {"Q": core.CommentTally(15, 100), "P": core.CommentTally(40, 100)}
     signals = [core.Signal("Q", "a", "below", "peer_sd", 1.0)]
     result = core.active_challenges(values, 1, metrics, signals, comments=many)
-    assert [item.code for item in result] == ["Q"]  # P has no signal hit
-    # gap 2 SD x weight 1, plus (15 - 5) / sqrt(4.75) = 4.6 SD capped at 3, x weight 1
+    # Without peers' comments, 40% about P is no proof: only the base share says anything.
+    assert [item.code for item in result] == ["Q"]
+    # gap 2 SD x weight 1, plus 15 of 100 against the 5% base share (z 3.7) capped at 3
     assert result[0].priority == pytest.approx(2.0 + core.COMMENT_GAP_CAP)
-    few = {"Q": core.CommentTally(2, 100)}  # below the 5% base rate: adds nothing
+    few = {"Q": core.CommentTally(2, 100)}  # below the 5% base share: adds nothing
     assert core.active_challenges(values, 1, metrics, signals, comments=few)[0].priority == (
         pytest.approx(2.0)
+    )
+
+
+def tally(mentions, comments, peer_mentions=None, peer_comments=None) -> core.CommentTally:
+    return core.CommentTally(
+        mentions, comments, peer_mentions=peer_mentions, peer_comments=peer_comments
+    )
+
+
+def test_comments_that_stand_out_against_peers_raise_a_challenge_alone():
+    values = pd.DataFrame({"a": [3.0, 2, 3, 4]}, index=[1, 2, 3, 4])
+    metrics = {"a": metric("a")}
+    signals = [core.Signal("Q", "a", "below", "peer_sd", 1.0)]  # not hit: 3 is the peers' mean
+    context = core.PeerContext(unit_word="stores", place="in North region")
+    comments = {"P": tally(12, 100, 40, 2_000)}  # 12% of the unit's comments against 2%
+    [raised] = core.active_challenges(values, 1, metrics, signals, comments=comments,
+                                      context=context)  # fmt: skip
+    assert raised.code == "P" and raised.raised_by_comments and raised.signals_hit == []
+    assert raised.evidence[0].sentence == (
+        "12 of 100 comments in the last 8 weeks complain about it (12%, against 2% of the "
+        "other stores' comments in North region)."
+    )
+    z = stats.norm.isf(stats.binom.sf(11, 100, 40.5 / 2_001))
+    assert raised.evidence[0].gap_sd == pytest.approx(z, rel=1e-9)
+    assert raised.priority == pytest.approx(min(z, core.COMMENT_GAP_CAP))  # one metric: weight 1
+
+    def raises(item: core.CommentTally) -> bool:
+        return bool(core.active_challenges(values, 1, metrics, signals, comments={"P": item}))
+
+    assert not raises(tally(12, 100, 240, 2_000))  # the peers complain as much
+    assert not raises(tally(4, 10, 0, 2_000))  # 40%, but four complaints prove little
+    assert not raises(tally(12, 100))  # no peer comments to compare with
+    assert not raises(tally(12, 100, 1, 20))  # too few of them
+    # 3,000 of 25,000 (12%) against 9%: far beyond chance, but not 1.5 times the peers' share
+    assert core.binomial_tail(3_000, 25_000, 1_800.5 / 20_001) < 1e-30
+    assert not raises(tally(3_000, 25_000, 1_800, 20_000))
+    assert raises(tally(3_000, 25_000, 1_000, 20_000))
+
+
+@pytest.mark.parametrize("n", [1, 7, 60, 500, 5_000])
+@pytest.mark.parametrize("p", [1e-4, 0.02, 0.3, 0.5, 0.93])
+def test_binomial_tail_matches_scipy(n, p):
+    for k in sorted({0, 1, n // 3, int(n * p), int(n * p) + 1, n // 2, n - 1, n, n + 1}):
+        expected = stats.binom.sf(k - 1, n, p)
+        assert core.binomial_tail(k, n, p) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+def test_a_store_whose_customers_complain_of_dirt_shows_it_from_comments_alone(
+    world, runner, tmp_path
+):
+    # North's other stores now comment too: S2's customers keep finding it dirty, S3's once.
+    lines = ["response_id,unit_id,responded_at,overall,comment"]
+    for week in range(WEEKS):
+        day = FIRST_WEEK + timedelta(weeks=week, days=2)
+        lines.append(f"X-S2-{week},S2,{day:%Y-%m-%d},3,The store was dirty")
+        for store in ("S3", "S4", "S5", "S6"):
+            for number in range(5):
+                text = "Sale et mal rangé" if (store, week, number) == ("S3", 0, 0) else "Fine"
+                overall = 3 if text != "Fine" else 7
+                lines.append(f"X-{store}-{week}-{number},{store},{day:%Y-%m-%d},{overall},{text}")
+    path = tmp_path / "more.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(args=["import", "responses", str(path)])
+    assert result.exit_code == 0, result.output
+
+    # S2's cleanliness rating is its peers' 8: no signal is hit, its comments alone raise it.
+    two = service.unit_priorities(_db.session, unit("S2"))
+    [clean] = two.challenges
+    assert clean.code == "EN-CLEAN" and clean.raised_by_comments
+    assert clean.evidence[0].sentence.startswith(
+        "8 of 8 comments in the last 8 weeks complain about “dirty” (100%, against 0.6% of the "
+        "other stores' comments in North region)"
+    )
+    assert clean.evidence[0].examples == ["The store was dirty"]
+    assert [entry.solution.code for entry in clean.solutions] == ["SOL-MOP"]
+
+    # S3's one complaint in 40 comments proves nothing.
+    assert "EN-CLEAN" not in [item.code for item in service.unit_priorities(
+        _db.session, unit("S3")).challenges]  # fmt: skip
+    # S1's queue complaints are now set against its peers' (none about the queue).
+    queue = next(item for item in service.unit_priorities(_db.session, unit("S1")).challenges
+                 if item.code == "SPEED-QUEUE")  # fmt: skip
+    assert "(50%, against 0% of the other stores' comments in North region)" in (
+        queue.comment_evidence.sentence
     )

@@ -23,17 +23,24 @@ When a signal is hit, by threshold kind:
 
 Priority = Σ over the signals hit of importance(metric) × gap, plus the comment term.
 
-The comment term. A challenge is active only when one of its signals is hit; the unit's survey
-comments then add evidence and priority. Only comments of customers less satisfied than the peer
-average (their ``overall`` below the peers' window mean) count as complaints, so praise ("super
-accueil") does not raise the greeting challenge. Tagging peers' comments would mean reading every
-comment of the region on each page view, so the share of the unit's comments that complain about
-the challenge is compared with a base rate instead: a binomial z-score
-``(k - n p0) / sqrt(n p0 (1 - p0))`` against ``COMMENT_BASE_SHARE`` (5%). That z (floored at 0,
-capped at ``COMMENT_GAP_CAP``) times the weight of an average metric (``1 / number of weighted
-metrics``) is added: a recurring complaint counts like one average metric that far below its
-peers. Comments alone never make a challenge active: without peer shares of comments, a base rate
-cannot tell a store's usual chatter from a problem.
+The comment term. Only comments of customers less satisfied than the peer average (their
+``overall`` below the peers' window mean) count as complaints, so praise ("super accueil") does not
+raise the greeting challenge. The share of the unit's comments that complain about a challenge is
+set against the same share among the other peers' comments (a sample of them: reading every
+comment of a region on each page would cost too much): the one-sided exact binomial tail
+``P(X >= k)`` for ``X ~ Binomial(n, p0)``, with ``p0`` the peers' share smoothed as
+``(K + 1/2) / (N + 1)`` so that a problem no peer mentions still has a rate, is turned into a
+z-score (the normal quantile of the same tail). That z (floored at 0, capped at
+``COMMENT_GAP_CAP``) times the weight of an average metric (``1 / number of weighted metrics``) is
+added to the challenge's priority: a recurring complaint counts like one average metric that far
+below its peers.
+
+Comments alone make a challenge active when the complaint stands out against the peers beyond
+doubt: at least ``COMMENT_MIN_MENTIONS`` complaints, a tail below ``COMMENT_ALPHA`` (0.1%: a
+company of a hundred units tests thousands of unit-challenge pairs) and a share at least
+``COMMENT_MIN_RATIO`` times the peers' (a big unit can be "significantly" 3% above a 2% rate).
+With fewer than ``MIN_PEER_COMMENTS`` peer comments to compare, ``COMMENT_BASE_SHARE`` (5%) stands
+in as ``p0``: the comments still add evidence to a challenge a signal raised, never raise one.
 """
 
 from __future__ import annotations
@@ -42,14 +49,19 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 MIN_OTHER_PEERS = 3  # fewer peers with data: no peer SD, no peer-relative evidence
-COMMENT_BASE_SHARE = 0.05
+COMMENT_BASE_SHARE = 0.05  # p0 when the peers have too few comments to say
 COMMENT_GAP_CAP = 3.0
+MIN_PEER_COMMENTS = 30  # peers' comments (sampled) needed to compare with them
+COMMENT_MIN_MENTIONS = 5  # for comments alone to make a challenge active...
+COMMENT_ALPHA = 0.001  # ...their one-sided binomial tail against the peers' share...
+COMMENT_MIN_RATIO = 1.5  # ...and their share against the peers'
 EXAMPLES = 3
 EXAMPLE_CHARS = 220
 
@@ -85,6 +97,54 @@ class CommentTally:
     comments: int  # every comment of the unit in the window
     keywords: Counter = field(default_factory=Counter)  # keyword as written -> comments
     examples: list[str] = field(default_factory=list)
+    # The same counts among the other peers' comments (a sample), when known.
+    peer_mentions: int | None = None
+    peer_comments: int | None = None
+
+    @property
+    def compared(self) -> bool:
+        """Whether the peers said enough to compare with them."""
+        return self.peer_comments is not None and self.peer_comments >= MIN_PEER_COMMENTS
+
+    @property
+    def share(self) -> float:
+        return self.mentions / self.comments if self.comments else 0.0
+
+    @property
+    def peer_share(self) -> float | None:
+        """The peers' share of complaints about the challenge, as measured."""
+        if not self.compared:
+            return None
+        return (self.peer_mentions or 0) / self.peer_comments
+
+    @property
+    def expected_share(self) -> float:
+        """``p0``: the peers' share smoothed (never 0), else the base share."""
+        if not self.compared:
+            return COMMENT_BASE_SHARE
+        return ((self.peer_mentions or 0) + 0.5) / (self.peer_comments + 1)
+
+    @property
+    def tail(self) -> float:
+        """P(at least ``mentions`` complaints of ``comments``) at the expected share."""
+        return binomial_tail(self.mentions, self.comments, self.expected_share)
+
+    @property
+    def z(self) -> float:
+        """The tail as a z-score: how unusual the complaint count is, in SDs."""
+        if self.comments <= 0:
+            return 0.0
+        return z_of_tail(self.tail)
+
+    @property
+    def stands_out(self) -> bool:
+        """Whether the complaints alone show a problem (see the module's docstring)."""
+        return (
+            self.compared
+            and self.mentions >= COMMENT_MIN_MENTIONS
+            and self.tail <= COMMENT_ALPHA
+            and self.share >= COMMENT_MIN_RATIO * (self.peer_share or 0.0)
+        )
 
 
 @dataclass(frozen=True)
@@ -135,6 +195,7 @@ class Evidence:
     threshold_kind: str | None = None
     mentions: int | None = None
     comments: int | None = None
+    peer_share: float | None = None  # comments: the other peers' share of such complaints
     examples: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -150,6 +211,7 @@ class Evidence:
             "threshold_kind": self.threshold_kind,
             "mentions": self.mentions,
             "comments": self.comments,
+            "peer_share": _round(self.peer_share),
             "examples": list(self.examples),
         }
 
@@ -162,6 +224,11 @@ class ActiveChallenge:
     evidence: list[Evidence]
     signals_hit: list[str]  # metric codes
     solutions: list[Any] = field(default_factory=list)  # filled by the service
+
+    @property
+    def raised_by_comments(self) -> bool:
+        """Active on its comments alone: no metric signal is hit."""
+        return not self.signals_hit
 
     @property
     def comment_evidence(self) -> Evidence | None:
@@ -281,6 +348,8 @@ def active_challenges(
             continue
         if code in by_challenge:
             by_challenge[code].append(evidence)
+        elif tally.stands_out:
+            by_challenge[code] = [evidence]
 
     result = [
         ActiveChallenge(
@@ -360,24 +429,81 @@ def _signal_evidence(
     )
 
 
-def comment_z(mentions: int, comments: int, base: float = COMMENT_BASE_SHARE) -> float:
-    """Binomial z-score of ``mentions`` among ``comments`` against the base share."""
-    if comments <= 0:
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p), summed in log space from the k-th term on.
+
+    The terms past the mode shrink geometrically, so the sum stops once they no longer change
+    it; below the mode it sums the other side and takes the complement.
+    """
+    if k <= 0:
+        return 1.0
+    if k > n:
         return 0.0
-    expected = comments * base
-    return (mentions - expected) / math.sqrt(comments * base * (1 - base))
+    if p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    if k <= n * p:  # the tail holds most of the mass: 1 - P(X <= k - 1)
+        return max(0.0, 1.0 - _binomial_head(k - 1, n, p))
+    ratio = p / (1.0 - p)
+    term = math.exp(_log_pmf(k, n, p))
+    total = 0.0
+    for j in range(k, n + 1):
+        total += term
+        term *= (n - j) / (j + 1) * ratio
+        if term < total * 1e-17:
+            break
+    return min(total, 1.0)
+
+
+def _binomial_head(k: int, n: int, p: float) -> float:
+    """P(X <= k), summed downwards from the k-th term (k at or below the mean)."""
+    ratio = (1.0 - p) / p
+    term = math.exp(_log_pmf(k, n, p))
+    total = 0.0
+    for j in range(k, -1, -1):
+        total += term
+        term *= j / (n - j + 1) * ratio
+        if term < total * 1e-17:
+            break
+    return min(total, 1.0)
+
+
+def _log_pmf(k: int, n: int, p: float) -> float:
+    return (
+        math.lgamma(n + 1)
+        - math.lgamma(k + 1)
+        - math.lgamma(n - k + 1)
+        + k * math.log(p)
+        + (n - k) * math.log1p(-p)
+    )
+
+
+_NORMAL = NormalDist()
+
+
+def z_of_tail(tail: float) -> float:
+    """The z-score whose upper tail is ``tail`` (0.5 -> 0, 0.001 -> 3.09)."""
+    tail = min(max(tail, 1e-300), 1.0 - 1e-16)
+    return -_NORMAL.inv_cdf(tail)
 
 
 def _comment_evidence(tally: CommentTally, weight: float, context: PeerContext) -> Evidence | None:
     if tally.mentions <= 0 or tally.comments <= 0:
         return None
-    z = comment_z(tally.mentions, tally.comments)
+    z = tally.z
     common = sorted(tally.keywords.items(), key=lambda pair: (-pair[1], pair[0]))[:2]
     said = ", ".join(f"“{word}”" for word, _ in common) or "it"
     verb = "complains" if tally.mentions == 1 else "complain"
+    against = ""
+    if tally.peer_share is not None:
+        against = (
+            f", against {_percent(tally.peer_share)} of the other {context.unit_word}' "
+            f"comments {context.place}"
+        )
     sentence = (
         f"{tally.mentions} of {tally.comments} comments in the last {context.weeks} weeks "
-        f"{verb} about {said} ({_percent(tally.mentions / tally.comments)})."
+        f"{verb} about {said} ({_percent(tally.share)}{against})."
     )
     return Evidence(
         kind="comments",
@@ -387,6 +513,7 @@ def _comment_evidence(tally: CommentTally, weight: float, context: PeerContext) 
         weight=weight,
         mentions=tally.mentions,
         comments=tally.comments,
+        peer_share=tally.peer_share,
         examples=[_shorten(text) for text in tally.examples[:EXAMPLES]],
     )
 

@@ -34,6 +34,7 @@ from cxactions.library.models import Solution, solution_challenges
 from cxactions.search import analysis
 from cxactions.search.engine import SCHEMA_VERSION, VERSION_FILE
 from cxactions.search.models import SearchOutbox
+from cxactions.search.tagging import keyword_phrases
 from cxactions.taxonomy.models import Challenge
 from cxactions.taxonomy.services import subtree_ids
 from cxactions.vocabulary import ChallengeStatus, SolutionStatus
@@ -228,7 +229,7 @@ def challenge_documents(
                 None,
                 [
                     row.description,
-                    (row.keywords or "").replace("\n", ", "),
+                    ", ".join(keyword_phrases(row.keywords)),
                     root.name if root.id != row.id else None,
                 ],
             )

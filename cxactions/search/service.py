@@ -20,6 +20,7 @@ from cxactions.library.models import Solution
 from cxactions.search import engine, index, sync
 from cxactions.search.engine import SearchOptions, SearchResult, SearchUnavailable
 from cxactions.search.models import SearchOutbox
+from cxactions.search.tagging import keyword_phrases
 from cxactions.taxonomy.models import Challenge
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ def add_snippets(result: SearchResult) -> None:
                 Challenge.id.in_(challenge_ids)
             )
         ):
-            keywords = ", ".join((row.keywords or "").splitlines())
+            keywords = ", ".join(keyword_phrases(row.keywords))
             texts["challenge", row.id] = "\n\n".join(filter(None, [row.description, keywords]))
     terms = result.plan.terms if result.plan else {}
     for hit in result.results:

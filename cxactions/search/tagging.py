@@ -11,10 +11,18 @@ d'attente", "QUEUES" matches "queue", "l'accueil" matches "accueil", and "online
 Unlike the search analysers, tagging keeps stop words: they carry the meaning of phrases such as
 "no staff" or "pas de personnel", which without them would match every comment about staff.
 A keyword made only of stop words is ignored.
+
+Languages. A comment is analysed in its own language when its words say which (more stop words
+of one language than of the other, French elisions counting for French), in both otherwise: so
+"staff were polite" is not stemmed as French into the "polit" of "politique". A keyword is
+compiled in both languages unless it starts with a language tag, ``fr: sale`` or ``en: line``:
+then it matches only comments read in that language ("sale" is dirty in French, a bargain in
+English).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,6 +38,7 @@ from cxactions.search.analysis import (
     FoldFilter,
     all_stop_words,
     fold,
+    stop_words,
     words_analyzer_keeping_stops,
 )
 
@@ -70,15 +79,16 @@ class Tagger:
 
     @classmethod
     def compile(cls, keywords: Mapping[str, Iterable[str]]) -> Tagger:
-        """``keywords``: challenge code -> its keywords (one phrase each, in either language)."""
+        """``keywords``: challenge code -> its keywords (one phrase each, in either language,
+        optionally tagged ``fr:`` or ``en:``)."""
         index: dict[str, dict[str, list[KeywordMatch]]] = {language: {} for language in LANGUAGES}
         codes = set()
-        for code, phrases in keywords.items():
-            for phrase in phrases:
-                phrase = phrase.strip()
+        for code, lines in keywords.items():
+            for line in lines:
+                only, phrase = split_keyword(line)
                 if not _meaningful(phrase):
                     continue
-                for language in LANGUAGES:
+                for language in (only,) if only else LANGUAGES:
                     stems = tuple(terms(phrase, language))
                     if not stems:  # only stop words: it would match everything or nothing
                         continue
@@ -97,7 +107,8 @@ class Tagger:
         found: dict[str, set[str]] = {}
         if not comment:
             return found
-        for language in LANGUAGES:
+        guessed = guess_language(comment)
+        for language in (guessed,) if guessed else LANGUAGES:
             by_stem = self.index.get(language)
             if not by_stem:
                 continue
@@ -121,6 +132,41 @@ class Tagger:
         return set(self.matches(comment))
 
 
+_TAG = re.compile(r"^\s*(en|fr)\s*:\s*(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def split_keyword(line: str) -> tuple[str | None, str]:
+    """``"fr: sale"`` -> ``("fr", "sale")``; ``"queue"`` -> ``(None, "queue")``."""
+    match = _TAG.match(line)
+    if match:
+        return match.group(1).lower(), match.group(2).strip()
+    return None, line.strip()
+
+
+@lru_cache(maxsize=1)
+def _marker_words() -> dict[str, frozenset[str]]:
+    """Stop words of one language that are not stop words of the other ("the", "les")."""
+    english, french = stop_words("en"), stop_words("fr")
+    return {"en": english - french, "fr": french - english}
+
+
+_ELISION = re.compile(r"\b(?:[cdjlmnst]|qu)['’]\w", re.IGNORECASE)
+
+
+def guess_language(text: str) -> str | None:
+    """ "en" or "fr" when the text's stop words (and French elisions) say so, else ``None``."""
+    markers = _marker_words()
+    counts = {"en": 0, "fr": len(_ELISION.findall(text))}
+    for token in words_analyzer_keeping_stops()(text):
+        word = fold(token.text)
+        for language, words in markers.items():
+            if word in words:
+                counts[language] += 1
+    if counts["en"] == counts["fr"]:
+        return None
+    return "en" if counts["en"] > counts["fr"] else "fr"
+
+
 def _meaningful(phrase: str) -> bool:
     """Whether the phrase holds a word that is a stop word in neither language: "de la" is
     not a keyword, and would match nearly every French comment through the English analyser."""
@@ -136,3 +182,8 @@ def compile_keywords(keywords: Mapping[str, Iterable[str]]) -> Tagger:
 def keyword_lines(text: str | None) -> list[str]:
     """The keywords stored on a challenge (one per line), trimmed, blanks dropped."""
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def keyword_phrases(text: str | None) -> list[str]:
+    """The keywords stored on a challenge without their language tags (for search and display)."""
+    return [split_keyword(line)[1] for line in keyword_lines(text)]

@@ -8,7 +8,9 @@ arithmetic is ``cxactions.analytics.priorities``. Knows the session, not the req
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -34,6 +36,9 @@ from cxactions.vocabulary import ChallengeStatus, SolutionStatus
 DEFAULT_WEEKS = 8
 # A region's page reads at most this many of its most recent comments (a store has ~200).
 COMMENT_LIMIT = 5_000
+# The peers' comments are a systematic sample of about this many of their window's responses
+# (every k-th by id), tagged once per region, window and keyword set until the data changes.
+PEER_RESPONSE_SAMPLE = 6_000
 WEAKEST = 5
 
 
@@ -168,9 +173,15 @@ def unit_priorities(
     result.signals_configured = bool(signals)
     importance, result.weights_from = _importance(session)
     satisfied = values[OVERALL].mean() if OVERALL in values.columns else float("nan")
+    complaint_below = None if pd.isna(satisfied) else float(satisfied)
+    keywords = _keywords(session, names)
     tallies, result.comments = _comment_tallies(
-        session, unit, start, end, names, None if pd.isna(satisfied) else float(satisfied)
+        session, unit, start, end, keywords, complaint_below
     )
+    if tallies:
+        _compare_with_peers(
+            session, tallies, unit.id, peer_ids, root_of, start, end, keywords, complaint_below
+        )
     context = core.PeerContext(
         unit_word=result.unit_word,
         place=f"in {region.name}" if region is not None else "in the company",
@@ -374,20 +385,12 @@ def _tagger(keywords: tuple[tuple[str, tuple[str, ...]], ...]) -> Tagger:
     return Tagger.compile(dict(keywords))
 
 
-def _comment_tallies(
-    session: Session,
-    unit: Unit,
-    start: date,
-    end: date,
-    names: dict[str, str],
-    complaint_below: float | None,
-) -> tuple[dict[str, core.CommentTally], int]:
-    """The unit's comments in the window (its subtree's, newest first) tagged by challenge.
+Keywords = tuple[tuple[str, tuple[str, ...]], ...]
 
-    Mentions count only in complaints: comments whose ``overall`` is below ``complaint_below``
-    (the peers' mean), so that praise of the welcome does not count against it.
-    """
-    keywords = tuple(
+
+def _keywords(session: Session, names: dict[str, str]) -> Keywords:
+    """(challenge code, its keywords) of the active challenges that have keywords, by code."""
+    return tuple(
         (code, tuple(keyword_lines(text)))
         for code, text in session.execute(
             sa.select(Challenge.code, Challenge.keywords)
@@ -396,6 +399,37 @@ def _comment_tallies(
         )
         if code in names and keyword_lines(text)
     )
+
+
+def _complaints(
+    texts: Iterable[tuple[str | None, float | None]],
+    tagger: Tagger,
+    complaint_below: float | None,
+) -> Iterator[tuple[int, str, dict[str, set[str]]]]:
+    """(position, text, {code: keywords said}) for each complaint that mentions a challenge.
+
+    A complaint: a comment whose ``overall`` is below ``complaint_below`` (the peers' mean), so
+    that praise of the welcome does not count against it.
+    """
+    for position, (text, overall) in enumerate(texts):
+        if not text or not text.strip():
+            continue
+        if complaint_below is not None and not (overall is not None and overall < complaint_below):
+            continue
+        found = tagger.matches(text)
+        if found:
+            yield position, text, found
+
+
+def _comment_tallies(
+    session: Session,
+    unit: Unit,
+    start: date,
+    end: date,
+    keywords: Keywords,
+    complaint_below: float | None,
+) -> tuple[dict[str, core.CommentTally], int]:
+    """The unit's comments in the window (its subtree's, newest first) tagged by challenge."""
     own = [unit.id] if not unit.children else subtree_select([unit.id])
     comments = session.execute(
         sa.select(Response.comment, Response.overall)
@@ -412,18 +446,100 @@ def _comment_tallies(
     texts = [(text, overall) for text, overall in comments if text and text.strip()]
     if not keywords or not texts:
         return {}, len(texts)
-    tagger = _tagger(keywords)
     tallies: dict[str, core.CommentTally] = {}
-    for text, overall in texts:
-        if complaint_below is not None and not overall < complaint_below:
-            continue
-        for code, said in tagger.matches(text).items():
+    for _, text, found in _complaints(texts, _tagger(keywords), complaint_below):
+        for code, said in found.items():
             tally = tallies.setdefault(code, core.CommentTally(0, len(texts), Counter()))
             tally.mentions += 1
             tally.keywords.update(said)
             if len(tally.examples) < core.EXAMPLES and text not in tally.examples:
                 tally.examples.append(text)
     return tallies, len(texts)
+
+
+@dataclass
+class _PeerComments:
+    """Sampled comments per peer: how many, and how many complain about each challenge."""
+
+    comments: Counter = field(default_factory=Counter)  # peer id -> comments
+    mentions: dict[str, Counter] = field(default_factory=dict)  # code -> peer id -> complaints
+
+
+_PEER_COMMENT_CACHE: dict[tuple, _PeerComments] = {}
+
+
+def _compare_with_peers(
+    session: Session,
+    tallies: dict[str, core.CommentTally],
+    unit_id: int,
+    peer_ids: list[int],
+    root_of: dict[int, int],
+    start: date,
+    end: date,
+    keywords: Keywords,
+    complaint_below: float | None,
+) -> None:
+    """Fill each tally's ``peer_mentions``/``peer_comments`` from the other peers' comments."""
+    key = (
+        data_signature(session),
+        tuple(peer_ids),
+        start,
+        end,
+        keywords,
+        None if complaint_below is None else round(complaint_below, 9),
+    )
+    sample = _PEER_COMMENT_CACHE.get(key)
+    if sample is None:
+        sample = _peer_comments(session, root_of, start, end, keywords, complaint_below)
+        if len(_PEER_COMMENT_CACHE) >= 64:
+            _PEER_COMMENT_CACHE.clear()
+        _PEER_COMMENT_CACHE[key] = sample
+    comments = sum(sample.comments.values()) - sample.comments.get(unit_id, 0)
+    for code, tally in tallies.items():
+        by_peer = sample.mentions.get(code, Counter())
+        tally.peer_comments = comments
+        tally.peer_mentions = sum(by_peer.values()) - by_peer.get(unit_id, 0)
+
+
+def _peer_comments(
+    session: Session,
+    root_of: dict[int, int],
+    start: date,
+    end: date,
+    keywords: Keywords,
+    complaint_below: float | None,
+) -> _PeerComments:
+    """Tag a systematic sample of the peers' window comments (every k-th response by id).
+
+    The step is chosen from the count of responses, which the (unit, date) index answers alone;
+    the sample then reads only the chosen rows. Each comment counts for the peer it belongs to,
+    so a unit can leave itself out.
+    """
+    members = sorted(root_of)
+    window = (
+        Response.unit_id.in_(members),
+        Response.responded_on >= start,
+        Response.responded_on <= end,
+    )
+    connection = session.connection()
+    responses = connection.execute(sa.select(sa.func.count()).where(*window)).scalar() or 0
+    step = max(1, math.ceil(responses / PEER_RESPONSE_SAMPLE))
+    query = sa.select(Response.unit_id, Response.comment, Response.overall).where(
+        *window, Response.comment.is_not(None), Response.comment != ""
+    )
+    if step > 1:
+        query = query.where(Response.id % step == 0)
+    result = _PeerComments()
+    rows = connection.execute(query).all()
+    for unit_id, text, _ in rows:
+        if text and text.strip():
+            result.comments[root_of[unit_id]] += 1
+    texts = ((text, overall) for _, text, overall in rows)
+    for position, _, found in _complaints(texts, _tagger(keywords), complaint_below):
+        peer = root_of[rows[position][0]]
+        for code in found:
+            result.mentions.setdefault(code, Counter())[peer] += 1
+    return result
 
 
 def _attach_solutions(session: Session, challenges: list[core.ActiveChallenge]) -> None:
