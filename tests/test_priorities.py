@@ -456,7 +456,7 @@ def test_binomial_tail_matches_scipy(n, p):
 
 
 def test_a_store_whose_customers_complain_of_dirt_shows_it_from_comments_alone(
-    world, runner, tmp_path
+    world, runner, tmp_path, app
 ):
     # North's other stores now comment too: S2's customers keep finding it dirty, S3's once.
     lines = ["response_id,unit_id,responded_at,overall,comment"]
@@ -483,6 +483,12 @@ def test_a_store_whose_customers_complain_of_dirt_shows_it_from_comments_alone(
     )
     assert clean.evidence[0].examples == ["The store was dirty"]
     assert [entry.solution.code for entry in clean.solutions] == ["SOL-MOP"]
+    assert two.as_dict()["challenges"][0]["raised_by_comments"] is True
+    from flask import render_template
+
+    with app.test_request_context():
+        html = render_template("units/_priorities.html", priorities=two)
+    assert "from comments" in html and "The store was dirty" in html
 
     # S3's one complaint in 40 comments proves nothing.
     assert "EN-CLEAN" not in [item.code for item in service.unit_priorities(

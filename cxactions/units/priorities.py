@@ -90,6 +90,7 @@ class UnitPriorities:
                     "name": item.name,
                     "priority": round(item.priority, 4),
                     "signals_hit": item.signals_hit,
+                    "raised_by_comments": item.raised_by_comments,
                     "evidence": [evidence.as_dict() for evidence in item.evidence],
                     "solutions": [_solution_dict(entry) for entry in item.solutions],
                 }
@@ -141,8 +142,13 @@ def unit_priorities(
         peers=len(peer_ids),
         unit_word=unit_word(kinds or [unit.kind]),
     )
-    root_of = _leaves(session, peer_ids)
-    as_of = _monday(as_of) if as_of is not None else _latest_week(session, sorted(root_of))
+    # The peers' subtrees and newest week are the same for every unit of the region.
+    shared = (data_signature(session), "peers", tuple(peer_ids))
+    if shared not in _WINDOW_CACHE:
+        leaves = _leaves(session, peer_ids)
+        _remember(shared, (leaves, _latest_week(session, sorted(leaves))))
+    root_of, latest = _WINDOW_CACHE[shared]
+    as_of = _monday(as_of) if as_of is not None else latest
     if as_of is None:
         return result
     start = as_of - timedelta(weeks=weeks - 1)
@@ -166,9 +172,7 @@ def unit_priorities(
     values = _WINDOW_CACHE.get(key)
     if values is None:
         values = _window_means(session, peer_ids, root_of, code_of, survey_ids, start, end)
-        if len(_WINDOW_CACHE) >= 64:
-            _WINDOW_CACHE.clear()
-        _WINDOW_CACHE[key] = values
+        _remember(key, values)
     signals, names = _signals(session)
     result.signals_configured = bool(signals)
     importance, result.weights_from = _importance(session)
@@ -359,7 +363,13 @@ def _text(value: Any) -> str:
 
 
 _IMPORTANCE_CACHE: dict[tuple, dict[str, float]] = {}
-_WINDOW_CACHE: dict[tuple, pd.DataFrame] = {}
+_WINDOW_CACHE: dict[tuple, Any] = {}
+
+
+def _remember(key: tuple, value: Any) -> None:
+    if len(_WINDOW_CACHE) >= 128:
+        _WINDOW_CACHE.clear()
+    _WINDOW_CACHE[key] = value
 
 
 def _importance(session: Session) -> tuple[dict[str, float], str]:
