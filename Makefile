@@ -27,8 +27,10 @@ serve: install
 	$(BIN)/cxactions run --host $(HOST) --port $(PORT)
 
 ## make test: install, make sure chromium and PostgreSQL are there, run the whole suite
+# One pytest worker per core (pytest-xdist): each worker has its own PostgreSQL database,
+# browser and caches.
 test: install chromium postgres
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # Debian's chromium drives the browser tests; Playwright never downloads a browser of its own.
 chromium:
