@@ -235,7 +235,8 @@ def markdown(main: dict, big: dict | None) -> str:
         "| step | time | note |",
         "| --- | ---: | --- |",
         f"| `cxactions import responses` (whole command, first load) | {main['seconds']:.1f} s | "
-        f"{ratio:.2f}× the floor; peak RSS {main['peak_mb']:.0f} MB |",
+        f"{ratio:.2f}× the floor; peak RSS {main['peak_mb']:.0f} MB; includes the company "
+        "driver weights stored for the pages |",
         f"| floor: `csv.reader` + one `sqlite3.executemany` (PK + (unit, date) index) | "
         f"{main['floor']:.1f} s | raw strings, no validation, no aggregates |",
         f"| of the import: `refresh_unit_weeks` over every unit | {main['refresh']:.1f} s | "

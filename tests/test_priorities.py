@@ -499,3 +499,45 @@ def test_a_store_whose_customers_complain_of_dirt_shows_it_from_comments_alone(
     assert "(50%, against 0% of the other stores' comments in North region)" in (
         queue.comment_evidence.sentence
     )
+
+
+def test_survey_imports_keep_the_driver_weights_so_pages_never_compute_them(
+    runner, tmp_path, monkeypatch
+):
+    from cxactions.analytics import driver_services
+    from cxactions.analytics.models import DriverWeights
+    from cxactions.analytics.services import SURVEY_DATA, current_data_version
+
+    import_world(runner, tmp_path)
+    version = current_data_version(_db.session, SURVEY_DATA)
+    assert version == 2  # the responses, then the operations
+    stored = driver_services.stored_company_weights(_db.session)
+    computed = driver_services.importance_by_metric(_db.session)
+    assert computed and stored == pytest.approx(computed)
+
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("a page ran the company-wide driver analysis")
+
+    monkeypatch.setattr(driver_services, "driver_importance", no_analysis)
+    service._IMPORTANCE_CACHE.clear()
+    result = service.unit_priorities(_db.session, unit("S1"))
+    assert result.weights_from == "drivers"
+
+    # Challenges are not survey data: their import leaves the weights alone.
+    path = tmp_path / "more-challenges.csv"
+    path.write_text("challenge_id,name\nNEW,A new challenge\n", encoding="utf-8")
+    assert runner.invoke(args=["import", "challenges", str(path)]).exit_code == 0
+    assert current_data_version(_db.session, SURVEY_DATA) == version
+    # A dry run of operations writes nothing; a real one replaces the weights.
+    path = tmp_path / "more-operations.csv"
+    path.write_text(
+        f"unit_id,date,metric,value\nS2,{LAST_WEEK:%Y-%m-%d},wait_minutes,7\n", encoding="utf-8"
+    )
+    monkeypatch.undo()
+    assert runner.invoke(args=["import", "operations", str(path), "--dry-run"]).exit_code == 0
+    assert current_data_version(_db.session, SURVEY_DATA) == version
+    assert runner.invoke(args=["import", "operations", str(path)]).exit_code == 0
+    assert current_data_version(_db.session, SURVEY_DATA) == version + 1
+    rows = _db.session.scalars(sa.select(DriverWeights)).all()
+    assert [row.survey_version for row in rows] == [version + 1]  # only the newest is kept
+    assert rows[0].weights == pytest.approx(driver_services.importance_by_metric(_db.session))

@@ -173,6 +173,31 @@ def driver_importance(
     )
 
 
+def store_company_weights(session: Session) -> dict[str, float]:
+    """Compute the company-wide weights for the current survey data and keep them (in the
+    caller's transaction, replacing older versions): the pages then read instead of computing."""
+    from cxactions.analytics.models import DriverWeights
+    from cxactions.analytics.services import SURVEY_DATA, current_data_version
+
+    version = current_data_version(session, SURVEY_DATA)
+    weights = importance_by_metric(session, region_code=None)
+    session.execute(sa.delete(DriverWeights))
+    session.add(DriverWeights(survey_version=version, weights=weights))
+    session.flush()
+    return weights
+
+
+def stored_company_weights(session: Session) -> dict[str, float] | None:
+    """The weights kept for the current survey data, if the transaction that changed it kept
+    them; ``None`` otherwise (an older database, data written outside imports)."""
+    from cxactions.analytics.models import DriverWeights
+    from cxactions.analytics.services import SURVEY_DATA, current_data_version
+
+    version = current_data_version(session, SURVEY_DATA)
+    row = session.get(DriverWeights, version)
+    return None if row is None else {code: float(share) for code, share in row.weights.items()}
+
+
 def importance_by_metric(session: Session, region_code: str | None = None) -> dict[str, float]:
     """Each driver/input's share of the explained variation of ``overall`` (summing to 1).
 

@@ -114,3 +114,17 @@ class ImpactEventEstimate(db.Model):
     ci_low: Mapped[float | None] = mapped_column(Float)
     ci_high: Mapped[float | None] = mapped_column(Float)
     n_units: Mapped[int | None]
+
+
+class DriverWeights(db.Model):
+    """The company-wide driver importance for one version of the survey data.
+
+    Written by the transaction that changed the data (an import of responses or operations, the
+    demo), so that no page waits for the driver analysis; only the newest version is kept.
+    """
+
+    __tablename__ = "driver_weights"
+
+    survey_version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    weights: Mapped[dict] = mapped_column(JSON)  # metric code -> share of explained variation
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)

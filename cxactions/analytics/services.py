@@ -132,6 +132,8 @@ def plain_reading(effect: float, low: float, high: float, units: int, unit_word:
 # The cache the pages read: one run of the default configuration, recomputed when stale.
 
 IMPACT_DATA = "impact"
+# Bumped by every change of survey responses or operational values: the driver weights follow it.
+SURVEY_DATA = "survey"
 # A run still "running" after this long died with its process: another may start.
 RUN_TIMEOUT = timedelta(minutes=30)
 

@@ -24,7 +24,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cxactions.analytics.services import bump_data_version
+from cxactions.analytics.driver_services import store_company_weights
+from cxactions.analytics.services import SURVEY_DATA, bump_data_version
 from cxactions.audit.services import record
 from cxactions.db_types import utcnow
 from cxactions.imports.models import ImportRun
@@ -59,6 +60,7 @@ METRICS_FIRST = (
 )
 # Imports that change what impact estimates are computed from (units: the comparison regions).
 IMPACT_KINDS = ("units", "responses", "adoptions")
+SURVEY_KINDS = ("responses", "operations")  # what the driver analysis reads
 
 
 @dataclass
@@ -200,6 +202,11 @@ def run_import(
             result.run_id = _record_run(session, result, started_at, actor, user, errors)
             if kind in IMPACT_KINDS and loader.inserted + loader.updated:
                 bump_data_version(session)  # the cached impact estimates are stale now
+            if kind in SURVEY_KINDS and loader.inserted + loader.updated:
+                # The driver weights follow the survey data in the same transaction: no page
+                # waits for the company-wide analysis after an import.
+                bump_data_version(session, SURVEY_DATA)
+                store_company_weights(session)
             if loader.search_type and loader.touched:
                 # The index follows once this transaction commits (see search/sync.py).
                 ids = loader.codes(loader.model.__table__)

@@ -375,12 +375,16 @@ def _remember(key: tuple, value: Any) -> None:
 def _importance(session: Session) -> tuple[dict[str, float], str]:
     """Driver importance shares by metric code, company-wide.
 
-    The driver analysis reads every unit-week, far more than a page may spend, so its result is
-    kept in this process until the data changes (a new data version or a new import). Equal
-    weights when it has too little data to say.
+    The driver analysis reads every unit-week, far more than a page may spend: imports of survey
+    data store its result (``driver_services.store_company_weights``), and the page reads it;
+    without a stored result the page computes it once and keeps it in this process until the
+    data changes (a new data version or a new import). Equal weights when it has too little data
+    to say.
     """
     key = data_signature(session)
     weights = _IMPORTANCE_CACHE.get(key)
+    if weights is None:
+        weights = driver_services.stored_company_weights(session)
     if weights is None:
         weights = dict(driver_services.importance_by_metric(session, region_code=None) or {})
         if len(_IMPORTANCE_CACHE) >= 16:
