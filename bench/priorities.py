@@ -280,13 +280,11 @@ def measure(path: str, seed: int, url: str | None = None) -> dict:
         figures["first_unstored_s"], _ = one(sample[0])
         # ...with the weights an import stores, it reads them (every cache emptied first).
         from cxactions.analytics.driver_services import store_company_weights
-        from cxactions.units import priorities, services
+        from cxactions.analytics.services import forget_cached_figures
 
         store_company_weights(db.session)
         db.session.commit()
-        for cache in (services._SCOPE_CACHE, priorities._IMPORTANCE_CACHE,
-                      priorities._WINDOW_CACHE, priorities._PEER_COMMENT_CACHE):  # fmt: skip
-            cache.clear()
+        forget_cached_figures()
         figures["first_s"], _ = one(sample[0])
         # The first page of each other region fills that region's cached figures.
         regions = {code[:2] for code in codes} - {sample[0][:2]}

@@ -111,12 +111,9 @@ def app(backend: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[Flas
 def _forget_cached_figures() -> None:
     """Region- and company-wide figures are cached per process, keyed by the database URL and
     its data version: every PostgreSQL test reuses one URL, so each starts with empty caches."""
-    from cxactions.units import priorities, services
+    from cxactions.analytics.services import forget_cached_figures
 
-    services._SCOPE_CACHE.clear()
-    priorities._IMPORTANCE_CACHE.clear()
-    priorities._WINDOW_CACHE.clear()
-    priorities._PEER_COMMENT_CACHE.clear()
+    forget_cached_figures()
 
 
 @pytest.fixture

@@ -173,6 +173,15 @@ def driver_importance(
     )
 
 
+def survey_data_changed(session: Session) -> dict[str, float]:
+    """Call in the transaction that changed responses or operational values: a new survey data
+    version, and the company-wide weights for it (see :func:`store_company_weights`)."""
+    from cxactions.analytics.services import SURVEY_DATA, bump_data_version
+
+    bump_data_version(session, SURVEY_DATA)
+    return store_company_weights(session)
+
+
 def store_company_weights(session: Session) -> dict[str, float]:
     """Compute the company-wide weights for the current survey data and keep them (in the
     caller's transaction, replacing older versions): the pages then read instead of computing."""

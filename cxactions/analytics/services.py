@@ -413,3 +413,34 @@ def data_signature(session: Session) -> tuple:
     signature = (url, *(version or (None, None)), *(imports or (None, None)))
     session.info["data_signature"] = (session.get_transaction(), signature)
     return signature
+
+
+class FiguresCache(dict):
+    """Figures kept in this process until the data changes: each key starts with
+    :func:`data_signature`, so a new import or data version simply misses. Bounded: emptied
+    whole when full (old signatures are never asked for again)."""
+
+    instances: list[FiguresCache] = []
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        FiguresCache.instances.append(self)
+
+    def remember(self, key: tuple, value):
+        if len(self) >= self.limit:
+            self.clear()
+        self[key] = value
+        return value
+
+    def get_or_compute(self, key: tuple, compute):
+        """The value kept under ``key``, else ``compute()`` kept there."""
+        if key in self:
+            return self[key]
+        return self.remember(key, compute())
+
+
+def forget_cached_figures() -> None:
+    """Empty every figures cache of this process (tests, benchmarks)."""
+    for cache in FiguresCache.instances:
+        cache.clear()

@@ -15,8 +15,8 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from cxactions.analytics.driver_services import store_company_weights
-from cxactions.analytics.services import SURVEY_DATA, bump_data_version
+from cxactions.analytics.driver_services import survey_data_changed
+from cxactions.analytics.services import bump_data_version
 from cxactions.analytics.simulator import DRIVERS, Simulation, simulate
 from cxactions.audit.services import record
 from cxactions.auth.models import User
@@ -133,8 +133,7 @@ def generate_demo(
     progress.step("Computing the weekly scores per store")
     refresh_unit_weeks(session)
     bump_data_version(session)
-    bump_data_version(session, SURVEY_DATA)
-    store_company_weights(session)
+    survey_data_changed(session)
     regions = int((simulation.units["kind"] == "region").sum())
     districts = int((simulation.units["kind"] == "district").sum())
     record(

@@ -24,8 +24,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cxactions.analytics.driver_services import store_company_weights
-from cxactions.analytics.services import SURVEY_DATA, bump_data_version
+from cxactions.analytics.driver_services import survey_data_changed
+from cxactions.analytics.services import bump_data_version
 from cxactions.audit.services import record
 from cxactions.db_types import utcnow
 from cxactions.imports.models import ImportRun
@@ -205,8 +205,7 @@ def run_import(
             if kind in SURVEY_KINDS and loader.inserted + loader.updated:
                 # The driver weights follow the survey data in the same transaction: no page
                 # waits for the company-wide analysis after an import.
-                bump_data_version(session, SURVEY_DATA)
-                store_company_weights(session)
+                survey_data_changed(session)
             if loader.search_type and loader.touched:
                 # The index follows once this transaction commits (see search/sync.py).
                 ids = loader.codes(loader.model.__table__)

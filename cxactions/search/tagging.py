@@ -174,11 +174,6 @@ def _meaningful(phrase: str) -> bool:
     return any(fold(word) not in all_stop_words() for word in words)
 
 
-def compile_keywords(keywords: Mapping[str, Iterable[str]]) -> Tagger:
-    """Shorthand for :meth:`Tagger.compile`."""
-    return Tagger.compile(keywords)
-
-
 def keyword_lines(text: str | None) -> list[str]:
     """The keywords stored on a challenge (one per line), trimmed, blanks dropped."""
     return [line.strip() for line in (text or "").splitlines() if line.strip()]

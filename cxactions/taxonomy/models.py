@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cxactions.db_types import str_enum, utcnow
 from cxactions.extensions import db
+from cxactions.search.tagging import keyword_lines
 from cxactions.vocabulary import ChallengeStatus, SignalDirection, ThresholdKind
 
 
@@ -55,7 +56,7 @@ class Challenge(db.Model):
 
     @property
     def keyword_list(self) -> list[str]:
-        return [line.strip() for line in (self.keywords or "").splitlines() if line.strip()]
+        return keyword_lines(self.keywords)
 
     def __repr__(self) -> str:
         return f"<Challenge {self.code}>"

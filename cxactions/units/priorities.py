@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, aliased
 from cxactions.analytics import driver_services
 from cxactions.analytics import priorities as core
 from cxactions.analytics.pages import SolutionEvidence, order_by_evidence, unit_word
-from cxactions.analytics.services import data_signature, latest_run
+from cxactions.analytics.services import FiguresCache, data_signature, latest_run
 from cxactions.library.models import Solution, solution_challenges
 from cxactions.search.tagging import Tagger, keyword_lines
 from cxactions.surveys.aggregates import OVERALL
@@ -143,11 +143,9 @@ def unit_priorities(
         unit_word=unit_word(kinds or [unit.kind]),
     )
     # The peers' subtrees and newest week are the same for every unit of the region.
-    shared = (data_signature(session), "peers", tuple(peer_ids))
-    if shared not in _WINDOW_CACHE:
-        leaves = _leaves(session, peer_ids)
-        _remember(shared, (leaves, _latest_week(session, sorted(leaves))))
-    root_of, latest = _WINDOW_CACHE[shared]
+    root_of, latest = _WINDOW_CACHE.get_or_compute(
+        (data_signature(session), "peers", tuple(peer_ids)), lambda: _peer_tree(session, peer_ids)
+    )
     as_of = _monday(as_of) if as_of is not None else latest
     if as_of is None:
         return result
@@ -168,11 +166,10 @@ def unit_priorities(
         )
     survey_ids = [id_ for id_, code in code_of.items() if metrics[code].kind != "operational"]
     # Every unit of a region shares its peers' window: kept until the data changes.
-    key = (data_signature(session), tuple(peer_ids), start, end)
-    values = _WINDOW_CACHE.get(key)
-    if values is None:
-        values = _window_means(session, peer_ids, root_of, code_of, survey_ids, start, end)
-        _remember(key, values)
+    values = _WINDOW_CACHE.get_or_compute(
+        (data_signature(session), tuple(peer_ids), start, end),
+        lambda: _window_means(session, peer_ids, root_of, code_of, survey_ids, start, end),
+    )
     signals, names = _signals(session)
     result.signals_configured = bool(signals)
     importance, result.weights_from = _importance(session)
@@ -245,6 +242,12 @@ def _peer_ids(session: Session, unit: Unit, region: Unit | None) -> list[int]:
     ids = set(session.scalars(query))
     ids.add(unit.id)
     return sorted(ids)
+
+
+def _peer_tree(session: Session, peer_ids: list[int]) -> tuple[dict[int, int], date | None]:
+    """Every unit below the peers -> its peer, and the newest week with data among them."""
+    leaves = _leaves(session, peer_ids)
+    return leaves, _latest_week(session, sorted(leaves))
 
 
 def _leaves(session: Session, peer_ids: list[int]) -> dict[int, int]:
@@ -362,14 +365,9 @@ def _text(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-_IMPORTANCE_CACHE: dict[tuple, dict[str, float]] = {}
-_WINDOW_CACHE: dict[tuple, Any] = {}
-
-
-def _remember(key: tuple, value: Any) -> None:
-    if len(_WINDOW_CACHE) >= 128:
-        _WINDOW_CACHE.clear()
-    _WINDOW_CACHE[key] = value
+_IMPORTANCE_CACHE = FiguresCache(16)
+# A region's peer subtrees, newest week and window means: shared by every unit of the region.
+_WINDOW_CACHE = FiguresCache(128)
 
 
 def _importance(session: Session) -> tuple[dict[str, float], str]:
@@ -381,16 +379,17 @@ def _importance(session: Session) -> tuple[dict[str, float], str]:
     data changes (a new data version or a new import). Equal weights when it has too little data
     to say.
     """
-    key = data_signature(session)
-    weights = _IMPORTANCE_CACHE.get(key)
-    if weights is None:
-        weights = driver_services.stored_company_weights(session)
-    if weights is None:
-        weights = dict(driver_services.importance_by_metric(session, region_code=None) or {})
-        if len(_IMPORTANCE_CACHE) >= 16:
-            _IMPORTANCE_CACHE.clear()
-        _IMPORTANCE_CACHE[key] = weights
+    weights = _IMPORTANCE_CACHE.get_or_compute(
+        (data_signature(session),), lambda: _company_weights(session)
+    )
     return dict(weights), "drivers" if weights else "equal"
+
+
+def _company_weights(session: Session) -> dict[str, float]:
+    stored = driver_services.stored_company_weights(session)
+    if stored is not None:
+        return stored
+    return dict(driver_services.importance_by_metric(session, region_code=None) or {})
 
 
 @lru_cache(maxsize=8)
@@ -404,15 +403,13 @@ Keywords = tuple[tuple[str, tuple[str, ...]], ...]
 
 def _keywords(session: Session, names: dict[str, str]) -> Keywords:
     """(challenge code, its keywords) of the active challenges that have keywords, by code."""
-    return tuple(
-        (code, tuple(keyword_lines(text)))
-        for code, text in session.execute(
-            sa.select(Challenge.code, Challenge.keywords)
-            .where(Challenge.status == ChallengeStatus.ACTIVE, Challenge.keywords.is_not(None))
-            .order_by(Challenge.code)
-        )
-        if code in names and keyword_lines(text)
+    rows = session.execute(
+        sa.select(Challenge.code, Challenge.keywords)
+        .where(Challenge.status == ChallengeStatus.ACTIVE, Challenge.keywords.is_not(None))
+        .order_by(Challenge.code)
     )
+    found = ((code, tuple(keyword_lines(text))) for code, text in rows if code in names)
+    return tuple((code, lines) for code, lines in found if lines)
 
 
 def _complaints(
@@ -479,7 +476,7 @@ class _PeerComments:
     mentions: dict[str, Counter] = field(default_factory=dict)  # code -> peer id -> complaints
 
 
-_PEER_COMMENT_CACHE: dict[tuple, _PeerComments] = {}
+_PEER_COMMENT_CACHE = FiguresCache(64)
 
 
 def _compare_with_peers(
@@ -502,12 +499,9 @@ def _compare_with_peers(
         keywords,
         None if complaint_below is None else round(complaint_below, 9),
     )
-    sample = _PEER_COMMENT_CACHE.get(key)
-    if sample is None:
-        sample = _peer_comments(session, root_of, start, end, keywords, complaint_below)
-        if len(_PEER_COMMENT_CACHE) >= 64:
-            _PEER_COMMENT_CACHE.clear()
-        _PEER_COMMENT_CACHE[key] = sample
+    sample = _PEER_COMMENT_CACHE.get_or_compute(
+        key, lambda: _peer_comments(session, root_of, start, end, keywords, complaint_below)
+    )
     comments = sum(sample.comments.values()) - sample.comments.get(unit_id, 0)
     for code, tally in tallies.items():
         by_peer = sample.mentions.get(code, Counter())

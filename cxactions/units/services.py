@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
-from cxactions.analytics.services import data_signature
+from cxactions.analytics.services import FiguresCache, data_signature
 from cxactions.extensions import db
 from cxactions.plans.models import Adoption
 from cxactions.surveys.aggregates import OVERALL
@@ -191,17 +191,12 @@ def latest_week(metric_id: int | None) -> date | None:
     """
     if metric_id is None:
         return None
-    key = (data_signature(db.session), "latest-week", metric_id)
-    if key not in _SCOPE_CACHE:
-        _remember(
-            key,
-            db.session.scalar(
-                select(func.max(UnitWeekScore.week_start)).where(
-                    UnitWeekScore.metric_id == metric_id
-                )
-            ),
-        )
-    return _SCOPE_CACHE[key]
+    return _SCOPE_CACHE.get_or_compute(
+        (data_signature(db.session), "latest-week", metric_id),
+        lambda: db.session.scalar(
+            select(func.max(UnitWeekScore.week_start)).where(UnitWeekScore.metric_id == metric_id)
+        ),
+    )
 
 
 def unit_tree(scope: Collection[int] | None = None, *, recent_weeks: int = 4) -> UnitTree:
@@ -313,17 +308,11 @@ def _weekly(metric_id: int, units: Units, since: date) -> list[WeekPoint]:
 def _shared_weekly(metric_id: int, peer: Unit | None, since: date) -> list[WeekPoint]:
     """The weekly series of a region (``peer``) or of the company (``None``), the same for every
     unit below it: kept until the data changes (see metric_comparisons)."""
-    key = (data_signature(db.session), "weeks", metric_id, peer.id if peer else None, since)
-    if key not in _SCOPE_CACHE:
-        units = subtree_select([peer.id]) if peer is not None else None
-        _remember(key, _weekly(metric_id, units, since))
-    return _SCOPE_CACHE[key]
-
-
-def _remember(key: tuple, value) -> None:
-    if len(_SCOPE_CACHE) >= 256:
-        _SCOPE_CACHE.clear()
-    _SCOPE_CACHE[key] = value
+    units = subtree_select([peer.id]) if peer is not None else None
+    return _SCOPE_CACHE.get_or_compute(
+        (data_signature(db.session), "weeks", metric_id, peer.id if peer else None, since),
+        lambda: _weekly(metric_id, units, since),
+    )
 
 
 def _mean_between(points: list[WeekPoint], start: date, end: date) -> tuple[float | None, int]:
@@ -336,7 +325,8 @@ def _mean_between(points: list[WeekPoint], start: date, end: date) -> tuple[floa
 
 BASELINE_WEEKS = 8
 COMPARISON_WEEKS = 8
-_SCOPE_CACHE: dict[tuple, tuple[dict, dict]] = {}
+# Region- and company-wide figures, the same for every unit below them.
+_SCOPE_CACHE = FiguresCache(256)
 
 
 def metric_comparisons(
@@ -385,7 +375,7 @@ def metric_comparisons(
         survey[scope] = _means(scores.group_by(UnitWeekScore.metric_id))
         operations[scope] = _means(values.group_by(OperationValue.metric_id))
         if shared is not None:
-            _remember(shared, (survey[scope], operations[scope]))
+            _SCOPE_CACHE.remember(shared, (survey[scope], operations[scope]))
     found = []
     for metric in metrics:
         source = survey if metric.kind == MetricKind.DRIVER else operations
