@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import Enum
+from sqlalchemy import Enum, Index, func
+from sqlalchemy.orm import InstrumentedAttribute
 
 
 def utcnow() -> datetime:
@@ -24,3 +25,10 @@ def str_enum(enum_class: type[enum.Enum], name: str) -> Enum:
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
+
+
+def unique_ignoring_case(code: InstrumentedAttribute) -> Index:
+    """A unique index on ``lower(code)``: codes are keys people type, so no two may differ only
+    by case (``ZD3`` and ``zd3`` would otherwise become two units with two pages)."""
+    table = code.class_.__tablename__
+    return Index(f"uq_{table}_{code.key}_lower", func.lower(code), unique=True)

@@ -5,7 +5,7 @@ Models live in their feature folders; this module only gathers them.
 
 from cxactions.analytics.models import DataVersion, ImpactEstimate, ImpactEventEstimate, ImpactRun
 from cxactions.audit.models import AuditEvent
-from cxactions.auth.models import Role, User, user_units
+from cxactions.auth.models import Role, SignInAttempt, User, UserSession, user_units
 from cxactions.crowd.models import Comment, CommentKind
 from cxactions.imports.models import ImportRun
 from cxactions.library.models import (
@@ -15,7 +15,7 @@ from cxactions.library.models import (
     SolutionStatus,
     solution_challenges,
 )
-from cxactions.plans.models import Adoption, AdoptionStatus
+from cxactions.plans.models import Adoption, AdoptionEvent, AdoptionStatus
 from cxactions.search.models import SearchOutbox
 from cxactions.surveys.models import Metric, MetricKind, OperationValue, Response
 from cxactions.taxonomy.models import (
@@ -29,6 +29,7 @@ from cxactions.units.models import Unit
 
 __all__ = [
     "Adoption",
+    "AdoptionEvent",
     "AdoptionStatus",
     "AuditEvent",
     "Challenge",
@@ -48,6 +49,7 @@ __all__ = [
     "Response",
     "Role",
     "SearchOutbox",
+    "SignInAttempt",
     "SignalDirection",
     "Solution",
     "SolutionKind",
@@ -55,6 +57,7 @@ __all__ = [
     "ThresholdKind",
     "Unit",
     "User",
+    "UserSession",
     "solution_challenges",
     "user_units",
 ]

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cxactions.db_types import str_enum, utcnow
+from cxactions.db_types import str_enum, unique_ignoring_case, utcnow
 from cxactions.extensions import db
 from cxactions.vocabulary import Level, SolutionKind, SolutionStatus
 
@@ -70,3 +70,6 @@ class Solution(db.Model):
 
     def __repr__(self) -> str:
         return f"<Solution {self.code}>"
+
+
+unique_ignoring_case(Solution.code)

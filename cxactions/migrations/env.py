@@ -1,4 +1,5 @@
 import logging
+import warnings
 from logging.config import fileConfig
 
 from alembic import context
@@ -13,6 +14,12 @@ config = context.config
 # Keep the application's loggers alive when migrations run in-process (init, demo, tests).
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
+# SQLite cannot reflect expression indexes (the lower(code) unique indexes): autogenerate skips
+# them there, and the migrations create them by hand.
+warnings.filterwarnings("ignore", message="autogenerate skipping metadata-specified expression")
+warnings.filterwarnings(
+    "ignore", message="Skipped unsupported reflection of expression-based index"
+)
 
 
 def get_engine():

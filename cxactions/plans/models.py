@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cxactions.db_types import str_enum, utcnow
@@ -43,3 +43,28 @@ class Adoption(db.Model):
     solution = relationship("Solution")
     challenge = relationship("Challenge")
     created_by = relationship("User")
+    events: Mapped[list[AdoptionEvent]] = relationship(
+        back_populates="adoption",
+        cascade="all, delete-orphan",
+        order_by="(AdoptionEvent.at, AdoptionEvent.id)",
+    )
+
+
+class AdoptionEvent(db.Model):
+    """One change in a plan item's history: who, when, what (``changes``: field -> [before, after])."""
+
+    __tablename__ = "adoption_events"
+    __table_args__ = (Index("ix_adoption_events_adoption_at", "adoption_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    adoption_id: Mapped[int] = mapped_column(ForeignKey("adoptions.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    # None for command-line and system changes, which name themselves in ``actor``.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(40))
+    changes: Mapped[dict | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    adoption: Mapped[Adoption] = relationship(back_populates="events")
+    user = relationship("User")

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cxactions.db_types import str_enum
+from cxactions.db_types import str_enum, unique_ignoring_case
 from cxactions.extensions import db
 from cxactions.vocabulary import MetricKind
 
@@ -23,6 +23,13 @@ class Metric(db.Model):
     kind: Mapped[MetricKind] = mapped_column(str_enum(MetricKind, "metric_kind"))
     higher_is_better: Mapped[bool] = mapped_column(default=True)
     target: Mapped[float | None] = mapped_column(Float)
+    # The scale a value must lie on (inclusive); None = unbounded on that side. Survey scores
+    # are created on 0-10; CX leads change it on /metrics or in targets.csv.
+    scale_min: Mapped[float | None] = mapped_column(Float)
+    scale_max: Mapped[float | None] = mapped_column(Float)
+
+
+unique_ignoring_case(Metric.code)
 
 
 class Response(db.Model):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cxactions.db_types import str_enum, utcnow
+from cxactions.db_types import str_enum, unique_ignoring_case, utcnow
 from cxactions.extensions import db
 from cxactions.search.tagging import keyword_lines
 from cxactions.vocabulary import ChallengeStatus, SignalDirection, ThresholdKind
@@ -60,6 +60,9 @@ class Challenge(db.Model):
 
     def __repr__(self) -> str:
         return f"<Challenge {self.code}>"
+
+
+unique_ignoring_case(Challenge.code)
 
 
 class ChallengeSignal(db.Model):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cxactions.db_types import utcnow
+from cxactions.db_types import unique_ignoring_case, utcnow
 from cxactions.extensions import db
 
 
@@ -30,3 +30,6 @@ class Unit(db.Model):
 
     def __repr__(self) -> str:
         return f"<Unit {self.code}>"
+
+
+unique_ignoring_case(Unit.code)
