@@ -42,6 +42,7 @@ def test_pure_modules_import_no_flask():
     pure = [
         "cxactions.library.seed_files",
         "cxactions.db_types",
+        "cxactions.csv_export",
         "cxactions.search.analysis",
         "cxactions.search.engine",
     ]

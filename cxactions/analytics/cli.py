@@ -15,6 +15,7 @@ from cxactions.analytics.panel import PERIODS
 from cxactions.analytics.ranking import MIN_UNITS
 from cxactions.analytics.services import DETAILS
 from cxactions.cli_options import format_option, output_option, write_report
+from cxactions.csv_export import frame_csv_text
 
 
 class _StepBar:
@@ -141,7 +142,7 @@ def impact_command(
         raise click.ClickException(str(error)) from error
     frame = report.rows(detail)
     if output_format == "csv":
-        text = frame.to_csv(index=False, float_format="%.6f", lineterminator="\n")
+        text = frame_csv_text(frame)
     elif output_format == "json":
         text = json.dumps(
             {

@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 
 from cxactions.analytics.cli import _json_ready, _table
 from cxactions.cli_options import format_option, output_option, write_report
+from cxactions.csv_export import frame_csv_text
 
 METHOD_CHOICES = {"relative-weights": "relative_weights", "shapley": "shapley"}
 
@@ -46,7 +47,7 @@ def drivers_command(
         raise click.ClickException(str(error)) from error
     frame = report.rows
     if output_format == "csv":
-        text = frame.to_csv(index=False, float_format="%.6f", lineterminator="\n")
+        text = frame_csv_text(frame)
     elif output_format == "json":
         text = json.dumps(
             {

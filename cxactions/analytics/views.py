@@ -3,9 +3,6 @@ library's gaps. They read cached estimates; a stale cache is recomputed in the b
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 
@@ -19,6 +16,7 @@ from cxactions.auth.permissions import (
     managed_unit_ids,
     require_role,
 )
+from cxactions.csv_export import csv_text
 from cxactions.extensions import db
 from cxactions.library.services import get_solution
 from cxactions.vocabulary import SolutionKind
@@ -78,12 +76,8 @@ def show_drivers():
 @require_role(Role.STAFF)
 def export_leaderboard():
     board = _leaderboard()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(pages.CSV_COLUMNS)
-    writer.writerows(pages.leaderboard_csv_rows(board))
     return Response(
-        buffer.getvalue(),
+        csv_text(pages.CSV_COLUMNS, pages.leaderboard_csv_rows(board)),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=impact-ranking.csv"},
     )

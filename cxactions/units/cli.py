@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 import click
 from flask.cli import with_appcontext
 
 from cxactions.cli_options import format_option
+from cxactions.csv_export import csv_text
 
 CSV_COLUMNS = [
     "unit_id",
@@ -57,29 +56,26 @@ def challenges_command(unit_code: str, weeks: int, output_format: str) -> None:
 
 def priorities_csv(priorities) -> str:
     """Challenges by rank, then (when they stand in) the weakest drivers, unranked."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
     code = priorities.unit.code
-    for rank, item in enumerate(priorities.challenges, start=1):
-        writer.writerow(
-            [
-                code,
-                item.code,
-                item.name,
-                f"{item.priority:.4f}",
-                rank,
-                " | ".join(evidence.sentence for evidence in item.evidence),
-                "challenge",
-                ";".join(entry.solution.code for entry in item.solutions),
-            ]
-        )
+    rows = [
+        [
+            code,
+            item.code,
+            item.name,
+            f"{item.priority:.4f}",
+            rank,
+            " | ".join(evidence.sentence for evidence in item.evidence),
+            "challenge",
+            ";".join(entry.solution.code for entry in item.solutions),
+        ]
+        for rank, item in enumerate(priorities.challenges, start=1)
+    ]
     if priorities.show_weakest:
-        for item in priorities.weakest:
-            writer.writerow(
-                [code, "", item.metric.label, f"{item.score:.4f}", "", item.sentence, "driver", ""]
-            )
-    return buffer.getvalue()
+        rows += [
+            [code, "", item.metric.label, f"{item.score:.4f}", "", item.sentence, "driver", ""]
+            for item in priorities.weakest
+        ]
+    return csv_text(CSV_COLUMNS, rows)
 
 
 def priorities_table(priorities) -> str:
