@@ -49,9 +49,10 @@ def write_organisation(folder) -> dict[str, str]:
                             "unit_id": store,
                             "responded_at": (monday + timedelta(days=2 * k)).isoformat(),
                             "overall": round(overall + 0.1 * rng.standard_normal(), 3),
-                            "wait_time_rating": round(7 + wait, 3),
-                            "staff_rating": round(7 + staff, 3),
-                            "cleanliness_rating": round(7 + clean, 3),
+                            # Survey scores lie on their 0–10 scale (3 of 900 would not).
+                            "wait_time_rating": round(min(7 + wait, 10.0), 3),
+                            "staff_rating": round(min(7 + staff, 10.0), 3),
+                            "cleanliness_rating": round(min(7 + clean, 10.0), 3),
                         }
                     )
                 minutes = 6 - 2 * wait + 0.5 * rng.standard_normal()

@@ -17,7 +17,8 @@ CS_YEARLY = ["--estimator", "cs", "--period", "year", "--control", "never", "--w
 @pytest.fixture
 def mpdta_loaded(runner, db, tmp_path):
     files = write_mpdta_csvs(tmp_path / "mpdta")
-    for kind in ("units", "solutions", "responses", "adoptions"):
+    # targets.csv first: it sets the scale of overall (lemp is not a 0–10 score).
+    for kind in ("targets", "units", "solutions", "responses", "adoptions"):
         result = runner.invoke(args=["import", kind, str(files[kind])])
         assert result.exit_code == 0, result.output
 

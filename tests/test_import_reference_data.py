@@ -15,7 +15,8 @@ from cxactions.units.models import Unit
 from cxactions.vocabulary import AdoptionStatus
 from tests.reference_data import MPDTA_SOLUTION, load_mpdta, write_mpdta_csvs
 
-ORDER = ("units", "solutions", "responses", "adoptions")
+# targets.csv first: it sets the scale of overall (lemp is not a 0–10 score).
+ORDER = ("targets", "units", "solutions", "responses", "adoptions")
 
 
 @pytest.fixture
@@ -43,9 +44,10 @@ def test_mpdta_loads_through_the_cli_exactly(runner, db, mpdta_files):
     treated = frame.loc[frame["first.treat"] > 0, "countyreal"].nunique()
 
     summaries = import_all(runner, mpdta_files)
-    assert f"{counties + states} rows read: {counties + states} inserted" in summaries[0]
-    assert f"{len(frame):,} rows read: {len(frame):,} inserted" in summaries[2]
-    assert f"{treated} rows read: {treated} inserted" in summaries[3]
+    assert "1 row read: 1 inserted" in summaries[0]  # overall, declared with its scale
+    assert f"{counties + states} rows read: {counties + states} inserted" in summaries[1]
+    assert f"{len(frame):,} rows read: {len(frame):,} inserted" in summaries[3]
+    assert f"{treated} rows read: {treated} inserted" in summaries[4]
 
     assert count(Unit) == counties + states
     assert count(Response) == len(frame) == 2500

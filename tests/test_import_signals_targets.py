@@ -348,10 +348,11 @@ BAD_FILES = {
         TARGETS + "wait_minutes,5,,\nwait_minutes,6,,\n",
         "file.csv:3: metric: duplicate metric 'wait_minutes' (first on line 2)",
     ),
-    "targets with a kind column": (
+    "targets with a unit column": (
         "targets",
-        "metric,target,kind\nwait_minutes,5,operational\n",
-        "file.csv:1: kind: unknown column (expected: metric, target, label, higher_is_better)",
+        "metric,target,unit\nwait_minutes,5,minutes\n",
+        "file.csv:1: unit: unknown column (expected: metric, target, label, higher_is_better, "
+        "min, max, kind)",
     ),
     "targets without a target column": (
         "targets",

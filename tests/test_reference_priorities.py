@@ -64,17 +64,31 @@ def swiss() -> pd.DataFrame:
 
 
 def load(runner, folder: Path, frame: pd.DataFrame, key: str, outcome: str, prefix: str) -> None:
-    """Each row a unit with one response on the same day: ``overall`` = ``outcome``."""
+    """Each row a unit with one response on the same day: ``overall`` = ``outcome``.
+
+    Both data sets are percentages (0–100), not 0–10 scores: targets.csv first declares the
+    outcome and every driver on a 0–100 scale, as a user importing such a survey would.
+    """
     codes = [f"{prefix}{value}" for value in frame[key]]
     units = pd.DataFrame({"unit_id": codes, "name": [f"{key.title()} {v}" for v in frame[key]],
                           "parent_id": "", "kind": key})  # fmt: skip
+    drivers = [column for column in frame.columns if column not in (key, outcome)]
+    scales = pd.DataFrame(
+        {
+            "metric": ["overall", *drivers],
+            "target": "",
+            "min": 0,
+            "max": 100,
+            "kind": ["", *["driver"] * len(drivers)],
+        }
+    )
     responses = frame.drop(columns=[key, outcome]).assign(
         response_id=[f"r-{code}" for code in codes],
         unit_id=codes,
         responded_at=DAY,
         overall=frame[outcome],
     )
-    files = {"units": units, "responses": responses}
+    files = {"targets": scales, "units": units, "responses": responses}
     for kind, table in files.items():
         path = folder / f"{kind}.csv"
         table.to_csv(path, index=False)

@@ -28,6 +28,7 @@ from cxactions.extensions import db
 from cxactions.library.models import Solution
 from cxactions.library.seed import SeedSummary, load_seed
 from cxactions.plans.models import Adoption
+from cxactions.scales import default_scale
 from cxactions.surveys.aggregates import refresh_unit_weeks
 from cxactions.surveys.models import Metric, OperationValue, Response
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
@@ -175,7 +176,9 @@ def _upsert_metrics(session: Session) -> dict[str, int]:
     for definition in generator.METRICS:
         metric = existing.get(definition.code)
         if metric is None:
-            metric = Metric(code=definition.code)
+            # Survey scores on 0–10, operational inputs unbounded; a CX lead may change them.
+            low, high = default_scale(definition.kind)
+            metric = Metric(code=definition.code, scale_min=low, scale_max=high)
             session.add(metric)
             existing[definition.code] = metric
         metric.label = definition.label

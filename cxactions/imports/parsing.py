@@ -25,8 +25,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from cxactions.scales import MAX_MAGNITUDE
 from cxactions.vocabulary import (
     AdoptionStatus,
+    MetricKind,
     SignalDirection,
     SolutionKind,
     SolutionStatus,
@@ -145,6 +147,10 @@ FORMATS: dict[str, FileFormat] = {
         ),
         key=("response_id",),
         extra_numeric=True,
+        note=(
+            "overall and every driver score must lie on its metric's scale: 0–10 unless a CX "
+            "lead set another on the metrics page or in targets.csv (min, max)."
+        ),
     ),
     "operations": FileFormat(
         "operations",
@@ -155,6 +161,10 @@ FORMATS: dict[str, FileFormat] = {
             Field("value", "number", not_empty=True),
         ),
         key=("unit_id", "date", "metric"),
+        note=(
+            "A new metric is created unbounded; a value must lie on its metric's scale when a "
+            "CX lead set one (metrics page, or targets.csv min and max)."
+        ),
     ),
     "adoptions": FileFormat(
         "adoptions",
@@ -202,16 +212,24 @@ FORMATS: dict[str, FileFormat] = {
         "targets",
         (
             Field("metric", "code", not_empty=True, max_length=64),
-            Field("target", "number", not_empty=True),
+            # Required, except on a row that sets the scale (min or max) only.
+            Field("target", "number"),
             Field("label", "text", required=False, max_length=200),
             Field("higher_is_better", "boolean", required=False),
+            Field("min", "number", required=False),
+            Field("max", "number", required=False),
+            Field("kind", "choice", required=False, choices=_values(MetricKind)),
         ),
         key=("metric",),
         note=(
-            "Sets the target (and optionally the label and direction) of metrics that already "
-            "exist: survey driver columns of responses.csv, metrics of operations.csv, or "
-            "overall. An empty label or higher_is_better leaves the stored value as it is. "
-            "higher_is_better: true/false, yes/no or 1/0."
+            "Sets the target (and optionally the label, direction and scale) of metrics that "
+            "already exist: survey driver columns of responses.csv, metrics of operations.csv, "
+            "or overall. An empty label, higher_is_better, min or max leaves the stored value "
+            "as it is; the target may be empty on a row that sets min or max. min and max are "
+            "the metric's scale: imported values outside it are refused (survey scores start on "
+            "0–10, operational inputs unbounded). kind (driver or operational) declares a metric "
+            "that does not exist yet, so that its scale is set before its data comes; overall "
+            "can always be named. higher_is_better: true/false, yes/no or 1/0."
         ),
     ),
 }
@@ -537,7 +555,11 @@ def _parse_datetimes(
 
 
 def parse_numbers(values: np.ndarray, french: bool = False) -> tuple[np.ndarray, dict[int, str]]:
-    """Strict finite decimal numbers (``7.5``; also ``7,5`` in French mode); '' is NaN."""
+    """Strict finite decimal numbers (``7.5``; also ``7,5`` in French mode); '' is NaN.
+
+    ``nan``, ``inf`` and numbers larger than ``scales.MAX_MAGNITUDE`` in size are refused: the
+    row is reported and its value is NaN.
+    """
     if _repeats(values):
         codes, uniques = pd.factorize(values)
         numbers, problems = _parse_numbers(np.asarray(uniques, dtype=object), french)
@@ -552,10 +574,22 @@ def _parse_numbers(values: np.ndarray, french: bool) -> tuple[np.ndarray, dict[i
     # to_numeric rejects '1e', 'abc' and '1,5'; it accepts 'nan' and 'inf', refused just below.
     numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=NUMBER_DTYPE, na_value=np.nan)
     problems: dict[int, str] = {}
-    for index in np.flatnonzero(~np.isfinite(numbers)):
+    with np.errstate(invalid="ignore"):
+        unusable = ~(np.abs(numbers) <= MAX_MAGNITUDE)
+    if unusable.any():
+        numbers = numbers.copy()  # pandas may hand out a read-only view
+    for index in np.flatnonzero(unusable):
         value = values[index]
-        if value.strip():
+        if not value.strip():
+            continue
+        if np.isfinite(numbers[index]):
+            problems[int(index)] = (
+                f"{_quote(value)} is too large: numbers must lie between "
+                f"-{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}"
+            )
+        else:  # also 'nan', 'inf' and '1e999'
             problems[int(index)] = f"not a number: {_quote(value)}"
+        numbers[index] = np.nan
     return numbers, problems
 
 
@@ -803,7 +837,7 @@ class ImportFile:
         for spec in self.format.fields:
             if spec.name not in out and spec.kind != "datetime":
                 out[spec.name] = _missing_column(spec, count)
-        found.extend(self._row_rules(out, count))
+        found.extend(self._row_rules(out, count, {(index, name) for index, _, name, _ in found}))
         for index, _, _, _ in found:
             bad[index] = True
         key_problems = keys.check(out, line, bad)
@@ -856,11 +890,21 @@ class ImportFile:
                 problems.setdefault(int(index), "required, but empty")
         return problems
 
-    def _row_rules(self, out: dict, count: int) -> list[tuple[int, int, str, str]]:
-        """Rules across columns of one row."""
+    def _row_rules(
+        self, out: dict, count: int, refused: set[tuple[int, str]]
+    ) -> list[tuple[int, int, str, str]]:
+        """Rules across columns of one row (``refused``: the cells already found invalid)."""
         found = []
         if self.format.kind == "signals":
             found.extend(self._threshold_rules(out))
+        if self.format.kind == "targets" and "target" in self.columns:
+            # A row may set the scale alone; otherwise it sets a target.
+            sets_scale = ~np.isnan(out["min"]) | ~np.isnan(out["max"])
+            position = self.columns.index("target")
+            for index in np.flatnonzero(np.isnan(out["target"]) & ~sets_scale):
+                cells = {(int(index), name) for name in ("target", "min", "max")}
+                if not cells & refused:
+                    found.append((int(index), position, "target", "required, but empty"))
         if self.format.kind == "adoptions" and "adopted_on" in self.columns:
             status = out["status"]
             missing = np.isnat(out["adopted_on"]) & (status == AdoptionStatus.IMPLEMENTED.value)

@@ -39,12 +39,14 @@ from cxactions.imports.parsing import (
 )
 from cxactions.library.models import Solution, solution_challenges
 from cxactions.plans.models import Adoption
+from cxactions.scales import default_scale, describe_scale, on_scale, scale_problem
 from cxactions.search.sync import enqueue as enqueue_search
-from cxactions.surveys.aggregates import ensure_metrics, refresh_unit_weeks
+from cxactions.surveys.aggregates import OVERALL, ensure_metrics, refresh_unit_weeks
 from cxactions.surveys.models import Metric, OperationValue, Response
+from cxactions.surveys.services import scale_change_problems
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
 from cxactions.units.models import Unit
-from cxactions.vocabulary import MetricKind
+from cxactions.vocabulary import MetricKind, ThresholdKind
 
 MAX_SHOWN_ERRORS = 50
 # Above this many touched units, refreshing every unit-week is cheaper than a huge IN list
@@ -558,16 +560,78 @@ class Loader:
         unknown = ids.isna().to_numpy().copy()
         if optional:
             unknown &= rows[column].notna().to_numpy()
+        lower = by_lower_case(known) if unknown.any() else {}
         for line, code in zip(
             rows["line"].to_numpy()[unknown], rows[column].to_numpy()[unknown], strict=True
         ):
-            errors.add(
-                ParseError(
-                    int(line), column, f"unknown {column} '{code}' (not in the database: {what})"
-                )
+            right = case_hint(code, lower)
+            message = (
+                unknown_by_case(column, code, right)
+                if right is not None
+                else f"unknown {column} '{code}' (not in the database: {what})"
             )
+            errors.add(ParseError(int(line), column, message))
         keep = ~unknown
         return rows.loc[keep].reset_index(drop=True), ids.to_numpy()[keep]
+
+
+# --------------------------------------------------------------------------- codes and case
+
+CASE_RULE = "codes are unique ignoring case"
+
+
+def by_lower_case(codes) -> dict[str, str]:
+    """The codes keyed by their lower case, to find one written with another case."""
+    return {code.lower(): code for code in codes}
+
+
+def case_hint(code: str, lower: dict[str, str]) -> str | None:
+    """The known code ``code`` differs from only by case, or None."""
+    known = lower.get(code.lower())
+    return known if known is not None and known != code else None
+
+
+def unknown_by_case(column: str, code: str, known: str) -> str:
+    """A reference that differs only by case from a known code: refused, never resolved."""
+    return f"unknown {column} '{code}' (did you mean '{known}'? {CASE_RULE}: use '{known}')"
+
+
+def exists_by_case(code: str, known: str) -> str:
+    """A new code that differs only by case from an existing one."""
+    return f"{code} already exists as {known} — {CASE_RULE}; use {known}"
+
+
+class NewCodes:
+    """New codes of a file, checked against the database and the file's earlier rows: none
+    may differ only by case from another (``ZD3`` and ``zd3`` would be two units)."""
+
+    def __init__(self, existing) -> None:
+        self.existing = set(existing)
+        self.existing_lower = by_lower_case(self.existing)
+        self.seen: dict[str, tuple[str, int]] = {}  # lower case -> (code, line) in this file
+
+    def check(self, rows: pd.DataFrame, errors: ErrorLog, column: str) -> pd.DataFrame:
+        """The rows whose ``column`` code clashes with no other by case; errors for the rest."""
+        keep = np.ones(len(rows), dtype=bool)
+        for position, (line, code) in enumerate(
+            zip(rows["line"].tolist(), rows[column].tolist(), strict=True)
+        ):
+            lower = code.lower()
+            known = case_hint(code, self.existing_lower)
+            first = self.seen.get(lower)
+            if known is not None:
+                message = exists_by_case(code, known)
+            elif first is not None and first[0] != code:
+                message = (
+                    f"{code} differs only by case from {first[0]} on line {first[1]} — "
+                    f"{CASE_RULE}; use {first[0]}"
+                )
+            else:
+                self.seen.setdefault(lower, (code, int(line)))
+                continue
+            keep[position] = False
+            errors.add(ParseError(int(line), column, message))
+        return rows.loc[keep].reset_index(drop=True) if not keep.all() else rows
 
 
 def _errors_for(
@@ -606,7 +670,11 @@ class TreeLoader(Loader):
         selected += [table.c[name] for name in self.columns.values()]
         query = sa.select(*selected).outerjoin(parent, parent.c.id == table.c.parent_id)
         self.existing = {row.code: row for row in self.session.execute(query)}
+        self.new_codes = NewCodes(self.existing)
         self.frames: list[pd.DataFrame] = []
+
+    def check(self, rows: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
+        return self.new_codes.check(rows, errors, self.key_column)
 
     def take(self, rows: pd.DataFrame) -> None:
         self.frames.append(rows)
@@ -641,15 +709,20 @@ class TreeLoader(Loader):
         parents = {code: row.parent for code, row in self.existing.items()}
         parents.update(file_parents)
         bad: set[str] = set()
+        parents_lower = by_lower_case(parents)
         for code in codes:
             parent = file_parents[code]
             if parent is not None and parent not in parents:
                 bad.add(code)
+                right = case_hint(parent, parents_lower)
                 errors.add(
                     ParseError(
                         lines[code],
                         "parent_id",
-                        f"unknown {self.what} '{parent}' (not in the database nor in this file)",
+                        unknown_by_case(self.what, parent, right)
+                        if right is not None
+                        else f"unknown {self.what} '{parent}' (not in the database nor in "
+                        "this file)",
                     )
                 )
         for code, cycle in _cycles(parents, codes).items():
@@ -796,8 +869,11 @@ class SolutionsLoader(Loader):
         self.mapping: dict[int, set[int]] = {}
         for solution_id, challenge_id in self.session.execute(sa.select(solution_challenges)):
             self.mapping.setdefault(solution_id, set()).add(challenge_id)
+        self.new_codes = NewCodes(self.existing)
+        self.challenges_lower = by_lower_case(self.challenges)
 
     def check(self, rows: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
+        rows = self.new_codes.check(rows, errors, "solution_id")
         if not self.has_column("challenge_ids"):
             return rows
         bad = np.zeros(len(rows), dtype=bool)
@@ -807,15 +883,21 @@ class SolutionsLoader(Loader):
             unknown = [code for code in items or () if code not in self.challenges]
             if unknown:
                 bad[position] = True
-                shown = ", ".join(f"'{code}'" for code in unknown)
-                errors.add(
-                    ParseError(
-                        line,
-                        "challenge_ids",
-                        f"unknown challenge_id {shown} (not in the database: import "
-                        "challenges.csv first)",
-                    )
+                hints = {code: case_hint(code, self.challenges_lower) for code in unknown}
+                shown = ", ".join(
+                    f"'{code}'"
+                    if hints[code] is None
+                    else f"'{code}' (did you mean '{hints[code]}'?)"
+                    for code in unknown
                 )
+                if all(hints.values()):
+                    message = f"unknown challenge_id {shown}: {CASE_RULE}"
+                else:
+                    message = (
+                        f"unknown challenge_id {shown} (not in the database: import "
+                        "challenges.csv first)"
+                    )
+                errors.add(ParseError(line, "challenge_ids", message))
         return rows.loc[~bad].reset_index(drop=True)
 
     def take(self, rows: pd.DataFrame) -> None:
@@ -970,6 +1052,58 @@ class AdoptionsLoader(Loader):
         self.session.execute(statement, records)
 
 
+# --------------------------------------------------------------------------- metrics and scales
+
+
+def metric_rows(session: Session) -> dict[str, Any]:
+    """Every metric by code: id, kind, label, direction, target and scale."""
+    table = Metric.__table__
+    return {
+        row.code: row
+        for row in session.execute(
+            sa.select(table.c.id, table.c.code, table.c.kind, table.c.label,
+                      table.c.higher_is_better, table.c.target, table.c.scale_min,
+                      table.c.scale_max)
+        )
+    }  # fmt: skip
+
+
+def _scale_of(row: Any) -> tuple[float | None, float | None]:
+    return (row.scale_min, row.scale_max)
+
+
+def off_scale_message(value: float, code: str, scale: tuple[float | None, float | None]) -> str:
+    return (
+        f"{value:g} is outside the scale of {code} ({describe_scale(*scale)}); a CX lead can "
+        "change the scale on /metrics or with targets.csv (min, max)"
+    )
+
+
+def refuse_off_scale(
+    rows: pd.DataFrame,
+    errors: ErrorLog,
+    column: str,
+    code: str,
+    scale: tuple[float | None, float | None],
+    among: np.ndarray | None = None,
+) -> np.ndarray:
+    """Errors for the values of ``column`` off ``scale`` (in the rows ``among``); their mask."""
+    low, high = scale
+    off = np.zeros(len(rows), dtype=bool)
+    if low is None and high is None:
+        return off
+    values = rows[column].to_numpy(dtype=np.float64)
+    if low is not None:
+        off |= values < low
+    if high is not None:
+        off |= values > high
+    if among is not None:
+        off &= among
+    for line, value in zip(rows["line"].to_numpy()[off], values[off], strict=True):
+        errors.add(ParseError(int(line), column, off_scale_message(float(value), code, scale)))
+    return off
+
+
 class BulkLoader(Loader):
     """Responses and operations: millions of rows, written chunk by chunk on the DBAPI cursor.
 
@@ -1010,21 +1144,32 @@ class ResponsesLoader(BulkLoader):
     def prepare(self, errors: ErrorLog) -> None:
         super().prepare(errors)
         self.drivers = list(self.source.extra_columns)
-        kinds = dict(
-            self.session.execute(
-                sa.select(Metric.code, Metric.kind).where(Metric.code.in_(self.drivers))
-            ).all()
-        )
-        for code, kind in kinds.items():
-            if kind != MetricKind.DRIVER:
+        metrics = metric_rows(self.session)
+        lower = by_lower_case(metrics)
+        # Each score column is checked against the scale its metric has, or will be created
+        # with (0–10): the same in a dry run as in the real one.
+        self.scales: dict[str, tuple[float | None, float | None]] = {}
+        wanted = [(OVERALL, MetricKind.OUTCOME)] + [
+            (code, MetricKind.DRIVER) for code in self.drivers
+        ]
+        for code, kind in wanted:
+            row = metrics.get(code)
+            if row is None:
+                known = case_hint(code, lower)
+                if known is not None:
+                    errors.add(ParseError(1, code, exists_by_case(code, known)))
+                self.scales[code] = default_scale(kind)
+            elif row.kind != kind and code != OVERALL:
                 errors.add(
                     ParseError(
                         1,
                         code,
-                        f"'{code}' is already an {kind.value} metric, not a survey driver; "
+                        f"'{code}' is already an {row.kind.value} metric, not a survey driver; "
                         "rename the column",
                     )
                 )
+            else:
+                self.scales[code] = _scale_of(row)
         if self.writing and self.drivers and not errors:
             ensure_metrics(self.session, self.drivers, MetricKind.DRIVER)
         self.touched_units: set[int] = set()
@@ -1037,7 +1182,11 @@ class ResponsesLoader(BulkLoader):
 
     def check(self, rows: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
         rows, unit_ids = self.reference(rows, errors, "unit_id", self.units, UNITS_FIRST)
-        return rows.assign(unit_pk=unit_ids.astype(np.int64))
+        rows = rows.assign(unit_pk=unit_ids.astype(np.int64))
+        bad = np.zeros(len(rows), dtype=bool)
+        for code, scale in self.scales.items():
+            bad |= refuse_off_scale(rows, errors, code, code, scale)
+        return rows.loc[~bad].reset_index(drop=True) if bad.any() else rows
 
     def take(self, rows: pd.DataFrame) -> None:
         if not self.writing:
@@ -1083,12 +1232,11 @@ class OperationsLoader(BulkLoader):
 
     def prepare(self, errors: ErrorLog) -> None:
         super().prepare(errors)
-        self.metrics = {
-            code: (metric_id, kind)
-            for code, metric_id, kind in self.session.execute(
-                sa.select(Metric.code, Metric.id, Metric.kind)
-            )
-        }
+        rows = metric_rows(self.session)
+        self.metrics = {code: (row.id, row.kind) for code, row in rows.items()}
+        # New metrics are operational inputs, created unbounded (any finite number).
+        self.scales = {code: _scale_of(row) for code, row in rows.items()}
+        self.metrics_lower = by_lower_case(rows)
         self.columns = ["unit_id", "on_date", "metric_id", "value"]
         self.statement = upsert_statement(
             self.session, self.table, self.columns, ["unit_id", "on_date", "metric_id"], ["value"]
@@ -1100,7 +1248,10 @@ class OperationsLoader(BulkLoader):
         bad = np.zeros(len(rows), dtype=bool)
         for code in pd.unique(metrics):
             known = self.metrics.get(code)
-            if known is not None and known[1] != MetricKind.OPERATIONAL:
+            same = case_hint(code, self.metrics_lower) if known is None else None
+            if same is not None:
+                message = exists_by_case(code, same)
+            elif known is not None and known[1] != MetricKind.OPERATIONAL:
                 message = f"'{code}' is a survey {known[1].value} metric, not an operational input"
             elif known is None and not METRIC_CODE.fullmatch(code):
                 message = (
@@ -1108,6 +1259,9 @@ class OperationsLoader(BulkLoader):
                     "starting with a letter (e.g. 'wait_minutes')"
                 )
             else:
+                if known is not None:
+                    mask = metrics == code
+                    bad |= refuse_off_scale(rows, errors, "value", code, self.scales[code], mask)
                 continue
             mask = metrics == code
             bad |= mask
@@ -1146,14 +1300,19 @@ class MetricReferences:
         """The rows whose metric exists, with its id as ``metric_pk``."""
         codes = rows["metric"].to_numpy()
         bad = np.zeros(len(rows), dtype=bool)
+        lower = by_lower_case(self.metrics)
         for code in pd.unique(codes):
             if code in self.metrics:
                 continue
-            close = difflib.get_close_matches(code, list(self.metrics), n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
             mask = codes == code
             bad |= mask
-            message = f"unknown metric '{code}' ({hint}not in the database: {METRICS_FIRST})"
+            same = case_hint(code, lower)
+            if same is not None:
+                message = unknown_by_case("metric", code, same)
+            else:
+                close = difflib.get_close_matches(code, list(self.metrics), n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                message = f"unknown metric '{code}' ({hint}not in the database: {METRICS_FIRST})"
             _errors_for(rows, errors, mask, "metric", message)
         rows = rows.loc[~bad].reset_index(drop=True)
         return rows.assign(metric_pk=rows["metric"].map(self.metrics).astype(np.int64))
@@ -1171,7 +1330,9 @@ class SignalsLoader(MetricReferences, Loader):
         challenges = self.session.execute(query).all()
         self.challenges = {row.code: row.id for row in challenges}
         self.merged = {row.code: row.merged_into for row in challenges if row.merged_into}
-        self.metrics = self.codes(Metric.__table__)
+        metrics = metric_rows(self.session)
+        self.metrics = {code: row.id for code, row in metrics.items()}
+        self.scales = {code: _scale_of(row) for code, row in metrics.items()}
         signals = ChallengeSignal.__table__
         if self.writing and self.dialect == "postgresql":
             # No unique constraint holds the key, so ON CONFLICT cannot stop two imports from
@@ -1206,7 +1367,14 @@ class SignalsLoader(MetricReferences, Loader):
             rows, errors, "challenge_id", self.challenges, "import challenges.csv first"
         )
         rows = rows.assign(challenge_pk=challenge_ids.astype(np.int64))
-        return self.known_metrics(rows, errors)
+        rows = self.known_metrics(rows, errors)
+        # An absolute threshold is a value of the metric: it lies on the metric's scale.
+        absolute = (rows["threshold_kind"] == ThresholdKind.ABSOLUTE.value).to_numpy()
+        bad = np.zeros(len(rows), dtype=bool)
+        for code in pd.unique(rows["metric"].to_numpy()[absolute]):
+            among = absolute & (rows["metric"] == code).to_numpy()
+            bad |= refuse_off_scale(rows, errors, "threshold", code, self.scales[code], among)
+        return rows.loc[~bad].reset_index(drop=True) if bad.any() else rows
 
     def take(self, rows: pd.DataFrame) -> None:
         inserts, updates = [], []
@@ -1254,25 +1422,123 @@ class SignalsLoader(MetricReferences, Loader):
             self.session.execute(statement, updates)
 
 
-TARGET_COLUMNS = ("target", "label", "higher_is_better")
+TARGET_COLUMNS = ("target", "label", "higher_is_better", "scale_min", "scale_max")
+
+
+def _number_or_none(value: Any) -> float | None:
+    return None if value is None or np.isnan(value) else float(value)
 
 
 class TargetsLoader(MetricReferences, Loader):
-    """Targets (and labels, directions) of existing metrics; key: the metric code."""
+    """Targets, labels, directions and scales of metrics; key: the metric code.
+
+    A metric is never created by accident: only ``overall`` (the outcome, always known) and
+    rows that give a ``kind`` declare a metric that does not exist yet, so that its scale can
+    be set before its data is imported.
+    """
 
     def prepare(self, errors: ErrorLog) -> None:
-        table = Metric.__table__
-        self.existing = {
-            row.code: row
-            for row in self.session.execute(
-                sa.select(table.c.id, table.c.code, table.c.label, table.c.higher_is_better,
-                          table.c.target)
-            )
-        }  # fmt: skip
+        self.existing = metric_rows(self.session)
         self.metrics = {code: row.id for code, row in self.existing.items()}
+        self.lower = by_lower_case(self.existing)
+
+    def _kind(self, code: str, given: str | None) -> tuple[MetricKind | None, tuple[str, str]]:
+        """The metric's kind (None when refused) and, when refused, ``(column, why)``."""
+        current = self.existing.get(code)
+        if current is not None:
+            kind = MetricKind(_plain(current.kind))
+            if given and given != kind.value:
+                article = "a" if kind == MetricKind.DRIVER else "an"
+                return None, ("kind", f"'{code}' is {article} {kind.value} metric, not {given}")
+            return kind, ("", "")
+        same = case_hint(code, self.lower)
+        if same is not None:
+            return None, ("metric", unknown_by_case("metric", code, same))
+        if code == OVERALL:
+            if given and given != MetricKind.OUTCOME.value:
+                return None, ("kind", f"'{OVERALL}' is the outcome (kind outcome), not {given}")
+            return MetricKind.OUTCOME, ("", "")
+        if not given:
+            close = difflib.get_close_matches(code, list(self.existing), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            return None, (
+                "metric",
+                f"unknown metric '{code}' ({hint}not in the database: {METRICS_FIRST}) — or "
+                "declare it with a kind column (driver or operational)",
+            )
+        if given == MetricKind.OUTCOME.value:
+            return None, ("kind", f"only '{OVERALL}' is the outcome: declare a driver or an "
+                                  "operational metric")  # fmt: skip
+        if not METRIC_CODE.fullmatch(code):
+            return None, (
+                "metric",
+                f"metric '{code}': use lower-case letters, digits and underscores, starting "
+                "with a letter (e.g. 'wait_minutes')",
+            )
+        return MetricKind(given), ("", "")
 
     def check(self, rows: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
-        return self.known_metrics(rows, errors)
+        """Every rule that needs the stored metrics: known or declared, scale, target on it,
+        stored values and absolute signal thresholds on the new scale."""
+        count = len(rows)
+        bad = np.zeros(count, dtype=bool)
+        kinds = np.full(count, None, dtype=object)
+        lows = np.full(count, np.nan)
+        highs = np.full(count, np.nan)
+        for position, (line, code, target, low, high, given) in enumerate(
+            zip(
+                rows["line"].tolist(),
+                rows["metric"].tolist(),
+                rows["target"].tolist(),
+                rows["min"].tolist(),
+                rows["max"].tolist(),
+                rows["kind"].tolist(),
+                strict=True,
+            )
+        ):
+            kind, (column, why) = self._kind(code, given)
+            found: list[tuple[str, str]] = [] if kind is not None else [(column, why)]
+            current = self.existing.get(code)
+            if kind is not None:
+                old = _scale_of(current) if current is not None else default_scale(kind)
+                new = (
+                    old[0] if np.isnan(low) else float(low),
+                    old[1] if np.isnan(high) else float(high),
+                )
+                problem = scale_problem(*new)
+                stored_target = current.target if current is not None else None
+                wanted = stored_target if np.isnan(target) else float(target)
+                if problem:
+                    found.append(problem)
+                elif wanted is not None and not on_scale(wanted, *new):
+                    found.append(
+                        (
+                            "target",
+                            off_scale_message(wanted, code, new)
+                            if not np.isnan(target)
+                            else f"the stored target {wanted:g} of {code} is outside the scale "
+                            f"{describe_scale(*new)}: give a target on it",
+                        )
+                    )
+                else:
+                    found.extend(
+                        scale_change_problems(
+                            self.session,
+                            current.id if current is not None else None,
+                            code,
+                            kind,
+                            old,
+                            new,
+                        )
+                    )
+                kinds[position] = kind
+                lows[position] = np.nan if new[0] is None else new[0]
+                highs[position] = np.nan if new[1] is None else new[1]
+            for column, why in found:
+                errors.add(ParseError(int(line), column, why))
+            bad[position] = bool(found)
+        rows = rows.assign(metric_kind=kinds, scale_low=lows, scale_high=highs)
+        return rows.loc[~bad].reset_index(drop=True) if bad.any() else rows
 
     def take(self, rows: pd.DataFrame) -> None:
         count = len(rows)
@@ -1282,29 +1548,53 @@ class TargetsLoader(MetricReferences, Loader):
             if self.has_column("higher_is_better")
             else [None] * count
         )
-        updates = []
-        for code, target, label, higher_is_better in zip(
-            rows["metric"].tolist(), rows["target"].tolist(), labels, directions, strict=True
+        inserts, updates = [], []
+        for code, kind, target, low, high, label, higher_is_better in zip(
+            rows["metric"].tolist(),
+            rows["metric_kind"].tolist(),
+            rows["target"].tolist(),
+            rows["scale_low"].tolist(),
+            rows["scale_high"].tolist(),
+            labels,
+            directions,
+            strict=True,
         ):
-            current = self.existing[code]
-            # An empty label or direction leaves the stored one alone.
-            label = (label or "").strip() or current.label
+            current = self.existing.get(code)
+            # An empty cell (label, direction, target, min, max) leaves the stored value alone.
+            default_label = code.replace("_", " ").capitalize()
+            label = (label or "").strip() or (current.label if current else default_label)
             if higher_is_better is None:
-                higher_is_better = current.higher_is_better
-            values = {"target": target, "label": label, "higher_is_better": higher_is_better}
+                higher_is_better = current.higher_is_better if current else True
+            target = _number_or_none(target)
+            if target is None and current is not None:
+                target = current.target
+            values = {
+                "target": target,
+                "label": label,
+                "higher_is_better": higher_is_better,
+                "scale_min": _number_or_none(low),
+                "scale_max": _number_or_none(high),
+            }
+            if current is None:
+                self.inserted += 1
+                inserts.append({"code": code, "kind": kind, **values})
+                continue
             if all(_same(getattr(current, name), value) for name, value in values.items()):
                 continue
             self.updated += 1
             updates.append({"row_id": current.id, **{f"new_{k}": v for k, v in values.items()}})
-        if not self.writing or not updates:
+        if not self.writing:
             return
         table = Metric.__table__
-        statement = (
-            sa.update(table)
-            .where(table.c.id == sa.bindparam("row_id"))
-            .values({name: sa.bindparam(f"new_{name}") for name in TARGET_COLUMNS})
-        )
-        self.session.execute(statement, updates)
+        if inserts:
+            self.session.execute(sa.insert(table), inserts)
+        if updates:
+            statement = (
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("row_id"))
+                .values({name: sa.bindparam(f"new_{name}") for name in TARGET_COLUMNS})
+            )
+            self.session.execute(statement, updates)
 
 
 LOADERS: dict[str, type[Loader]] = {

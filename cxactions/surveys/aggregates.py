@@ -11,6 +11,7 @@ from collections.abc import Collection
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from cxactions.scales import default_scale
 from cxactions.surveys.models import Metric, Response, UnitWeekScore
 from cxactions.vocabulary import MetricKind
 
@@ -26,12 +27,20 @@ def week_start_expression(session: Session, column: sa.ColumnElement) -> sa.Colu
 
 
 def ensure_metrics(session: Session, codes: Collection[str], kind: MetricKind) -> dict[str, int]:
-    """Metric ids by code, creating the metrics that do not exist yet."""
+    """Metric ids by code, creating the metrics that do not exist yet on their kind's default
+    scale (survey scores 0–10, operational inputs unbounded)."""
     existing = dict(
         session.execute(sa.select(Metric.code, Metric.id).where(Metric.code.in_(codes))).all()
     )
+    low, high = default_scale(kind)
     for code in sorted(set(codes) - existing.keys()):
-        metric = Metric(code=code, label=code.replace("_", " ").capitalize(), kind=kind)
+        metric = Metric(
+            code=code,
+            label=code.replace("_", " ").capitalize(),
+            kind=kind,
+            scale_min=low,
+            scale_max=high,
+        )
         session.add(metric)
         session.flush()
         existing[code] = metric.id

@@ -1,15 +1,60 @@
-"""The form of one metric's label, direction and target (shape only; rules in services)."""
+"""The form of one metric's label, direction, target and scale (shape only; rules in services).
+
+``FiniteNumber`` is the validator every number field of the curation forms uses: WTForms'
+FloatField and DecimalField accept 'nan', 'inf' and '1e308'.
+"""
 
 from __future__ import annotations
 
 from wtforms import BooleanField, FloatField, StringField, SubmitField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, ValidationError
 
 from cxactions.library.forms import CurationForm
+from cxactions.scales import number_problem
+
+
+class FiniteNumber:
+    """Refuses NaN, infinities and numbers too large to compute with (see ``cxactions.scales``)."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if field.data is None:
+            return
+        problem = number_problem(field.data)
+        if problem:
+            raise ValidationError(self.message or f"Give a finite number ({problem}).")
 
 
 class MetricForm(CurationForm):
     label = StringField("Label", validators=[Optional(), Length(max=200)])
     higher_is_better = BooleanField("Higher is better")
-    target = FloatField("Target", validators=[Optional()], description="Leave empty for no target.")
+    target = FloatField(
+        "Target",
+        validators=[Optional(), FiniteNumber()],
+        description="Leave empty for no target.",
+    )
+    scale_min = FloatField(
+        "Scale from",
+        validators=[Optional(), FiniteNumber()],
+        description="The lowest value the metric takes; empty = no lower bound.",
+    )
+    scale_max = FloatField(
+        "Scale to",
+        validators=[Optional(), FiniteNumber()],
+        description="The highest value the metric takes; empty = no upper bound.",
+    )
     submit = SubmitField("Save")
+
+    def changes(self) -> dict:
+        """The submitted values; a scale field absent from the request keeps the stored side."""
+        changes = {
+            "label": self.label.data,
+            "target": self.target.data,
+            "higher_is_better": self.higher_is_better.data,
+        }
+        for field in (self.scale_min, self.scale_max):
+            if field.raw_data:  # [] when the request did not hold the field at all
+                changes[field.short_name] = field.data
+        return changes

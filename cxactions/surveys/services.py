@@ -1,8 +1,14 @@
-"""Curating the metrics: their labels, which way is better, and their targets."""
+"""Curating the metrics: their labels, which way is better, their targets and their scales.
+
+The scale rules are shared with the targets import (``imports/services.py``): a scale is finite
+with min < max, the target lies on it, and a scale never shrinks past stored data or the
+absolute threshold of a signal.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +16,19 @@ from sqlalchemy.orm import Session
 
 from cxactions.audit.services import record
 from cxactions.library.services import CurationError, curation_transaction
-from cxactions.surveys.models import Metric
+from cxactions.scales import (
+    contains,
+    describe_scale,
+    number_problem,
+    on_scale,
+    scale_problem,
+)
+from cxactions.surveys.models import Metric, OperationValue, Response
+from cxactions.vocabulary import MetricKind, ThresholdKind
+
+Scale = tuple[float | None, float | None]
+# Form field of each side of the scale (and of the scale's own problems).
+SCALE_FIELDS = {"min": "scale_min", "max": "scale_max"}
 
 
 def all_metrics(session: Session) -> list[Metric]:
@@ -19,25 +37,157 @@ def all_metrics(session: Session) -> list[Metric]:
     return list(session.scalars(sa.select(Metric).order_by(order, Metric.code)))
 
 
+@dataclass(frozen=True)
+class StoredRange:
+    """The stored values of a metric: how many lie outside a scale, and their extremes."""
+
+    outside: int
+    lowest: float | None
+    highest: float | None
+
+
+def _stored_values(metric_id: int, kind: MetricKind | str, code: str):
+    """``(value column, from clause filter)`` for a metric's stored values."""
+    kind = MetricKind(getattr(kind, "value", kind))
+    if kind == MetricKind.OUTCOME:
+        return Response.overall, Response.overall.is_not(None)
+    if kind == MetricKind.DRIVER:
+        value = Response.scores[code].as_float()
+        return value, value.is_not(None)
+    return OperationValue.value, OperationValue.metric_id == metric_id
+
+
+def stored_range(
+    session: Session, metric_id: int, kind: MetricKind | str, code: str, scale: Scale
+) -> StoredRange:
+    """How many stored values (responses or operational values) lie off ``scale``."""
+    value, present = _stored_values(metric_id, kind, code)
+    low, high = scale
+    off = []
+    if low is not None:
+        off.append(value < low)
+    if high is not None:
+        off.append(value > high)
+    outside = sa.func.count(sa.case((sa.or_(*off), 1))) if off else sa.literal(0)
+    row = session.execute(
+        sa.select(outside, sa.func.min(value), sa.func.max(value)).where(present)
+    ).one()
+    return StoredRange(int(row[0] or 0), row[1], row[2])
+
+
+def signals_off_scale(session: Session, metric_id: int, scale: Scale) -> list[str]:
+    """The absolute signal thresholds of a metric that lie off ``scale`` (``C-X above 8``)."""
+    from cxactions.taxonomy.models import Challenge, ChallengeSignal
+
+    rows = session.execute(
+        sa.select(Challenge.code, ChallengeSignal.direction, ChallengeSignal.threshold)
+        .join(Challenge, Challenge.id == ChallengeSignal.challenge_id)
+        .where(
+            ChallengeSignal.metric_id == metric_id,
+            ChallengeSignal.threshold_kind == ThresholdKind.ABSOLUTE,
+        )
+        .order_by(Challenge.code)
+    ).all()
+    return [
+        f"{code} {getattr(direction, 'value', direction)} {threshold:g}"
+        for code, direction, threshold in rows
+        if not on_scale(threshold, *scale)
+    ]
+
+
+def scale_change_problems(
+    session: Session,
+    metric_id: int | None,
+    code: str,
+    kind: MetricKind | str,
+    old: Scale,
+    new: Scale,
+) -> list[tuple[str, str]]:
+    """``(side, why)`` for each reason the scale of a metric may not become ``new``.
+
+    A scale that only widens is always fine (stored data lie on the old one); otherwise stored
+    values and absolute signal thresholds must lie on the new one. ``side`` is ``min`` or
+    ``max`` (the side that shrank).
+    """
+    if metric_id is None or contains(new, old):
+        return []
+    side = "min" if not contains((new[0], None), (old[0], None)) else "max"
+    problems = []
+    stored = stored_range(session, metric_id, kind, code, new)
+    if stored.outside:
+        plural = stored.outside != 1
+        problems.append(
+            (
+                side,
+                f"{stored.outside:,} stored value{'s' if plural else ''} of {code} "
+                f"lie{'' if plural else 's'} outside {describe_scale(*new)} (stored values range "
+                f"from {stored.lowest:g} to {stored.highest:g}): choose a scale that holds them, "
+                "or correct the data first",
+            )
+        )
+    thresholds = signals_off_scale(session, metric_id, new)
+    if thresholds:
+        problems.append(
+            (
+                side,
+                f"the absolute threshold of {len(thresholds)} signal"
+                f"{'s' if len(thresholds) != 1 else ''} of {code} lies outside "
+                f"{describe_scale(*new)} ({', '.join(thresholds[:5])}): change "
+                f"{'them' if len(thresholds) != 1 else 'it'} first",
+            )
+        )
+    return problems
+
+
 def update_metric(
     session: Session, metric: Metric, changes: Mapping[str, Any], user: Any = None
 ) -> bool:
-    """Apply ``label``, ``target`` (None clears it) and ``higher_is_better``; committed and
-    audited. Returns whether anything changed; CurationError (nothing written) on bad input."""
+    """Apply ``label``, ``target`` (None clears it), ``higher_is_better`` and, when given,
+    ``scale_min`` / ``scale_max`` (None opens that side); committed and audited. Returns whether
+    anything changed; CurationError (nothing written) on bad input.
+
+    Numbers must be finite; the scale needs min < max, the target must lie on it, and a scale
+    that shrinks must still hold every stored value and absolute signal threshold.
+    """
     label = (changes.get("label") or "").strip() or None
     if label is not None and len(label) > 200:
         raise CurationError("Keep the label to 200 characters.", "label")
-    target = changes.get("target")
-    if target is not None and not isinstance(target, int | float):
-        raise CurationError("A target is a number.", "target")
+    numbers = {}
+    for name in ("target", "scale_min", "scale_max"):
+        if name not in changes and name != "target":
+            numbers[name] = getattr(metric, name)
+            continue
+        value = changes.get(name)
+        problem = None if value is None else number_problem(value)
+        if problem:
+            what = "A target" if name == "target" else "The scale"
+            raise CurationError(f"{what} must be a finite number: {problem}.", name)
+        numbers[name] = None if value is None else float(value)
+    scale = (numbers["scale_min"], numbers["scale_max"])
+    problem = scale_problem(*scale)
+    if problem:
+        which, why = problem
+        raise CurationError(why[0].upper() + why[1:] + ".", SCALE_FIELDS[which])
+    target = numbers["target"]
+    if target is not None and not on_scale(target, *scale):
+        raise CurationError(
+            f"The target {target:g} is outside the scale ({describe_scale(*scale)}).", "target"
+        )
     wanted = {
         "label": label,
-        "target": None if target is None else float(target),
+        "target": target,
         "higher_is_better": bool(changes.get("higher_is_better", metric.higher_is_better)),
+        "scale_min": scale[0],
+        "scale_max": scale[1],
     }
     before = {name: getattr(metric, name) for name in wanted}
     if before == wanted:
         return False
+    old = (metric.scale_min, metric.scale_max)
+    for which, why in scale_change_problems(
+        session, metric.id, metric.code, metric.kind, old, scale
+    ):
+        raise CurationError(why[0].upper() + why[1:] + ".", SCALE_FIELDS[which])
     with curation_transaction(session, True):
         for name, value in wanted.items():
             setattr(metric, name, value)

@@ -1,4 +1,4 @@
-"""The metrics page: CX leads set labels, which way is better and the targets."""
+"""The metrics page: CX leads set labels, which way is better, the targets and the scales."""
 
 from __future__ import annotations
 
@@ -35,20 +35,15 @@ def update_metric(code: str):
         abort(404, description=f"There is no metric “{code}”.")
     form = MetricForm(prefix=code)
     if not form.validate_on_submit():
-        messages = [message for errors in form.errors.values() for message in errors]
+        messages = [
+            f"{form[name].label.text}: {message}"
+            for name, errors in form.errors.items()
+            for message in errors
+        ]
         flash(f"{metric.code}: " + " ".join(messages), "error")
-        return redirect(url_for("surveys.list_metrics"))
+        return redirect(url_for("surveys.list_metrics") + f"#metric-{metric.code}")
     try:
-        changed = services.update_metric(
-            db.session,
-            metric,
-            {
-                "label": form.label.data,
-                "target": form.target.data,
-                "higher_is_better": form.higher_is_better.data,
-            },
-            user=current_user,
-        )
+        changed = services.update_metric(db.session, metric, form.changes(), user=current_user)
     except CurationError as error:
         flash(f"{metric.code}: {error.message}", "error")
     else:

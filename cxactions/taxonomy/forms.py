@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from cxactions.library.forms import CurationForm
+from cxactions.surveys.forms import FiniteNumber
 from cxactions.vocabulary import ChallengeStatus, SignalDirection, ThresholdKind
 
 TOP_LEVEL = SelectChoice("", "None: a top-level category")
@@ -116,7 +117,8 @@ class SignalForm(CurationForm):
         ],
     )
     threshold = FloatField(
-        "Threshold", validators=[InputRequired(message="Give a number, e.g. 1 or 10.")]
+        "Threshold",
+        validators=[InputRequired(message="Give a number, e.g. 1 or 10."), FiniteNumber()],
     )
     submit = SubmitField("Save signal")
 

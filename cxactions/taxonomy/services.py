@@ -488,10 +488,20 @@ def add_signal(
     Raises :class:`CurationError` (nothing written) for an unknown metric, a direction or kind
     outside the vocabulary, or a threshold that makes no sense for its kind.
     """
+    from cxactions.scales import describe_scale, number_problem, on_scale
     from cxactions.surveys.models import Metric
     from cxactions.vocabulary import MetricKind, SignalDirection, ThresholdKind, threshold_problem
 
-    metric = session.scalar(select(Metric).where(Metric.code == (metric_code or "").strip()))
+    code = (metric_code or "").strip()
+    metric = session.scalar(select(Metric).where(Metric.code == code))
+    if metric is None:
+        same = session.scalar(select(Metric).where(func.lower(Metric.code) == code.lower()))
+        if same is not None and same.kind != MetricKind.OUTCOME:
+            raise CurationError(
+                f"There is no metric “{code}”: did you mean “{same.code}”? Codes are unique "
+                "ignoring case.",
+                "metric",
+            )
     if metric is None or metric.kind == MetricKind.OUTCOME:
         raise CurationError(
             f"There is no driver or operational metric “{metric_code}”: metrics come from "
@@ -504,9 +514,20 @@ def add_signal(
         )
     if threshold_kind not in {item.value for item in ThresholdKind}:
         raise CurationError("Choose how the threshold is measured.", "threshold_kind")
-    problem = threshold_problem(threshold_kind, float(threshold))
+    problem = number_problem(threshold)
+    if problem:
+        raise CurationError(f"The threshold must be a finite number: {problem}.", "threshold")
+    threshold = float(threshold)
+    problem = threshold_problem(threshold_kind, threshold)
     if problem:
         raise CurationError(problem[0].upper() + problem[1:] + ".", "threshold")
+    scale = (metric.scale_min, metric.scale_max)
+    if threshold_kind == ThresholdKind.ABSOLUTE.value and not on_scale(threshold, *scale):
+        raise CurationError(
+            f"An absolute threshold is a value of {metric.code}: {threshold:g} is outside its "
+            f"scale ({describe_scale(*scale)}).",
+            "threshold",
+        )
     with curation_transaction(session, True):
         signal = session.scalar(
             select(ChallengeSignal).where(

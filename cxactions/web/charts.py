@@ -44,27 +44,81 @@ class LineChart:
     x_ticks: list[tuple[float, str]]
 
 
+# The largest magnitude drawn: values beyond it (or infinite ones already in a database) are
+# kept at the edge of the axis rather than breaking the arithmetic of the ticks.
+AXIS_LIMIT = 1e306
+MAX_TICKS = 12
+
+
+def _is_finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def _finite(values) -> list[float]:
+    """The finite values among ``values`` (None, NaN and infinities dropped)."""
+    return [float(value) for value in values if _is_finite(value)]
+
+
+def _axis_bound(value: float, fallback: float) -> float:
+    if value is None or math.isnan(value):
+        return fallback
+    return min(max(value, -AXIS_LIMIT), AXIS_LIMIT)
+
+
 def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
-    """Round tick values covering ``low``..``high`` (1, 2 or 5 times a power of ten apart)."""
+    """Round tick values covering ``low``..``high`` (1, 2 or 5 times a power of ten apart).
+
+    Never fails: a single value gets a range around it, huge ranges are computed without
+    overflowing, and non-finite bounds are held at ``AXIS_LIMIT`` (or replaced by the other one).
+    """
+    count = max(int(count), 1)
+    low = _axis_bound(low, high if _is_finite(high) else 0.0)
+    high = _axis_bound(high, low)
+    if high < low:
+        low, high = high, low
     if high <= low:
-        high = low + 1.0
-    raw = (high - low) / max(count, 1)
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    start = math.floor(low / step) * step
-    ticks: list[float] = []
-    value = start
-    while value <= high + step * 1e-9:
-        ticks.append(round(value, 10))
-        value += step
-    if ticks[-1] < high:
-        ticks.append(round(value, 10))
-    return ticks
+        pad = max(1.0, abs(low) * 1e-3)
+        if low + pad <= AXIS_LIMIT:
+            high = low + pad
+        else:
+            low = high - pad
+    # A step is never below what floats can tell apart at this magnitude.
+    raw = max((high - low) / count, max(abs(low), abs(high)) * 1e-12)
+    exponent = math.floor(math.log10(raw))
+    magnitude = 10.0**exponent
+    step = next((m * magnitude for m in (1, 2, 5) if m * magnitude >= raw), 10 * magnitude)
+    first = math.floor(low / step)
+    last = max(math.ceil(high / step - 1e-9), first + 1)
+    if last - first > MAX_TICKS:  # only when rounding misbehaves at the limits of floats
+        return [low, high]
+    digits = max(10, 3 - exponent)
+    return [round(index * step, digits) for index in range(first, last + 1)]
 
 
 def _tick_label(value: float, step: float) -> str:
-    decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
+    if not math.isfinite(value):
+        return ""
+    if max(abs(value), abs(step)) >= 1e9 or 0 < step < 1e-6:
+        return f"{value:.6g}"
+    decimals = max(0, -math.floor(math.log10(step))) if 0 < step < 1 else 0
     return f"{value:.{decimals}f}"
+
+
+def _position(value: float, low: float, high: float) -> float:
+    """Where ``value`` lies from ``low`` (0) to ``high`` (1), clamped just beyond the axis.
+
+    Computed on quarters, which is exact for ordinary numbers and cannot overflow for huge ones.
+    """
+    span = high / 4 - low / 4
+    if not span > 0 or not math.isfinite(span):
+        return 0.5
+    value = _axis_bound(value, (low + high) / 2) if not math.isfinite(value) else value
+    fraction = (value / 4 - low / 4) / span
+    return min(max(fraction, -0.05), 1.05)
+
+
+def _step(ticks: list[float]) -> float:
+    return ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
 
 
 def line_chart(
@@ -75,7 +129,8 @@ def line_chart(
     margin: tuple[int, int, int, int] = (12, 16, 28, 40),  # top, right, bottom, left
 ) -> LineChart | None:
     """Scale dated series into an SVG box; ``None`` when there is nothing to draw."""
-    every_point = [point for item in series for point in item.points]
+    # A non-finite value (only a damaged database holds one) is left out like a missing week.
+    every_point = [point for item in series for point in item.points if _is_finite(point[1])]
     if not every_point:
         return None
     top, right, bottom, left = margin
@@ -94,7 +149,7 @@ def line_chart(
         return plot_left + (day - first_day).days / span_days * (plot_right - plot_left)
 
     def y_of(value: float) -> float:
-        return plot_bottom - (value - low) / (high - low) * (plot_bottom - plot_top)
+        return plot_bottom - _position(value, low, high) * (plot_bottom - plot_top)
 
     drawn: list[DrawnSeries] = []
     for item in series:
@@ -103,6 +158,9 @@ def line_chart(
         dots: list[tuple[float, float]] = []
         previous: date | None = None
         for day, value in points:
+            if not _is_finite(value):
+                previous = None  # the line breaks there
+                continue
             x, y = round(x_of(day), 1), round(y_of(value), 1)
             starts_segment = previous is None or (day - previous).days > MAX_GAP_DAYS
             commands.append(f"{'M' if starts_segment else 'L'}{x} {y}")
@@ -119,7 +177,7 @@ def line_chart(
             )
         )
 
-    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    step = _step(ticks)
     y_ticks = [(round(y_of(value), 1), _tick_label(value, step)) for value in ticks]
     x_ticks = _month_ticks(first_day, last_day, x_of)
     return LineChart(
@@ -273,7 +331,8 @@ def event_chart(
     values = [point.value for point in points]
     values += [bound for point in points for bound in (point.low, point.high) if bound is not None]
     values += [value for line in lines for _, value, _ in line.points if value is not None]
-    values = [value for value in values if math.isfinite(value)]
+    values = _finite(values)
+    xs = _finite(xs)
     if not xs or not values:
         return None
     if zero_line:
@@ -286,13 +345,12 @@ def event_chart(
     low, high = ticks[0], ticks[-1]
 
     def x_of(value: float) -> float:
-        return plot_left + (value - first) / (last - first) * (plot_right - plot_left)
+        return plot_left + _position(value, first, last) * (plot_right - plot_left)
 
     def y_of(value: float) -> float:
-        return plot_bottom - (value - low) / (high - low) * (plot_bottom - plot_top)
+        return plot_bottom - _position(value, low, high) * (plot_bottom - plot_top)
 
-    def finite(value: float | None) -> bool:
-        return value is not None and math.isfinite(value)
+    finite = _is_finite
 
     drawn_bands = []
     for band in bands:
@@ -314,7 +372,7 @@ def event_chart(
             title=point.title,
         )
         for point in points
-        if finite(point.value)
+        if finite(point.value) and finite(point.x)
     ]
     drawn_lines = []
     for line in lines:
@@ -322,7 +380,7 @@ def event_chart(
         dots: list[tuple[float, float, str]] = []
         previous_missing = True
         for x, value, title in sorted(line.points, key=lambda item: item[0]):
-            if not finite(value):
+            if not finite(value) or not finite(x):
                 previous_missing = True
                 continue
             px, py = round(x_of(x), 1), round(y_of(value), 1)
@@ -331,7 +389,7 @@ def event_chart(
             previous_missing = False
         drawn_lines.append(DrawnLine(line.label, line.css_class, " ".join(commands), dots))
 
-    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    step = _step(ticks)
     return EventChart(
         width=width,
         height=height,
@@ -366,7 +424,7 @@ class IntervalAxis:
 
     def x_of(self, value: float) -> float:
         inner = self.width - 2 * self.pad
-        return round(self.pad + (value - self.low) / (self.high - self.low) * inner, 1)
+        return round(self.pad + _position(value, self.low, self.high) * inner, 1)
 
     @property
     def zero_x(self) -> float:
@@ -384,12 +442,12 @@ class IntervalBar:
 
 def interval_axis(bounds: Sequence[float], *, width: int = 160) -> IntervalAxis | None:
     """A scale covering every bound and zero; ``None`` when there is nothing to draw."""
-    values = [value for value in bounds if value is not None and math.isfinite(value)]
+    values = _finite(bounds)
     if not values:
         return None
     ticks = nice_ticks(min(values + [0.0]), max(values + [0.0]), 4)
     axis = IntervalAxis(low=ticks[0], high=ticks[-1], width=width, ticks=[])
-    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    step = _step(ticks)
     axis.ticks = [(axis.x_of(value), _tick_label(value, step)) for value in ticks]
     return axis
 
@@ -450,11 +508,17 @@ def scatter_chart(
     height: int = 360,
 ) -> ScatterChart | None:
     """Points on nice axes that include the quadrant splits (and zero on y)."""
+    points = [point for point in points if _is_finite(point.x) and _is_finite(point.y)]
+    x_split = x_split if _is_finite(x_split) else None
+    y_split = y_split if _is_finite(y_split) else None
     if not points:
         return None
     left, right, top, bottom = 56.0, width - 16.0, 16.0, height - 40.0
-    xs = [point.x for point in points] + ([x_split] if x_split is not None else [])
-    ys = [point.y for point in points] + [0.0] + ([y_split] if y_split is not None else [])
+    xs = [_axis_bound(point.x, 0.0) for point in points] + (
+        [x_split] if x_split is not None else []
+    )
+    ys = [_axis_bound(point.y, 0.0) for point in points] + [0.0]
+    ys += [y_split] if y_split is not None else []
     spread = max(xs) - min(xs) or 1.0
     x_values = nice_ticks(min(xs) - spread * 0.05, max(xs) + spread * 0.05, 5)
     y_values = nice_ticks(min(ys), max(ys) * 1.05 or 1.0, 4)
@@ -462,13 +526,13 @@ def scatter_chart(
     y_low, y_high = y_values[0], y_values[-1]
 
     def x_of(value: float) -> float:
-        return left + (value - x_low) / (x_high - x_low) * (right - left)
+        return left + _position(value, x_low, x_high) * (right - left)
 
     def y_of(value: float) -> float:
-        return bottom - (value - y_low) / (y_high - y_low) * (bottom - top)
+        return bottom - _position(value, y_low, y_high) * (bottom - top)
 
-    x_step = x_values[1] - x_values[0] if len(x_values) > 1 else 1.0
-    y_step = y_values[1] - y_values[0] if len(y_values) > 1 else 1.0
+    x_step = _step(x_values)
+    y_step = _step(y_values)
     middle = (left + right) / 2
     return ScatterChart(
         width=width,
