@@ -380,7 +380,7 @@ def test_merging_moves_everything_to_the_survivor_and_retires_the_duplicate(
     version = current_data_version(db.session)
     plan = services.merge_solutions(dup, till, curator)
     assert [c.code for c in plan.challenges_added] == ["STORE-BAY"]
-    assert (len(plan.adoptions_moved), len(plan.adoptions_dropped)) == (1, 1)
+    assert (len(plan.adoptions_moved), len(plan.adoptions_folded)) == (1, 1)
     assert (plan.votes_moved, plan.votes_dropped, plan.comments_moved) == (1, 1, 1)
 
     db.session.expire_all()
@@ -389,7 +389,7 @@ def test_merging_moves_everything_to_the_survivor_and_retires_the_duplicate(
     assert {c.code for c in till.challenges} == {"SPEED-QUEUE", "STORE-BAY"}
     adoptions = db.session.scalars(sa.select(Adoption).order_by(Adoption.unit_id)).all()
     assert [(a.unit_id, a.solution_id, a.status) for a in adoptions] == [
-        (units["S1"].id, till.id, AdoptionStatus.PLANNED),  # the survivor's row is kept
+        (units["S1"].id, till.id, AdoptionStatus.IMPLEMENTED),  # folded: implemented kept
         (units["S2"].id, till.id, AdoptionStatus.IMPLEMENTED),
     ]
     assert adoptions[1].challenge_id == duplicates["bay"].id
@@ -400,7 +400,10 @@ def test_merging_moves_everything_to_the_survivor_and_retires_the_duplicate(
     assert db.session.scalar(sa.select(Comment.solution_id)) == till.id
     assert current_data_version(db.session) == version + 1
     (event,) = events(db, "solution.merge")
-    assert event.details["into"] == "SOP-TILL" and event.details["adoptions_dropped"] == 1
+    assert event.details["into"] == "SOP-TILL" and event.details["adoptions_moved"] == 1
+    assert event.details["adoptions_folded"] == [
+        {"unit": "S1", "kept": "SOP-TILL-2", "folded": "SOP-TILL", "status": "implemented"}
+    ]
 
     assert "SOP-TILL-2" not in found("till")
     assert "SOP-TILL-2" in found("till", curator=True, status="retired")
@@ -465,7 +468,12 @@ def test_the_merge_page_previews_what_moves_then_merges_on_confirmation(db, dupl
     assert "What the merge does" in text
     assert "the challenge “Crowded loading bay”" in text
     assert "1 action-plan item (Store 2)" in text
-    assert "the plan items of Store 1 (these units already adopted SOP-TILL" in text
+    assert "Plan items folded together, nothing lost: 1 unit adopted both solutions" in text
+    assert (
+        "Store 1: keeps its SOP-TILL-2 item (implemented on 6 May 2024), which moves to "
+        "SOP-TILL, and folds in its SOP-TILL item (planned)." in text
+    )
+    assert "Dropped as duplicates: 1 vote from people who also voted for SOP-TILL" in text
     assert "1 vote and 1 comment" in text
     assert "the impact estimates are recomputed" in text
     assert db.session.get(Solution, duplicates["dup"].id).merged_into_id is None  # not yet

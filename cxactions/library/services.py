@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
@@ -22,7 +23,7 @@ from cxactions.crowd.models import Comment, Vote
 from cxactions.db_types import utcnow
 from cxactions.extensions import db
 from cxactions.library.models import Solution
-from cxactions.plans.models import Adoption
+from cxactions.plans.models import Adoption, AdoptionEvent
 from cxactions.taxonomy.models import Challenge
 from cxactions.vocabulary import (
     AdoptionStatus,
@@ -217,13 +218,15 @@ def _code_from_title(session: Session, title: str) -> str:
             break
         slug = candidate
     slug = slug or (words[0][:SLUG_MAX] if words else "SOLUTION")
-    taken = set(
-        session.scalars(
-            select(Solution.code).where(or_(Solution.code == slug, Solution.code.like(f"{slug}-%")))
+    lower = func.lower(Solution.code)
+    taken = {
+        taken_code.lower()
+        for taken_code in session.scalars(
+            select(Solution.code).where(or_(lower == slug.lower(), lower.like(f"{slug.lower()}-%")))
         )
-    )
+    }
     code, number = slug, 2
-    while code in taken or code.lower() in RESERVED_CODES:
+    while code.lower() in taken or code.lower() in RESERVED_CODES:
         code, number = f"{slug}-{number}", number + 1
     return code
 
@@ -237,9 +240,19 @@ def _check_code(session: Session, code: str) -> str:
         )
     if code.lower() in RESERVED_CODES:
         raise CurationError(f"“{code}” is reserved; choose another code.", "code")
-    if session.scalar(select(Solution.id).where(Solution.code == code)) is not None:
+    # Codes are unique ignoring case (so is the database's index on lower(code)).
+    existing = session.scalar(
+        select(Solution.code).where(func.lower(Solution.code) == code.lower())
+    )
+    if existing == code:
         raise CurationError(
             f"The code “{code}” is already used by another solution; choose another one.", "code"
+        )
+    if existing is not None:
+        raise CurationError(
+            f"The code “{code}” differs only by case from the existing solution “{existing}”: "
+            "codes are unique ignoring case; choose another one.",
+            "code",
         )
     return code
 
@@ -506,6 +519,46 @@ def change_status(
     return solution
 
 
+@dataclass(frozen=True)
+class AdoptionFold:
+    """A unit has plan items for both solutions: they become one item on the survivor.
+
+    ``kept`` is the row that stays: the implemented one with the earliest implementation date
+    when either is implemented (a tie keeps the survivor's), else the survivor's. ``folded`` is
+    the other row; its history moves onto ``kept`` and its data is recorded there before it goes.
+    """
+
+    duplicate_item: Adoption
+    survivor_item: Adoption
+    kept: Adoption
+    folded: Adoption
+
+    @classmethod
+    def of(cls, duplicate_item: Adoption, survivor_item: Adoption) -> AdoptionFold:
+        implemented = [
+            item
+            for item in (survivor_item, duplicate_item)  # the survivor's first: it wins ties
+            if item.status == AdoptionStatus.IMPLEMENTED
+        ]
+        if implemented:
+            kept = min(
+                implemented,
+                key=lambda item: (item.effective_on is None, item.effective_on or date.min),
+            )
+        else:
+            kept = survivor_item
+        folded = duplicate_item if kept is survivor_item else survivor_item
+        return cls(duplicate_item, survivor_item, kept, folded)
+
+    @property
+    def unit(self):
+        return self.survivor_item.unit
+
+    @property
+    def keeps_duplicate_item(self) -> bool:
+        return self.kept is self.duplicate_item
+
+
 @dataclass
 class SolutionMerge:
     """What merging ``duplicate`` into ``survivor`` moves, for the confirmation page."""
@@ -513,8 +566,8 @@ class SolutionMerge:
     duplicate: Solution
     survivor: Solution
     challenges_added: list[Challenge]  # the duplicate's challenges the survivor lacks
-    adoptions_moved: list[Adoption]
-    adoptions_dropped: list[Adoption]  # the unit already adopted the survivor: its row stays
+    adoptions_moved: list[Adoption]  # units that adopted only the duplicate
+    adoptions_folded: list[AdoptionFold]  # units that adopted both: one item each, nothing lost
     votes_moved: int
     votes_dropped: int  # the user already voted on the survivor
     comments_moved: int
@@ -525,7 +578,8 @@ class SolutionMerge:
         """Implemented plan items change solution: the cached impact estimates go stale."""
         return any(
             adoption.status == AdoptionStatus.IMPLEMENTED
-            for adoption in self.adoptions_moved + self.adoptions_dropped
+            for adoption in self.adoptions_moved
+            + [fold.duplicate_item for fold in self.adoptions_folded]
         )
 
 
@@ -564,9 +618,10 @@ def plan_solution_merge(duplicate: Solution, survivor: Solution) -> SolutionMerg
             select(Adoption).where(Adoption.solution_id == duplicate.id).order_by(Adoption.id)
         )
     )
-    units_on_survivor = set(
-        session.scalars(select(Adoption.unit_id).where(Adoption.solution_id == survivor.id))
-    )
+    survivor_items = {
+        adoption.unit_id: adoption
+        for adoption in session.scalars(select(Adoption).where(Adoption.solution_id == survivor.id))
+    }
     voters_on_survivor = set(
         session.scalars(select(Vote.user_id).where(Vote.solution_id == survivor.id))
     )
@@ -582,14 +637,86 @@ def plan_solution_merge(duplicate: Solution, survivor: Solution) -> SolutionMerg
             for challenge in duplicate.challenges
             if challenge.id not in survivor_challenges
         ],
-        adoptions_moved=[a for a in adoptions if a.unit_id not in units_on_survivor],
-        adoptions_dropped=[a for a in adoptions if a.unit_id in units_on_survivor],
+        adoptions_moved=[a for a in adoptions if a.unit_id not in survivor_items],
+        adoptions_folded=[
+            AdoptionFold.of(a, survivor_items[a.unit_id])
+            for a in adoptions
+            if a.unit_id in survivor_items
+        ],
         votes_moved=sum(1 for voter in votes if voter not in voters_on_survivor),
         votes_dropped=sum(1 for voter in votes if voter in voters_on_survivor),
         comments_moved=int(comments or 0),
         merged_earlier=list(
             session.scalars(select(Solution).where(Solution.merged_into_id == duplicate.id))
         ),
+    )
+
+
+def _item_values(adoption: Adoption) -> dict[str, Any]:
+    """A plan item's fields as JSON values, for its history."""
+    return {
+        "solution": adoption.solution.code,
+        "status": adoption.status.value,
+        "effective_on": adoption.effective_on.isoformat() if adoption.effective_on else None,
+        "owner": adoption.owner,
+        "due_on": adoption.due_on.isoformat() if adoption.due_on else None,
+        "challenge": adoption.challenge.code if adoption.challenge is not None else None,
+        "notes": adoption.notes,
+    }
+
+
+def _both_notes(kept: Adoption, folded: Adoption) -> str | None:
+    """The kept item's notes, then the folded item's (labelled), unless they say the same."""
+    mine, theirs = _text(kept.notes), _text(folded.notes)
+    if theirs is None or (mine is not None and theirs in mine):
+        return kept.notes
+    if mine is None:
+        return folded.notes
+    return f"{kept.notes}\n\nFrom the {folded.solution.code} plan item: {folded.notes}"
+
+
+def _fold_plan_item(
+    session: Session, fold: AdoptionFold, survivor: Solution, event: dict[str, Any]
+) -> None:
+    """Make ``fold.kept`` the unit's one item on ``survivor`` and delete ``fold.folded``.
+
+    The kept item takes blanks from the folded one (owner, due date, challenge; notes of both
+    are kept), gains its history, and records a "merge" event with what the folded item was.
+    Nothing implemented is lost: the kept item is the earliest implemented one, if any.
+    """
+    kept, folded = fold.kept, fold.folded
+    before = _item_values(kept)
+    was = {**_item_values(folded), "created_at": folded.created_at.isoformat()}
+    if folded.status == AdoptionStatus.IMPLEMENTED:
+        # Not with AdoptionFold's choice (the kept item is the earliest implemented one): a
+        # guard, so that no change of that rule can lose an implementation.
+        kept.status = AdoptionStatus.IMPLEMENTED
+        dates = [d for d in (kept.effective_on, folded.effective_on) if d is not None]
+        kept.effective_on = min(dates) if dates else None
+    kept.owner = kept.owner or folded.owner
+    kept.due_on = kept.due_on or folded.due_on
+    if kept.challenge is None:
+        kept.challenge = folded.challenge
+    kept.notes = _both_notes(kept, folded)
+    for history in list(folded.events):
+        history.adoption = kept
+    session.flush()
+    session.delete(folded)
+    session.flush()  # the unit's survivor row goes before the kept row may take its place
+    kept.solution = survivor
+    after = _item_values(kept)
+    changes: dict[str, Any] = {
+        name: [before[name], after[name]] for name in before if before[name] != after[name]
+    }
+    changes["folded_item"] = [was, None]  # what the folded row was; it exists no more
+    session.add(
+        AdoptionEvent(
+            adoption=kept,
+            changes=changes,
+            note=f"Folded in this unit's {was['solution']} plan item ({was['status']}). "
+            + event["note"],
+            **{name: value for name, value in event.items() if name != "note"},
+        )
     )
 
 
@@ -603,19 +730,48 @@ def merge_solutions(
 ) -> SolutionMerge:
     """Fold ``duplicate`` into ``survivor`` and retire it; returns what moved.
 
-    The survivor gains the duplicate's challenges, adoptions (a unit that adopted both keeps
-    its survivor row), votes (one per user), and comments. The duplicate is retired and points
-    at the survivor, so its old code leads there.
+    The survivor gains the duplicate's challenges, plan items, votes (one per user) and
+    comments. A unit with plan items for both ends with one item on the survivor that keeps both
+    histories (see :class:`AdoptionFold`): no implemented item is ever deleted. Every plan item
+    that changes records a "merge" event in its history. The duplicate is retired and points at
+    the survivor, so its old code leads there.
     """
     session = session_of(duplicate)
     plan = plan_solution_merge(duplicate, survivor)
     with curation_transaction(session, commit):
         for challenge in plan.challenges_added:
             survivor.challenges.append(challenge)
-        for adoption in plan.adoptions_dropped:
-            session.delete(adoption)
+        why = f"{duplicate.code} merged into {survivor.code}" + (
+            f": {_text(note)}" if _text(note) else "."
+        )
+        event = {
+            "user_id": getattr(user, "id", None),
+            "actor": getattr(user, "email", None) or "system",
+            "action": "merge",
+            "at": utcnow(),
+            "note": why,
+        }
+        folded_details = [
+            {
+                "unit": fold.unit.code,
+                "kept": fold.kept.solution.code,
+                "folded": fold.folded.solution.code,
+                "status": fold.kept.status.value,
+            }
+            for fold in plan.adoptions_folded
+        ]
+        for fold in plan.adoptions_folded:
+            _fold_plan_item(session, fold, survivor, event)
         for adoption in plan.adoptions_moved:
             adoption.solution = survivor
+            session.add(
+                AdoptionEvent(
+                    adoption=adoption,
+                    changes={"solution": [duplicate.code, survivor.code]},
+                    note=why,
+                    **{name: value for name, value in event.items() if name != "note"},
+                )
+            )
         if plan.votes_dropped:
             session.execute(
                 delete(Vote)
@@ -663,7 +819,7 @@ def merge_solutions(
                 "from": previous.value,
                 "challenges_added": [c.code for c in plan.challenges_added],
                 "adoptions_moved": len(plan.adoptions_moved),
-                "adoptions_dropped": len(plan.adoptions_dropped),
+                "adoptions_folded": folded_details,
                 "votes_moved": plan.votes_moved,
                 "votes_dropped": plan.votes_dropped,
                 "comments_moved": plan.comments_moved,
