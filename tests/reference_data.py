@@ -9,31 +9,22 @@ from exactly these files.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-# The team's reference data sets live beside the checkout (../shared/data); a clone elsewhere
-# names their folder in CXACTIONS_REFERENCE_DATA.
-_CANDIDATES = [
-    os.environ.get("CXACTIONS_REFERENCE_DATA", ""),
-    str(Path(__file__).resolve().parents[2] / "shared" / "data"),
-    "/work/shared/data",
-]
+# The reference data sets travel with the tests (sources and licences: tests/data/README.md):
+# a clone of the repository alone passes ``make test``.
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def reference_file(name: str) -> Path:
-    """The path of a reference data file; fails the test with where it was looked for."""
-    for folder in filter(None, _CANDIDATES):
-        path = Path(folder) / name
-        if path.is_file():
-            return path
-    pytest.fail(
-        f"reference data {name} not found in {[c for c in _CANDIDATES if c]}: "
-        "set CXACTIONS_REFERENCE_DATA to the folder holding it"
-    )
+    """The path of a reference data file in tests/data; fails the test when it is missing."""
+    path = DATA / name
+    if not path.is_file():
+        pytest.fail(f"reference data {name} is missing from {DATA}: see tests/data/README.md")
+    return path
 
 
 MPDTA_SOLUTION = "MINWAGE"
@@ -44,14 +35,18 @@ def load_mpdta() -> pd.DataFrame:
 
 
 def write_mpdta_csvs(folder: Path) -> dict[str, Path]:
-    """units, solutions, responses and adoptions CSVs of ``mpdta``; returns their paths by kind."""
+    """targets, units, solutions, responses and adoptions CSVs of ``mpdta``; returns their paths
+    by kind. ``lemp`` (up to 10.44) is off the default 0–10 scale of ``overall``: targets.csv
+    sets its scale first (0–20, no target), as a user whose outcome is not a 0–10 score would."""
     frame = load_mpdta()
     counties = frame.drop_duplicates("countyreal").sort_values("countyreal")
     states = sorted({county // 1000 for county in counties["countyreal"]})
     folder.mkdir(parents=True, exist_ok=True)
     paths = {
-        kind: folder / f"{kind}.csv" for kind in ("units", "solutions", "responses", "adoptions")
+        kind: folder / f"{kind}.csv"
+        for kind in ("targets", "units", "solutions", "responses", "adoptions")
     }
+    paths["targets"].write_text("metric,target,min,max\noverall,,0,20\n", encoding="utf-8")
 
     units = pd.concat(
         [

@@ -17,7 +17,7 @@ from cxactions.analytics.cs import CSOptions, callaway_santanna
 from tests.reference_data import load_mpdta
 
 # R did 2.5.1, att_gt(control_group="nevertreated", base_period="varying") + aggte(), analytic SEs
-# (shared/data/mpdta-published.md). Cohorts and years as published.
+# (tests/data/mpdta-published.md). Cohorts and years as published.
 PUBLISHED_GROUP_TIME = {
     2004: [-0.0105, -0.0704, -0.1373, -0.1008],
     2006: [0.0065, -0.0028, -0.0046, -0.0412],
