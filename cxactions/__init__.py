@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from cxactions.config import (
     PROJECT_ROOT,
-    config_for_environment,
+    check_secret_key,
     default_instance_path,
     normalise_database_url,
+    settings_from_environment,
 )
 
 if TYPE_CHECKING:
@@ -18,7 +19,10 @@ if TYPE_CHECKING:
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the application: settings, extensions, blueprints and CLI commands. Nothing else."""
+    """Build the application: settings, extensions, blueprints and CLI commands. Nothing else.
+
+    Raises ``cxactions.config.ConfigError`` (one line naming the variable) for a bad setting.
+    """
     # Imported here so that pure modules (``cxactions.analytics``...) load without Flask.
     from flask import Flask
 
@@ -29,8 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
-    app.config.from_object(config_for_environment())
-    app.config.from_prefixed_env("CXACTIONS")
+    app.config.from_mapping(settings_from_environment())
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path}/cxactions.sqlite3"
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url
     if config:
@@ -39,8 +42,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
     app.config.setdefault("SEARCH_INDEX_PATH", os.path.join(instance_path, "search-index"))
-    if not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY is not set: export SECRET_KEY (see README, Configuration).")
+    check_secret_key(app.config)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind N reverse proxies, the client's address and scheme come from their headers
+        # (sign-in throttling counts per address; HSTS and secure cookies need https).
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -60,10 +69,33 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     configure_login(login_manager)
     sync.install()  # the search index follows every commit (idempotent)
+    _init_security_headers(app)
 
     from cxactions.web.rendering import register_template_helpers
 
     register_template_helpers(app)
+
+
+def _init_security_headers(app: Flask) -> None:
+    """Flask-Talisman sets the security headers on every response: a Content-Security-Policy
+    with no inline script or style, no framing, nosniff, a referrer policy and, in production,
+    HSTS. One instance per app: Talisman keeps its settings on the instance."""
+    from flask_talisman import Talisman
+
+    from cxactions.config import CONTENT_SECURITY_POLICY
+
+    app.extensions["talisman"] = Talisman(
+        app,
+        # TLS ends at the reverse proxy; HSTS (below) keeps browsers on https.
+        force_https=False,
+        strict_transport_security=app.config["HSTS"],
+        strict_transport_security_include_subdomains=False,
+        frame_options="DENY",
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        referrer_policy="strict-origin-when-cross-origin",
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"],
+    )
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gc
+import sys
 
+import click
 from flask.cli import FlaskGroup
 
 from cxactions import create_app
+from cxactions.config import ConfigError
 
 
 def _create_app_for_cli():
@@ -16,7 +19,11 @@ def _create_app_for_cli():
     long-lived objects; collecting them over and over during start-up cost about 0.15 s of
     every command. ``gc.freeze`` moves them to a generation the collector skips.
     """
-    app = create_app()
+    try:
+        app = create_app()
+    except ConfigError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
     gc.freeze()
     gc.enable()
     return app

@@ -1,15 +1,45 @@
 """Settings from the environment, one class per mode.
 
 Everything that differs between a laptop, CI and production comes from environment variables
-(see the README's configuration table); nothing here opens a connection or touches the disk.
+(see the README's configuration table). Each variable is declared once in ``SETTINGS`` with
+what it accepts; a bad value stops the start with one line naming the variable, never a
+traceback or a server that answers every request with an error. Nothing here opens a
+connection or touches the disk.
 """
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("production", "development", "testing")
+# Flask signs sessions with HMAC-SHA1/SHA-512 via itsdangerous: a short key is guessable offline.
+MIN_SECRET_KEY_BYTES = 32
+
+
+# Every script and style comes from /static: no inline code, no other origin, no framing.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+class ConfigError(ValueError):
+    """A setting cannot be used; the message names the variable and what it accepts."""
 
 
 def default_instance_path() -> Path:
@@ -27,49 +57,214 @@ def normalise_database_url(url: str) -> str:
 
 
 class Config:
-    """Production-safe defaults; the database lives in the instance folder unless overridden."""
+    """Production: safe defaults, secure cookies, HSTS; the secret must come from outside."""
 
+    ENV_NAME = "production"
     TESTING = False
-    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SECRET_KEY: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     # The upload page refuses bigger files with HTTP 413; the CLI streams files of any size.
-    MAX_CONTENT_LENGTH = int(os.environ.get("CXACTIONS_MAX_UPLOAD_MB", "50")) * 1024 * 1024
+    MAX_CONTENT_LENGTH = 50 * 1024 * 1024
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_CHECK_DEFAULT = True
     WTF_CSRF_TIME_LIMIT = None
+    # Cookies: never readable by scripts, never sent on cross-site requests, HTTPS only here.
+    SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # "Keep me signed in" lasts this long; a session without it ends with the browser, and at
+    # the latest after SESSION_HOURS (both are also ended server-side: see auth/sessions.py).
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    SESSION_HOURS = 12
+    # HTTP Strict Transport Security: browsers use HTTPS for this host for a year.
+    HSTS = True
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted.
+    PROXY_COUNT = 0
+    # Sign-in throttling (auth/throttle.py): failures counted over the window, per e-mail
+    # address typed and per client address; beyond the limit, sign-in answers 429.
+    SIGN_IN_WINDOW = timedelta(minutes=15)
+    SIGN_IN_MAX_FAILURES_PER_ACCOUNT = 5
+    SIGN_IN_MAX_FAILURES_PER_ADDRESS = 20
     # Rows per chunk when streaming an import; bounds memory whatever the file size.
-    IMPORT_CHUNK_ROWS = int(os.environ.get("CXACTIONS_IMPORT_CHUNK_ROWS", "50000"))
+    IMPORT_CHUNK_ROWS = 50_000
     # A page that finds the impact estimates stale recomputes them in one background thread.
     IMPACT_BACKGROUND_REFRESH = True
+    IMPACT_PERIOD = "week"
+    IMPACT_WINDOW = 12
+    IMPACT_CONTROL = "notyet"
+    IMPACT_MIN_UNITS = 5
     # After a commit that changed the library, the committing process updates the search index
     # ("inline"); "off" leaves the work in the outbox for the next search or `cxactions reindex`.
-    SEARCH_SYNC = os.environ.get("CXACTIONS_SEARCH_SYNC", "inline")
+    SEARCH_SYNC = "inline"
     # Seconds a process waits for another one writing the index before leaving its work queued.
-    SEARCH_LOCK_TIMEOUT = float(os.environ.get("CXACTIONS_SEARCH_LOCK_TIMEOUT", "10"))
+    SEARCH_LOCK_TIMEOUT = 10.0
     # How often (seconds) searches look for work a dead or busy writer left in the outbox.
     SEARCH_OUTBOX_CHECK_SECONDS = 1.0
 
 
 class DevelopmentConfig(Config):
-    """``make demo``: a random secret per process is fine on a laptop."""
+    """``make demo``: plain HTTP on a laptop; a random secret per process is fine."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY") or os.urandom(32).hex()
+    ENV_NAME = "development"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    HSTS = False
 
 
-class TestingConfig(Config):
+class TestingConfig(DevelopmentConfig):
+    ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "test-secret"
     WTF_CSRF_ENABLED = False
 
 
-CONFIGS = {
+CONFIGS: dict[str, type[Config]] = {
     "production": Config,
     "development": DevelopmentConfig,
     "testing": TestingConfig,
 }
 
 
-def config_for_environment() -> type[Config]:
-    return CONFIGS[os.environ.get("CXACTIONS_ENV", "development")]
+# --- Reading the environment ----------------------------------------------------------------
+
+
+def _whole_number(minimum: int, maximum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)  # "0.5" and "abc" raise ValueError
+        if not minimum <= value <= maximum:
+            raise ValueError
+        return value
+
+    parse.accepts = f"a whole number from {minimum} to {maximum}"  # type: ignore[attr-defined]
+    return parse
+
+
+def _seconds(minimum: float, maximum: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value) or not minimum < value <= maximum:
+            raise ValueError
+        return value
+
+    parse.accepts = f"a number of seconds above {minimum:g}, at most {maximum:g}"  # type: ignore[attr-defined]
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError
+        return text
+
+    parse.accepts = "one of " + ", ".join(choices)  # type: ignore[attr-defined]
+    return parse
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() in _TRUE:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    raise ValueError
+
+
+_boolean.accepts = "true or false (also 1/0, yes/no, on/off)"  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: the config key it sets, how it is read, and a conversion."""
+
+    variable: str
+    key: str
+    parse: Callable[[str], Any]
+    to_config: Callable[[Any], Any] = lambda value: value
+
+
+SETTINGS = (
+    Setting(
+        "CXACTIONS_MAX_UPLOAD_MB",
+        "MAX_CONTENT_LENGTH",
+        _whole_number(1, 10_240),
+        lambda megabytes: megabytes * 1024 * 1024,
+    ),
+    Setting("CXACTIONS_IMPORT_CHUNK_ROWS", "IMPORT_CHUNK_ROWS", _whole_number(100, 10_000_000)),
+    Setting("CXACTIONS_SEARCH_SYNC", "SEARCH_SYNC", _choice("inline", "off")),
+    Setting("CXACTIONS_SEARCH_LOCK_TIMEOUT", "SEARCH_LOCK_TIMEOUT", _seconds(0, 600)),
+    Setting(
+        "CXACTIONS_IMPACT_PERIOD", "IMPACT_PERIOD", _choice("week", "month", "quarter", "year")
+    ),
+    Setting("CXACTIONS_IMPACT_WINDOW", "IMPACT_WINDOW", _whole_number(0, 520)),
+    Setting("CXACTIONS_IMPACT_CONTROL", "IMPACT_CONTROL", _choice("notyet", "never")),
+    Setting("CXACTIONS_IMPACT_MIN_UNITS", "IMPACT_MIN_UNITS", _whole_number(1, 10_000)),
+    Setting("CXACTIONS_IMPACT_BACKGROUND_REFRESH", "IMPACT_BACKGROUND_REFRESH", _boolean),
+    Setting(
+        "CXACTIONS_REMEMBER_DAYS",
+        "REMEMBER_COOKIE_DURATION",
+        _whole_number(1, 90),
+        lambda days: timedelta(days=days),
+    ),
+    Setting("CXACTIONS_SESSION_HOURS", "SESSION_HOURS", _whole_number(1, 168)),
+    Setting("CXACTIONS_PROXY_COUNT", "PROXY_COUNT", _whole_number(0, 5)),
+)
+
+
+def _read(setting: Setting, text: str) -> Any:
+    try:
+        return setting.to_config(setting.parse(text.strip()))
+    except ValueError:
+        raise ConfigError(
+            f"{setting.variable}={text!r} is not valid: it accepts {setting.parse.accepts}"  # type: ignore[attr-defined]
+        ) from None
+
+
+def environment_name(environ: Mapping[str, str]) -> str:
+    name = environ.get("CXACTIONS_ENV", "development").strip()
+    if name not in CONFIGS:
+        raise ConfigError(
+            f"CXACTIONS_ENV={name!r} is not valid: it accepts one of {', '.join(ENVIRONMENTS)}"
+        )
+    return name
+
+
+def settings_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The configuration for ``environ`` (default ``os.environ``): its mode's defaults with each
+    variable that is set read and checked. Raises ``ConfigError`` with a one-line reason."""
+    environ = os.environ if environ is None else environ
+    config_class = CONFIGS[environment_name(environ)]
+    settings = {key: getattr(config_class, key) for key in dir(config_class) if key.isupper()}
+    for setting in SETTINGS:
+        text = environ.get(setting.variable)
+        if text is not None and text.strip() != "":
+            settings[setting.key] = _read(setting, text)
+    secret = environ.get("SECRET_KEY")
+    if secret:
+        settings["SECRET_KEY"] = secret
+    elif config_class is DevelopmentConfig:
+        settings["SECRET_KEY"] = os.urandom(32).hex()
+    return settings
+
+
+def check_secret_key(config: Mapping[str, Any]) -> None:
+    """Every mode needs a secret; production one of at least ``MIN_SECRET_KEY_BYTES`` bytes."""
+    secret = config.get("SECRET_KEY")
+    if not secret:
+        raise ConfigError(
+            "SECRET_KEY is not set: export a random value of at least "
+            f"{MIN_SECRET_KEY_BYTES} bytes (e.g. python -c 'import secrets; "
+            "print(secrets.token_hex(32))')"
+        )
+    size = len(secret.encode("utf-8") if isinstance(secret, str) else secret)
+    if config.get("ENV_NAME") == "production" and size < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(
+            f"SECRET_KEY has {size} bytes: production needs at least {MIN_SECRET_KEY_BYTES} "
+            "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+        )

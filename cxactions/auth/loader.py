@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_login import LoginManager
 
 from cxactions.auth.models import User
+from cxactions.auth.sessions import user_for_token
 from cxactions.extensions import db
 
 
@@ -15,6 +16,6 @@ def configure_login(login_manager: LoginManager) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+    def load_user(token: str) -> User | None:
+        # The "user id" in the cookies is a sign-in session's token (auth/sessions.py).
+        return user_for_token(db.session, token)

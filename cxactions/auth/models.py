@@ -35,6 +35,17 @@ class User(UserMixin, db.Model):
 
     units = relationship("Unit", secondary=user_units, order_by="Unit.name")
 
+    # The token of the sign-in session this object was loaded for (auth/sessions.py). Not a
+    # column: the database keeps only its hash, in ``user_sessions``.
+    session_token = None
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and "remember me" cookies: the session token,
+        never the user's id, so that ending the session ends every copy of the cookies."""
+        if not self.session_token:
+            raise RuntimeError("sign users in through cxactions.auth.sessions.sign_in")
+        return self.session_token
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active

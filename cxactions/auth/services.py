@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+import secrets
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from cxactions.audit.services import record
 from cxactions.auth.models import Role, User
+from cxactions.auth.sessions import end_sessions, renew_after_password_change
 from cxactions.units.models import Unit
 
 MIN_PASSWORD_LENGTH = 8
+# Hashing is slow on purpose; a megabyte of "password" must not cost a megabyte of it.
+MAX_PASSWORD_LENGTH = 200
 
 
 class UserError(ValueError):
@@ -44,8 +50,8 @@ def upsert_user(
     email = normalise_email(email)
     user = session.scalar(select(User).where(func.lower(User.email) == email))
     created = user is None
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if password is not None:
+        check_password_length(password)
     if created and password is None:
         raise UserError("a new user needs a password: set CXACTIONS_PASSWORD or run in a terminal")
     units: list[Unit] | None = None
@@ -64,6 +70,8 @@ def upsert_user(
         user.name = name
     if password is not None:
         user.set_password(password)
+        if not created:  # a new password ends every session signed in with the old one
+            end_sessions(session, user)
     if units is not None:
         user.units = units
     session.flush()
@@ -81,3 +89,44 @@ def upsert_user(
         },
     )
     return user, created
+
+
+def check_password_length(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(f"the password must have at most {MAX_PASSWORD_LENGTH} characters")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made like real ones, for accounts that do not exist."""
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Whether ``password`` is ``user``'s and the account is active. An unknown or inactive
+    account costs the same hashing as a real one, so timing does not reveal which exist."""
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return False
+    if user is None or not user.active:
+        check_password_hash(_dummy_hash(), password)
+        return False
+    return user.check_password(password)
+
+
+def change_password(session: Session, user: User, new_password: str) -> int:
+    """Set the signed-in ``user``'s new password, end their other sessions and renew this one;
+    returns how many other sessions ended. Audited."""
+    check_password_length(new_password)
+    user.set_password(new_password)
+    ended = renew_after_password_change(session, user)
+    record(
+        session,
+        "user.password_change",
+        "user",
+        user.id,
+        user=user,
+        details={"email": user.email, "sessions_ended": ended},
+    )
+    return ended

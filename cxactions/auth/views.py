@@ -1,15 +1,18 @@
-"""Sign in and sign out."""
+"""Sign in, sign out, and change one's password."""
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from cxactions.auth.forms import LoginForm
+from cxactions.auth import sessions, throttle
+from cxactions.auth.forms import LoginForm, PasswordChangeForm
 from cxactions.auth.models import User
+from cxactions.auth.services import UserError, change_password, verify_password
 from cxactions.db_types import utcnow
 from cxactions.extensions import db
 
@@ -28,6 +31,22 @@ def _safe_next(target: str | None) -> str:
     return url_for("web.home")
 
 
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _too_many(form, wait: int):
+    """The answer once the failures of an account or an address reach their limit (HTTP 429)."""
+    minutes = max(1, math.ceil(wait / 60))
+    form.password.errors.append(
+        f"Too many failed sign-ins. Wait {minutes} minute{'s' if minutes > 1 else ''}, "
+        "then try again."
+    )
+    response = current_app.make_response((render_template("auth/login.html", form=form), 429))
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -35,11 +54,24 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
+        address = _client_address()
+        limits = throttle.Limits.from_config(current_app.config)
+        wait = throttle.seconds_to_wait(db.session, email, address, limits)
+        if wait:
+            current_app.logger.warning(
+                "sign-in refused for %s from %s: too many failures", email, address
+            )
+            return _too_many(form, wait)
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-        if user is None or not user.active or not user.check_password(form.password.data):
+        # The same password hashing whether or not the account exists: no timing difference.
+        if not verify_password(user, form.password.data):
+            throttle.record_failure(db.session, email, address)
+            db.session.commit()
+            current_app.logger.warning("failed sign-in for %s from %s", email, address)
             form.password.errors.append("Wrong email or password.")
         else:
-            login_user(user, remember=form.remember.data)
+            throttle.forget_failures(db.session, email)
+            sessions.sign_in(db.session, user, remember=form.remember.data)
             user.last_login_at = utcnow()
             db.session.commit()
             flash(f"Welcome, {user.display_name}.", "success")
@@ -51,6 +83,43 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
-    flash("You are signed out.", "info")
+    sessions.sign_out_everywhere(db.session, current_user._get_current_object())
+    db.session.commit()
+    flash("You are signed out, in this browser and everywhere else.", "info")
     return redirect(url_for("web.home"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_own_password():
+    form = PasswordChangeForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit():
+        address = _client_address()
+        limits = throttle.Limits.from_config(current_app.config)
+        wait = throttle.seconds_to_wait(db.session, user.email, address, limits)
+        if wait:
+            form.current_password.errors.append(
+                "Too many wrong passwords. Wait a few minutes, then try again."
+            )
+            return render_template("auth/password.html", form=form), 429
+        if not verify_password(user, form.current_password.data):
+            throttle.record_failure(db.session, user.email, address)
+            db.session.commit()
+            current_app.logger.warning("wrong current password for %s from %s", user.email, address)
+            form.current_password.errors.append("This is not your current password.")
+        else:
+            try:
+                ended = change_password(db.session, user, form.new_password.data)
+            except UserError as error:
+                db.session.rollback()
+                form.new_password.errors.append(str(error))
+            else:
+                db.session.commit()
+                others = (
+                    f" {ended} other session{'s' if ended != 1 else ''} ended." if ended else ""
+                )
+                flash(f"Your password is changed.{others}", "success")
+                return redirect(url_for("web.home"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form), status

@@ -53,11 +53,22 @@ def live_server(app) -> Iterator[str]:
 
 @pytest.fixture
 def page(browser, live_server):
+    """A tab on the live server. Every browser test also fails when a page breaks the
+    Content-Security-Policy (an inline script or style the browser refused) or throws."""
     context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     tab.set_default_timeout(10_000)
+    problems: list[str] = []
+    tab.on(
+        "console",
+        lambda message: problems.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
+    tab.on("pageerror", lambda error: problems.append(str(error)))
     yield tab
     context.close()
+    assert problems == [], problems
 
 
 def sign_in(page, email: str) -> None:
