@@ -116,6 +116,20 @@ def _forget_cached_figures() -> None:
     forget_cached_figures()
 
 
+class Browser(FlaskClient):
+    """A test client whose every request runs in its own application context, as on a server:
+    nothing (Flask-Login's user in ``g``, the database session) carries over between requests
+    or between two browsers of one test."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def browser_for(app: Flask) -> Browser:
+    return Browser(app, app.response_class, use_cookies=True)
+
+
 @pytest.fixture
 def db(app: Flask):
     return _db

@@ -129,9 +129,7 @@ def test_the_impact_command_csv_neutralises_titles(hostile_world, runner):
 
 
 def test_the_drivers_command_csv_neutralises_labels(runner, loaded):  # noqa: F811
-    _db.session.execute(
-        sa.update(Metric).where(Metric.code == "staff_rating").values(label="=1+1")
-    )
+    _db.session.execute(sa.update(Metric).where(Metric.code == "staff_rating").values(label="=1+1"))
     _db.session.commit()
     rows = rows_of(drivers(runner, "--format", "csv"))
     assert {row["driver"]: row["label"] for row in rows}["staff_rating"] == "'=1+1"

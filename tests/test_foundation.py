@@ -43,6 +43,7 @@ def test_pure_modules_import_no_flask():
         "cxactions.library.seed_files",
         "cxactions.db_types",
         "cxactions.csv_export",
+        "cxactions.paging",
         "cxactions.search.analysis",
         "cxactions.search.engine",
     ]

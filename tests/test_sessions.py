@@ -7,26 +7,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 
 from cxactions.auth.models import Role, User, UserSession
 from cxactions.db_types import utcnow
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, browser_for
 
 PRIVATE = "/units"  # any page that needs a signed-in user
-
-
-class Browser(FlaskClient):
-    """A test client whose every request runs in its own application context, as on a server:
-    nothing (Flask-Login's user in ``g``, the database session) carries over between requests."""
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-def browser_for(app) -> Browser:
-    return Browser(app, app.response_class, use_cookies=True)
 
 
 def sign_in(app, user: User, *, remember: bool = False):

@@ -6,6 +6,7 @@ Views call ``require_role`` or the named checks; templates use the same checks t
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -121,3 +122,57 @@ CHECKS: dict[str, Callable[..., bool]] = {
 def can(action: str, *objects: Any) -> bool:
     """Template helper: ``{% if can('curate') %}`` asks the same rule as the view."""
     return CHECKS[action](current_user, *objects)
+
+
+class Access(enum.StrEnum):
+    """Who may use a route (every method of it), from the most open to the most closed."""
+
+    PUBLIC = "public"  # anyone, signed in or not
+    SIGNED_IN = "signed_in"  # every role, staff upwards
+    UNIT_VIEWERS = "unit_viewers"  # signed in; a manager only for the units they look after
+    UNIT_PLANNERS = "unit_planners"  # the unit's managers and CX leads (not staff)
+    CX_LEAD = "cx_lead"  # CX leads and admins
+    ADMIN = "admin"
+
+
+# Every route of the application and who may use it. The views enforce these rules (with
+# ``require_role`` and the named checks above); tests/test_route_access.py calls every route
+# with every method as every kind of user and compares the answers with this table, and fails
+# when a route is missing from it.
+ROUTE_ACCESS: dict[str, Access] = {
+    "static": Access.PUBLIC,
+    "web.home": Access.PUBLIC,
+    "web.health": Access.PUBLIC,
+    "auth.login": Access.PUBLIC,
+    "auth.logout": Access.SIGNED_IN,
+    "auth.change_own_password": Access.SIGNED_IN,
+    "taxonomy.list_challenges": Access.SIGNED_IN,
+    "taxonomy.show_challenge": Access.SIGNED_IN,
+    "taxonomy.edit_challenge": Access.CX_LEAD,
+    "taxonomy.merge_challenge": Access.CX_LEAD,
+    "taxonomy.edit_signals": Access.CX_LEAD,
+    "taxonomy.delete_signal": Access.CX_LEAD,
+    "library.list_solutions": Access.SIGNED_IN,
+    "library.show_solution": Access.SIGNED_IN,
+    "library.create_solution": Access.CX_LEAD,
+    "library.edit_solution": Access.CX_LEAD,
+    "library.change_solution_status": Access.CX_LEAD,
+    "library.merge_solution": Access.CX_LEAD,
+    "units.list_units": Access.SIGNED_IN,
+    "units.show_company": Access.SIGNED_IN,
+    "units.show_unit": Access.UNIT_VIEWERS,
+    "units.show_adoption": Access.UNIT_VIEWERS,
+    "plans.find_solution": Access.UNIT_PLANNERS,
+    "plans.adopt_solution": Access.UNIT_PLANNERS,
+    "search.search_library": Access.SIGNED_IN,
+    "search.search_json": Access.SIGNED_IN,
+    "surveys.list_metrics": Access.SIGNED_IN,
+    "surveys.update_metric": Access.CX_LEAD,
+    "impact.show_leaderboard": Access.SIGNED_IN,
+    "impact.export_leaderboard": Access.SIGNED_IN,
+    "impact.show_solution_impact": Access.SIGNED_IN,
+    "impact.show_methods": Access.SIGNED_IN,
+    "impact.show_gaps": Access.SIGNED_IN,
+    "impact.show_drivers": Access.SIGNED_IN,
+    "imports.upload": Access.CX_LEAD,
+}

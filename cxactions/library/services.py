@@ -23,6 +23,7 @@ from cxactions.crowd.models import Comment, Vote
 from cxactions.db_types import utcnow
 from cxactions.extensions import db
 from cxactions.library.models import Solution
+from cxactions.paging import MAX_PAGE
 from cxactions.plans.models import Adoption, AdoptionEvent
 from cxactions.taxonomy.models import Challenge
 from cxactions.vocabulary import (
@@ -88,7 +89,7 @@ def list_solutions(filters: SolutionFilters, page: int = 1, per_page: int = PER_
         query = query.where(Solution.kind == filters.kind)
     if filters.language is not None:
         query = query.where(Solution.language == filters.language)
-    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
+    return db.paginate(query, page=min(max(page, 1), MAX_PAGE), per_page=per_page, error_out=False)
 
 
 def available_languages() -> list[str]:

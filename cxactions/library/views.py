@@ -11,6 +11,7 @@ from cxactions.extensions import db
 from cxactions.library import services
 from cxactions.library.forms import MergeSolutionForm, NewSolutionForm, SolutionForm, StatusForm
 from cxactions.library.models import Solution
+from cxactions.paging import page_number
 from cxactions.taxonomy.services import challenge_options
 from cxactions.vocabulary import SolutionKind, SolutionStatus
 
@@ -31,7 +32,7 @@ def list_solutions():
     filters = services.SolutionFilters.from_args(
         request.args, may_see_unapproved=is_curator(current_user)
     )
-    page = services.list_solutions(filters, page=request.args.get("page", 1, type=int))
+    page = services.list_solutions(filters, page=page_number(request.args))
     return render_template(
         "library/solutions.html",
         page=page,

@@ -11,6 +11,7 @@ from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_edit_unit_plan, can_view_solution, require_role
 from cxactions.extensions import db
 from cxactions.library.services import get_solution
+from cxactions.paging import page_number
 from cxactions.plans import services
 from cxactions.plans.forms import AdoptSolutionForm
 from cxactions.search.service import SearchOptions, SearchUnavailable, search
@@ -44,10 +45,6 @@ def _challenge_choices(challenges: list[Challenge]) -> list[tuple[str, str]]:
     return [("", "No particular challenge")] + [(item.code, item.name) for item in challenges]
 
 
-def _page_number() -> int:
-    return max(request.args.get("page", 1, type=int), 1)
-
-
 @bp.get("/units/<code>/plan/find")
 @require_role(Role.STAFF)
 def find_solution(code: str):
@@ -59,7 +56,7 @@ def find_solution(code: str):
         doc_type="solution",
         category=challenge.code if challenge and challenge.parent_id is None else None,
         challenge=challenge.code if challenge and challenge.parent_id is not None else None,
-        page=min(_page_number(), 1000),
+        page=min(page_number(request.args), 1000),
         per_page=PER_PAGE,
     )
     labels = facet_labels(categories())

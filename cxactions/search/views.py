@@ -12,6 +12,7 @@ from sqlalchemy import select
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import is_curator, require_role
 from cxactions.extensions import db
+from cxactions.paging import bounded_int, page_number
 from cxactions.search.engine import MAX_PER_PAGE, SORTS, SearchHit
 from cxactions.search.service import SearchOptions, SearchResult, SearchUnavailable, search
 from cxactions.taxonomy.models import Challenge
@@ -21,7 +22,6 @@ bp = Blueprint("search", __name__)
 
 PER_PAGE = 10
 QUERY_MAX = 200  # characters: longer queries only cost time
-MAX_PAGE = 1000
 TYPES = {"solution": "Solutions", "challenge": "Challenges"}
 SORT_LABELS = {"relevance": "Relevance", "impact": "Measured impact"}
 # Statuses a curator may filter on: solutions' and challenges' ("retired" is both).
@@ -76,8 +76,8 @@ class SearchRequest:
             status=status if status in STATUSES else None,
             curator=curator,
             sort=args.get("sort") or "relevance",
-            page=min(max(_integer(args.get("page"), 1), 1), MAX_PAGE),
-            per_page=min(max(_integer(args.get("per_page"), PER_PAGE), 1), MAX_PER_PAGE),
+            page=page_number(args),
+            per_page=bounded_int(args.get("per_page"), PER_PAGE, 1, MAX_PER_PAGE),
         ).clean()
         return cls(query=(args.get("q") or "").strip()[:QUERY_MAX], options=options)
 
@@ -112,13 +112,6 @@ class SearchRequest:
         argument = FACET_ARGS[facet]
         current = self.as_args().get(argument)
         return self.url(**{argument: None if current == value else value})
-
-
-def _integer(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value not in (None, "") else default
-    except ValueError:
-        return default
 
 
 @dataclass(frozen=True)

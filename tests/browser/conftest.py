@@ -61,9 +61,9 @@ def page(browser, live_server):
     problems: list[str] = []
     tab.on(
         "console",
-        lambda message: problems.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            problems.append(message.text) if "Content Security Policy" in message.text else None
+        ),
     )
     tab.on("pageerror", lambda error: problems.append(str(error)))
     yield tab
