@@ -10,8 +10,8 @@ checks that both give the same numbers.
     python bench/cs_mpdta_speed.py --repeat 50
 
 ``differences`` is the reference of the test suite (``pip install -e .[test]``). The mpdta file
-is read from ``$CXACTIONS_REFERENCE_DATA``, ``../shared/data`` beside the checkout or
-``/work/shared/data``. Nothing is written.
+is the test suite's copy, ``tests/data/mpdta.csv`` (source and licence in its README). Nothing
+is written.
 """
 
 from __future__ import annotations
@@ -34,21 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cxactions.analytics.cs import CSOptions, CSResult, callaway_santanna  # noqa: E402
 
-CANDIDATES = [
-    os.environ.get("CXACTIONS_REFERENCE_DATA", ""),
-    str(Path(__file__).resolve().parents[2] / "shared" / "data"),
-    "/work/shared/data",
-]
+MPDTA = Path(__file__).resolve().parents[1] / "tests" / "data" / "mpdta.csv"
 OPTIONS = CSOptions(control="never", base_period="varying", anticipation=0, window=0)
 
 
 def mpdta() -> pd.DataFrame:
     """The raw mpdta data set (did 2.5.1)."""
-    for folder in filter(None, CANDIDATES):
-        path = Path(folder) / "mpdta.csv"
-        if path.is_file():
-            return pd.read_csv(path)
-    sys.exit(f"mpdta.csv not found in {[c for c in CANDIDATES if c]}")
+    return pd.read_csv(MPDTA)
 
 
 def ours(panel: pd.DataFrame) -> CSResult:
