@@ -104,6 +104,7 @@ def register_template_helpers(app: Flask) -> None:
     from cxactions.auth.models import Role
     from cxactions.auth.permissions import can
     from cxactions.library.services import language_name
+    from cxactions.scales import describe_scale
 
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(format_number, "number")
@@ -113,6 +114,9 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(format_ago, "ago")
     app.add_template_filter(humanize, "humanize")
     app.add_template_filter(language_name, "language_name")
+    app.add_template_filter(
+        lambda metric: describe_scale(metric.scale_min, metric.scale_max), "scale"
+    )
     app.add_template_global(can, "can")
     app.add_template_global(feature_url, "feature_url")
     app.add_template_global(Role, "Role")
