@@ -16,7 +16,7 @@ from werkzeug.security import generate_password_hash
 from cxactions import create_app
 from cxactions.auth.models import Role, User
 from cxactions.extensions import db as _db
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, browser_for
 
 HTTPS = "https://cx.example.com"
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -41,6 +41,7 @@ def production(app, monkeypatch, tmp_path):
         _db.session.commit()
         yield shipped
         _db.session.remove()
+        _db.engine.dispose()  # its own pool: no connection left for the garbage collector
 
 
 def csrf_token(page: str) -> str:
@@ -69,7 +70,7 @@ def test_the_shipped_settings(production):
 
 
 def test_forms_without_their_csrf_token_are_refused(production):
-    client = production.test_client()
+    client = browser_for(production)
     response = client.post(
         "/login",
         data={"email": "lead@example.com", "password": TEST_PASSWORD},
@@ -84,7 +85,7 @@ def test_forms_without_their_csrf_token_are_refused(production):
 
 
 def test_cookies_are_secure_http_only_and_same_site(production):
-    response = sign_in(production.test_client())
+    response = sign_in(browser_for(production))
     assert response.status_code == 302
     cookies = {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}
     assert {"session", "remember_token"} <= set(cookies)
@@ -97,7 +98,7 @@ def test_cookies_are_secure_http_only_and_same_site(production):
 
 @pytest.mark.parametrize("path", ["/login", "/", "/no/such/page", "/static/css/app.css"])
 def test_every_response_carries_the_security_headers(production, path):
-    response = production.test_client().get(path, base_url=HTTPS)
+    response = browser_for(production).get(path, base_url=HTTPS)
     response.close()
     headers = response.headers
     policy = headers["Content-Security-Policy"]
@@ -112,7 +113,7 @@ def test_every_response_carries_the_security_headers(production, path):
 
 
 def test_signed_in_pages_carry_the_headers_too(production):
-    client = production.test_client()
+    client = browser_for(production)
     sign_in(client)
     for path in ("/units", "/solutions", "/impact", "/metrics", "/account/password"):
         headers = client.get(path, base_url=HTTPS).headers
