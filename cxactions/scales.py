@@ -50,7 +50,7 @@ def number_problem(value: object) -> str | None:
     if math.isinf(number):
         return "not a finite number"
     if abs(number) > MAX_MAGNITUDE:
-        return f"too large: numbers lie between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}"
+        return f"too large: numbers must lie between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}"
     return None
 
 
@@ -72,13 +72,6 @@ def describe_scale(low: float | None, high: float | None) -> str:
 
 def on_scale(value: float, low: float | None, high: float | None) -> bool:
     return (low is None or value >= low) and (high is None or value <= high)
-
-
-def outside_scale(value: float, low: float | None, high: float | None) -> str | None:
-    """Why ``value`` is off the scale ``low``–``high`` (naming the scale), or None."""
-    if on_scale(value, low, high):
-        return None
-    return f"{value:g} is outside the metric's scale ({describe_scale(low, high)})"
 
 
 def scale_problem(low: float | None, high: float | None) -> tuple[str, str] | None:

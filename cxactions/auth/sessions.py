@@ -58,13 +58,18 @@ def user_for_token(session: Session, token: str) -> User | None:
     """The active user a session token belongs to, or None (unknown, ended or expired)."""
     if not token or len(token) > 100:
         return None
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
-    if row is None or row.expires_at <= utcnow():
-        return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        return None
-    user.session_token = token
+    # Every signed-in request asks: one indexed lookup, the user joined in.
+    user = session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.token_hash == _digest(token),
+            UserSession.expires_at > utcnow(),
+            User.active.is_(True),
+        )
+    )
+    if user is not None:
+        user.session_token = token
     return user
 
 

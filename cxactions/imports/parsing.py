@@ -25,7 +25,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from cxactions.scales import MAX_MAGNITUDE
+from cxactions.scales import MAX_MAGNITUDE, number_problem
 from cxactions.vocabulary import (
     AdoptionStatus,
     MetricKind,
@@ -583,10 +583,7 @@ def _parse_numbers(values: np.ndarray, french: bool) -> tuple[np.ndarray, dict[i
         if not value.strip():
             continue
         if np.isfinite(numbers[index]):
-            problems[int(index)] = (
-                f"{_quote(value)} is too large: numbers must lie between "
-                f"-{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}"
-            )
+            problems[int(index)] = f"{_quote(value)} is {number_problem(numbers[index])}"
         else:  # also 'nan', 'inf' and '1e999'
             problems[int(index)] = f"not a number: {_quote(value)}"
         numbers[index] = np.nan

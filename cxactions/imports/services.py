@@ -41,7 +41,12 @@ from cxactions.library.models import Solution, solution_challenges
 from cxactions.plans.models import Adoption
 from cxactions.scales import default_scale, describe_scale, on_scale, scale_problem
 from cxactions.search.sync import enqueue as enqueue_search
-from cxactions.surveys.aggregates import OVERALL, ensure_metrics, refresh_unit_weeks
+from cxactions.surveys.aggregates import (
+    OVERALL,
+    default_label,
+    ensure_metrics,
+    refresh_unit_weeks,
+)
 from cxactions.surveys.models import Metric, OperationValue, Response
 from cxactions.surveys.services import scale_change_problems
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
@@ -1561,8 +1566,7 @@ class TargetsLoader(MetricReferences, Loader):
         ):
             current = self.existing.get(code)
             # An empty cell (label, direction, target, min, max) leaves the stored value alone.
-            default_label = code.replace("_", " ").capitalize()
-            label = (label or "").strip() or (current.label if current else default_label)
+            label = (label or "").strip() or (current.label if current else default_label(code))
             if higher_is_better is None:
                 higher_is_better = current.higher_is_better if current else True
             target = _number_or_none(target)

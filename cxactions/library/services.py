@@ -160,6 +160,12 @@ class CurationError(ValueError):
         self.message = message
         self.field = field
 
+    @classmethod
+    def from_phrase(cls, phrase: str, field: str | None = None) -> CurationError:
+        """The error for a rule's lower-case phrase (``"the scale's min must ..."``), as a
+        sentence."""
+        return cls(phrase[0].upper() + phrase[1:] + ".", field)
+
 
 def session_of(item: object) -> Session:
     """The session that holds ``item``; curation works on persistent rows only."""
@@ -677,23 +683,18 @@ def _both_notes(kept: Adoption, folded: Adoption) -> str | None:
 
 
 def _fold_plan_item(
-    session: Session, fold: AdoptionFold, survivor: Solution, event: dict[str, Any]
+    session: Session, fold: AdoptionFold, survivor: Solution, why: str, event: dict[str, Any]
 ) -> None:
     """Make ``fold.kept`` the unit's one item on ``survivor`` and delete ``fold.folded``.
 
     The kept item takes blanks from the folded one (owner, due date, challenge; notes of both
     are kept), gains its history, and records a "merge" event with what the folded item was.
-    Nothing implemented is lost: the kept item is the earliest implemented one, if any.
+    Nothing implemented is lost: the kept item is the earliest implemented one, if any
+    (``AdoptionFold.of``), so its status and date stand.
     """
     kept, folded = fold.kept, fold.folded
     before = _item_values(kept)
     was = {**_item_values(folded), "created_at": folded.created_at.isoformat()}
-    if folded.status == AdoptionStatus.IMPLEMENTED:
-        # Not with AdoptionFold's choice (the kept item is the earliest implemented one): a
-        # guard, so that no change of that rule can lose an implementation.
-        kept.status = AdoptionStatus.IMPLEMENTED
-        dates = [d for d in (kept.effective_on, folded.effective_on) if d is not None]
-        kept.effective_on = min(dates) if dates else None
     kept.owner = kept.owner or folded.owner
     kept.due_on = kept.due_on or folded.due_on
     if kept.challenge is None:
@@ -714,9 +715,8 @@ def _fold_plan_item(
         AdoptionEvent(
             adoption=kept,
             changes=changes,
-            note=f"Folded in this unit's {was['solution']} plan item ({was['status']}). "
-            + event["note"],
-            **{name: value for name, value in event.items() if name != "note"},
+            note=f"Folded in this unit's {was['solution']} plan item ({was['status']}). {why}",
+            **event,
         )
     )
 
@@ -745,12 +745,12 @@ def merge_solutions(
         why = f"{duplicate.code} merged into {survivor.code}" + (
             f": {_text(note)}" if _text(note) else "."
         )
+        # Who and when, shared by the history event of every plan item the merge changes.
         event = {
             "user_id": getattr(user, "id", None),
             "actor": getattr(user, "email", None) or "system",
             "action": "merge",
             "at": utcnow(),
-            "note": why,
         }
         folded_details = [
             {
@@ -762,7 +762,7 @@ def merge_solutions(
             for fold in plan.adoptions_folded
         ]
         for fold in plan.adoptions_folded:
-            _fold_plan_item(session, fold, survivor, event)
+            _fold_plan_item(session, fold, survivor, why, event)
         for adoption in plan.adoptions_moved:
             adoption.solution = survivor
             session.add(
@@ -770,7 +770,7 @@ def merge_solutions(
                     adoption=adoption,
                     changes={"solution": [duplicate.code, survivor.code]},
                     note=why,
-                    **{name: value for name, value in event.items() if name != "note"},
+                    **event,
                 )
             )
         if plan.votes_dropped:

@@ -26,6 +26,11 @@ def week_start_expression(session: Session, column: sa.ColumnElement) -> sa.Colu
     return sa.func.date(column, "weekday 0", "-6 days")
 
 
+def default_label(code: str) -> str:
+    """The label a new metric gets until a CX lead names it: ``wait_minutes`` -> Wait minutes."""
+    return code.replace("_", " ").capitalize()
+
+
 def ensure_metrics(session: Session, codes: Collection[str], kind: MetricKind) -> dict[str, int]:
     """Metric ids by code, creating the metrics that do not exist yet on their kind's default
     scale (survey scores 0–10, operational inputs unbounded)."""
@@ -36,7 +41,7 @@ def ensure_metrics(session: Session, codes: Collection[str], kind: MetricKind) -
     for code in sorted(set(codes) - existing.keys()):
         metric = Metric(
             code=code,
-            label=code.replace("_", " ").capitalize(),
+            label=default_label(code),
             kind=kind,
             scale_min=low,
             scale_max=high,

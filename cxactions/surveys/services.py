@@ -167,7 +167,7 @@ def update_metric(
     problem = scale_problem(*scale)
     if problem:
         which, why = problem
-        raise CurationError(why[0].upper() + why[1:] + ".", SCALE_FIELDS[which])
+        raise CurationError.from_phrase(why, SCALE_FIELDS[which])
     target = numbers["target"]
     if target is not None and not on_scale(target, *scale):
         raise CurationError(
@@ -187,7 +187,7 @@ def update_metric(
     for which, why in scale_change_problems(
         session, metric.id, metric.code, metric.kind, old, scale
     ):
-        raise CurationError(why[0].upper() + why[1:] + ".", SCALE_FIELDS[which])
+        raise CurationError.from_phrase(why, SCALE_FIELDS[which])
     with curation_transaction(session, True):
         for name, value in wanted.items():
             setattr(metric, name, value)

@@ -493,16 +493,15 @@ def add_signal(
     from cxactions.vocabulary import MetricKind, SignalDirection, ThresholdKind, threshold_problem
 
     code = (metric_code or "").strip()
-    metric = session.scalar(select(Metric).where(Metric.code == code))
-    if metric is None:
-        same = session.scalar(select(Metric).where(func.lower(Metric.code) == code.lower()))
-        if same is not None and same.kind != MetricKind.OUTCOME:
-            raise CurationError(
-                f"There is no metric “{code}”: did you mean “{same.code}”? Codes are unique "
-                "ignoring case.",
-                "metric",
-            )
-    if metric is None or metric.kind == MetricKind.OUTCOME:
+    # Codes are unique ignoring case: one lookup finds the metric or the one meant.
+    metric = session.scalar(select(Metric).where(func.lower(Metric.code) == code.lower()))
+    if metric is not None and metric.code != code and metric.kind != MetricKind.OUTCOME:
+        raise CurationError(
+            f"There is no metric “{code}”: did you mean “{metric.code}”? Codes are unique "
+            "ignoring case.",
+            "metric",
+        )
+    if metric is None or metric.code != code or metric.kind == MetricKind.OUTCOME:
         raise CurationError(
             f"There is no driver or operational metric “{metric_code}”: metrics come from "
             "imported responses and operations.",
@@ -520,7 +519,7 @@ def add_signal(
     threshold = float(threshold)
     problem = threshold_problem(threshold_kind, threshold)
     if problem:
-        raise CurationError(problem[0].upper() + problem[1:] + ".", "threshold")
+        raise CurationError.from_phrase(problem, "threshold")
     scale = (metric.scale_min, metric.scale_max)
     if threshold_kind == ThresholdKind.ABSOLUTE.value and not on_scale(threshold, *scale):
         raise CurationError(

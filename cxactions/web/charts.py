@@ -350,8 +350,6 @@ def event_chart(
     def y_of(value: float) -> float:
         return plot_bottom - _position(value, low, high) * (plot_bottom - plot_top)
 
-    finite = _is_finite
-
     drawn_bands = []
     for band in bands:
         start, end = max(band.start, first), min(band.end, last)
@@ -366,13 +364,13 @@ def event_chart(
         DrawnPoint(
             x=round(x_of(point.x), 1),
             y=round(y_of(point.value), 1),
-            y_low=round(y_of(point.low), 1) if finite(point.low) else None,
-            y_high=round(y_of(point.high), 1) if finite(point.high) else None,
+            y_low=round(y_of(point.low), 1) if _is_finite(point.low) else None,
+            y_high=round(y_of(point.high), 1) if _is_finite(point.high) else None,
             css_class=point.css_class,
             title=point.title,
         )
         for point in points
-        if finite(point.value) and finite(point.x)
+        if _is_finite(point.value) and _is_finite(point.x)
     ]
     drawn_lines = []
     for line in lines:
@@ -380,7 +378,7 @@ def event_chart(
         dots: list[tuple[float, float, str]] = []
         previous_missing = True
         for x, value, title in sorted(line.points, key=lambda item: item[0]):
-            if not finite(value) or not finite(x):
+            if not _is_finite(value) or not _is_finite(x):
                 previous_missing = True
                 continue
             px, py = round(x_of(x), 1), round(y_of(value), 1)
