@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from results_file import write_section  # noqa: E402  (bench/ is the script's folder)
 
-from cxactions.analytics.impact import ImpactOptions, estimate  # noqa: E402
+from cxactions.analytics.estimators import ImpactOptions, estimate  # noqa: E402
 from cxactions.analytics.panel import Panel, build_panel  # noqa: E402
 from cxactions.analytics.ranking import rank_on_evidence  # noqa: E402
 from cxactions.analytics.simulator import Simulation, SimulationConfig, simulate  # noqa: E402

@@ -386,7 +386,7 @@ def run(command: list[str], target: Target, usage: dict | None = None) -> tuple[
 REFRESH_CODE = """
 import time
 from cxactions import create_app
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
 from cxactions.surveys.aggregates import refresh_unit_weeks
 app = create_app()
 with app.app_context():
@@ -413,7 +413,7 @@ def mark(name):
     steps.append([name, now - started, rss(), peak])
     started = now
 from cxactions import create_app
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
 from cxactions.analytics import data, impact, panel, ranking
 mark("imports (Flask, SQLAlchemy, pandas, scipy, cxactions)")
 app = create_app()

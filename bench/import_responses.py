@@ -125,7 +125,7 @@ def refresh_seconds(instance: Path) -> float:
     code = (
         "import time\n"
         "from cxactions import create_app\n"
-        "from cxactions.extensions import db\n"
+        "from cxactions.foundations.extensions import db\n"
         "from cxactions.surveys.aggregates import refresh_unit_weeks\n"
         "from cxactions.units.models import Unit\n"
         "import sqlalchemy as sa\n"

@@ -73,7 +73,7 @@ COMMENTS = [
 def build(path: str, stores_wanted: int, weeks_wanted: int, seed: int) -> dict:
     """Fill a fresh SQLite database; returns its counts."""
     from cxactions import create_app
-    from cxactions.extensions import db
+    from cxactions.foundations.extensions import db
 
     app = create_app(_config(path))
     with app.app_context():
@@ -201,7 +201,7 @@ def copy_to_postgres(path: str, admin: str, name: str) -> str:
     import psycopg
 
     from cxactions import create_app
-    from cxactions.extensions import db
+    from cxactions.foundations.extensions import db
 
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -251,10 +251,10 @@ def measure(path: str, seed: int, url: str | None = None) -> dict:
     import sqlalchemy as sa
 
     from cxactions import create_app
-    from cxactions.analytics.driver_services import driver_importance
-    from cxactions.extensions import db
+    from cxactions.drivers.services import driver_importance
+    from cxactions.foundations.extensions import db
+    from cxactions.priorities.services import unit_priorities
     from cxactions.units.models import Unit
-    from cxactions.units.priorities import unit_priorities
     from cxactions.units.services import ancestors, unit_scorecard
 
     app = create_app(_config(path, url))
@@ -279,8 +279,8 @@ def measure(path: str, seed: int, url: str | None = None) -> dict:
         # The process's first page without stored weights computes the driver analysis...
         figures["first_unstored_s"], _ = one(sample[0])
         # ...with the weights an import stores, it reads them (every cache emptied first).
-        from cxactions.analytics.driver_services import store_company_weights
-        from cxactions.analytics.services import forget_cached_figures
+        from cxactions.drivers.services import store_company_weights
+        from cxactions.impact.services import forget_cached_figures
 
         store_company_weights(db.session)
         db.session.commit()

@@ -1036,7 +1036,7 @@ class Results:
 def load(corpus: Corpus) -> float:
     import sqlalchemy as sa
 
-    from cxactions.extensions import db
+    from cxactions.foundations.extensions import db
     from cxactions.library.models import Solution, solution_challenges
     from cxactions.taxonomy.models import Challenge
 
@@ -1091,7 +1091,7 @@ def profile_slowest(timed: list[Timed], repeats: int = 3) -> str:
 
 def edit_latency(app, visible: list[int], seed: int) -> tuple[list[float], list[float]]:
     """Seconds from just before the commit until a search returns the edited solution."""
-    from cxactions.extensions import db
+    from cxactions.foundations.extensions import db
     from cxactions.library.models import Solution
     from cxactions.search.service import search
 
@@ -1234,7 +1234,7 @@ class OtherLoad:
 
 def run(arguments: argparse.Namespace) -> Results:
     from cxactions import create_app
-    from cxactions.extensions import db
+    from cxactions.foundations.extensions import db
     from cxactions.search import engine
     from cxactions.search.service import index_path, rebuild_index, search
 

@@ -42,8 +42,8 @@ def measure(database_url: str, rows: int) -> dict[str, float]:
     from cxactions.auth import throttle
     from cxactions.auth.models import Role, SignInAttempt, User, UserSession
     from cxactions.auth.sessions import user_for_token
-    from cxactions.db_types import utcnow
-    from cxactions.extensions import db
+    from cxactions.foundations.db_types import utcnow
+    from cxactions.foundations.extensions import db
 
     instance = tempfile.mkdtemp(prefix="cxactions-bench-sessions-")
     app = create_app(

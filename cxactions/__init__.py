@@ -60,7 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from cxactions import models  # noqa: F401  (every table registered before migrations look)
     from cxactions.auth.loader import configure_login
-    from cxactions.extensions import csrf, db, login_manager, migrate
+    from cxactions.foundations.extensions import csrf, db, login_manager, migrate
     from cxactions.search import sync
 
     db.init_app(app)
@@ -99,8 +99,8 @@ def _init_security_headers(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from cxactions.analytics.views import bp as impact_bp
     from cxactions.auth.views import bp as auth_bp
+    from cxactions.impact.views import bp as impact_bp
     from cxactions.imports.views import bp as imports_bp
     from cxactions.library.views import bp as library_bp
     from cxactions.plans.views import bp as plans_bp
@@ -128,13 +128,13 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from cxactions.analytics.cli import impact_command, refresh_impact_command
-    from cxactions.analytics.drivers_cli import drivers_command
     from cxactions.auth.cli import user_group
     from cxactions.demo.cli import demo_command
+    from cxactions.drivers.cli import drivers_command
+    from cxactions.impact.cli import impact_command, refresh_impact_command
     from cxactions.imports.cli import import_command
+    from cxactions.priorities.cli import challenges_command
     from cxactions.search.cli import reindex_command, search_command
-    from cxactions.units.cli import challenges_command
     from cxactions.web.cli import init_command
 
     for command in (

@@ -3,10 +3,10 @@
 Models live in their feature folders; this module only gathers them.
 """
 
-from cxactions.analytics.models import DataVersion, ImpactEstimate, ImpactEventEstimate, ImpactRun
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role, SignInAttempt, User, UserSession, user_units
 from cxactions.crowd.models import Comment, CommentKind
+from cxactions.impact.models import DataVersion, ImpactEstimate, ImpactEventEstimate, ImpactRun
 from cxactions.imports.models import ImportRun
 from cxactions.library.models import (
     Level,

@@ -21,7 +21,7 @@ from werkzeug.security import generate_password_hash
 import cxactions.models  # noqa: F401  (every table known before the PostgreSQL schema is made)
 from cxactions import create_app
 from cxactions.auth.models import Role, User
-from cxactions.extensions import db as _db
+from cxactions.foundations.extensions import db as _db
 
 TEST_PASSWORD = "correct horse battery"
 PG_ADMIN_URL = os.environ.get(
@@ -111,7 +111,7 @@ def app(backend: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[Flas
 def _forget_cached_figures() -> None:
     """Region- and company-wide figures are cached per process, keyed by the database URL and
     its data version: every PostgreSQL test reuses one URL, so each starts with empty caches."""
-    from cxactions.analytics.services import forget_cached_figures
+    from cxactions.impact.services import forget_cached_figures
 
     forget_cached_figures()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
 from cxactions.library.models import Solution, SolutionKind, SolutionStatus
 from cxactions.taxonomy.models import Challenge
 from cxactions.units.models import Unit

@@ -23,15 +23,15 @@ from datetime import date, timedelta
 import numpy as np
 import sqlalchemy as sa
 
-from cxactions.analytics.services import bump_data_version
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
+from cxactions.foundations.vocabulary import AdoptionStatus, MetricKind, SolutionKind
+from cxactions.impact.services import bump_data_version
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
 from cxactions.surveys.aggregates import OVERALL, ensure_metrics
 from cxactions.surveys.models import UnitWeekScore
 from cxactions.taxonomy.models import Challenge
 from cxactions.units.models import Unit
-from cxactions.vocabulary import AdoptionStatus, MetricKind, SolutionKind
 from tests.factories import challenge, solution
 
 START = date(2024, 1, 1)  # a Monday

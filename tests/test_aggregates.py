@@ -6,10 +6,10 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from cxactions.foundations.vocabulary import MetricKind
 from cxactions.surveys.aggregates import ensure_metrics, refresh_unit_weeks
 from cxactions.surveys.models import Metric, Response, UnitWeekScore
 from cxactions.units.models import Unit
-from cxactions.vocabulary import MetricKind
 from tests.factories import unit_tree
 
 

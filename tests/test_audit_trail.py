@@ -19,6 +19,7 @@ from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role, User
 from cxactions.config import PROJECT_ROOT
 from cxactions.demo.services import DemoOptions, generate_demo
+from cxactions.foundations.vocabulary import MetricKind, SolutionStatus
 from cxactions.imports.models import ImportRun
 from cxactions.library import services as library
 from cxactions.library.models import Solution
@@ -26,7 +27,6 @@ from cxactions.library.seed import load_seed
 from cxactions.surveys.models import Metric
 from cxactions.taxonomy import services as taxonomy
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
-from cxactions.vocabulary import MetricKind, SolutionStatus
 from tests.factories import challenge
 from tests.test_import_service import DATA
 from tests.test_seed import CHALLENGES, solution_file, write_seed
@@ -46,7 +46,7 @@ def only(db, action: str) -> AuditEvent:
 
 
 def code_of(model, entity_id: str) -> str:
-    from cxactions.extensions import db
+    from cxactions.foundations.extensions import db
 
     return db.session.get(model, int(entity_id)).code
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from cxactions.auth.models import User
-from cxactions.vocabulary import Role
+from cxactions.foundations.vocabulary import Role
 from tests.factories import unit_tree
 
 REPO = Path(__file__).resolve().parent.parent

@@ -12,14 +12,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from cxactions.auth.models import Role
-from cxactions.extensions import db as _db
+from cxactions.foundations.extensions import db as _db
+from cxactions.foundations.vocabulary import MetricKind, SolutionKind
 from cxactions.imports.services import run_import
 from cxactions.library.models import Solution
 from cxactions.library.services import CurationError, create_solution
 from cxactions.surveys.models import Metric
 from cxactions.taxonomy.models import Challenge
 from cxactions.units.models import Unit
-from cxactions.vocabulary import MetricKind, SolutionKind
 from tests.test_import_service import database_snapshot, load, write
 
 RULE = "codes are unique ignoring case"

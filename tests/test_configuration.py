@@ -12,7 +12,7 @@ import pytest
 
 from cxactions import create_app
 from cxactions.config import ConfigError, settings_from_environment
-from cxactions.extensions import db as _db
+from cxactions.foundations.extensions import db as _db
 from tests.conftest import browser_for
 
 REPO = Path(__file__).resolve().parents[1]

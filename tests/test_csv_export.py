@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cxactions.analytics.services import ImpactSettings, refresh_impact
 from cxactions.auth.models import Role
-from cxactions.csv_export import csv_text, frame_csv_text, safe_cell
-from cxactions.extensions import db as _db
+from cxactions.foundations.csv_export import csv_text, frame_csv_text, safe_cell
+from cxactions.foundations.extensions import db as _db
+from cxactions.impact.services import ImpactSettings, refresh_impact
 from cxactions.surveys.models import Metric
 from cxactions.taxonomy.models import Challenge
 from tests.impact_world import build_world

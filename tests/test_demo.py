@@ -15,13 +15,13 @@ from cxactions import create_app
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import User
 from cxactions.crowd.models import Comment, Vote
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
+from cxactions.foundations.vocabulary import AdoptionStatus, MetricKind, Role, SolutionStatus
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
 from cxactions.surveys.models import Metric, OperationValue, Response, UnitWeekScore
 from cxactions.taxonomy.models import ChallengeSignal
 from cxactions.units.models import Unit
-from cxactions.vocabulary import AdoptionStatus, MetricKind, Role, SolutionStatus
 
 SMALL = ["demo", "--stores", "12", "--weeks", "20", "--seed", "5"]
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from cxactions.analytics.data import driver_frame, subtree_unit_ids
-from cxactions.analytics.driver_services import driver_importance, importance_by_metric
-from cxactions.extensions import db as _db
+from cxactions.drivers.services import driver_importance, importance_by_metric
+from cxactions.foundations.extensions import db as _db
 
 FIRST_MONDAY = date(2024, 1, 1)
 WEEKS = 30

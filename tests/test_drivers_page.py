@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cxactions.auth.models import Role
-from cxactions.web.charts import ScatterPoint, scatter_chart
+from cxactions.foundations.charts import ScatterPoint, scatter_chart
 from tests.test_scorecard import organisation  # noqa: F401  (the fixture)
 
 

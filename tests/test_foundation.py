@@ -41,9 +41,9 @@ def test_creating_the_app_touches_no_database_or_disk(tmp_path, monkeypatch):
 def test_pure_modules_import_no_flask():
     pure = [
         "cxactions.library.seed_files",
-        "cxactions.db_types",
-        "cxactions.csv_export",
-        "cxactions.paging",
+        "cxactions.foundations.db_types",
+        "cxactions.foundations.csv_export",
+        "cxactions.foundations.paging",
         "cxactions.search.analysis",
         "cxactions.search.engine",
     ]

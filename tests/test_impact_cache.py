@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from cxactions.analytics import services
-from cxactions.analytics.models import ImpactEstimate, ImpactEventEstimate, ImpactRun
-from cxactions.analytics.services import (
+from cxactions.analytics.simulator import SimulationConfig, simulate
+from cxactions.foundations.extensions import db as _db
+from cxactions.impact import services
+from cxactions.impact.models import ImpactEstimate, ImpactEventEstimate, ImpactRun
+from cxactions.impact.services import (
     ImpactSettings,
     bump_data_version,
     claim_refresh,
     freshness,
     refresh_impact,
 )
-from cxactions.analytics.simulator import SimulationConfig, simulate
-from cxactions.extensions import db as _db
 from tests.reference_data import write_simulation_csvs
 
 CONFIG = SimulationConfig(

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from cxactions.web.charts import (
+from cxactions.foundations.charts import (
     Band,
     EventPoint,
     EventSeries,

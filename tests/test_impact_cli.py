@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from cxactions.analytics.data import load_panel, panel_cells
-from cxactions.analytics.impact import estimate
+from cxactions.analytics.estimators import estimate
 from cxactions.analytics.simulator import SimulationConfig, simulate
-from cxactions.extensions import db as _db
+from cxactions.foundations.extensions import db as _db
 from tests.reference_data import write_simulation_csvs
 
 CONFIG = SimulationConfig(

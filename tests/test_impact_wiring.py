@@ -18,11 +18,11 @@ import pytest
 import sqlalchemy as sa
 from scipy.optimize import minimize_scalar
 
-from cxactions.analytics.impact import DEFAULT_DIP
-from cxactions.analytics.models import ImpactEstimate
+from cxactions.analytics.estimators import DEFAULT_DIP
 from cxactions.analytics.ranking import MIN_UNITS
-from cxactions.analytics.services import ImpactSettings, refresh_impact
 from cxactions.auth.models import Role
+from cxactions.impact.models import ImpactEstimate
+from cxactions.impact.services import ImpactSettings, refresh_impact
 from cxactions.library.models import Solution
 from tests.impact_wiring_world import FEW, build_dip_world, build_spread_world
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from cxactions.extensions import db as _db
+from cxactions.foundations.extensions import db as _db
 from cxactions.units.models import Unit
 from tests.test_import_service import DATA, database_snapshot
 

@@ -7,12 +7,12 @@ import math
 import pytest
 import sqlalchemy as sa
 
-from cxactions.extensions import db as _db
+from cxactions.foundations.extensions import db as _db
+from cxactions.foundations.vocabulary import AdoptionStatus
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
 from cxactions.surveys.models import Response
 from cxactions.units.models import Unit
-from cxactions.vocabulary import AdoptionStatus
 from tests.reference_data import MPDTA_SOLUTION, load_mpdta, write_mpdta_csvs
 
 # targets.csv first: it sets the scale of overall (lemp is not a 0–10 score).

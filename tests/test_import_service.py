@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from cxactions.audit.models import AuditEvent
-from cxactions.extensions import db as _db
+from cxactions.foundations.extensions import db as _db
+from cxactions.foundations.vocabulary import AdoptionStatus, MetricKind, SolutionStatus
 from cxactions.imports.models import ImportRun
 from cxactions.imports.services import run_import
 from cxactions.library.models import Solution
@@ -18,7 +19,6 @@ from cxactions.plans.models import Adoption
 from cxactions.surveys.models import Metric, OperationValue, Response, UnitWeekScore
 from cxactions.taxonomy.models import Challenge
 from cxactions.units.models import Unit
-from cxactions.vocabulary import AdoptionStatus, MetricKind, SolutionStatus
 
 DATA = Path(__file__).parent / "data" / "imports"
 ORDER = ["units", "challenges", "solutions", "responses", "operations", "adoptions"]

@@ -9,12 +9,12 @@ import sqlalchemy as sa
 
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
-from cxactions.extensions import db as _db
+from cxactions.foundations.extensions import db as _db
+from cxactions.foundations.vocabulary import SignalDirection, ThresholdKind
 from cxactions.imports.models import ImportRun
 from cxactions.imports.services import run_import
 from cxactions.surveys.models import Metric
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
-from cxactions.vocabulary import SignalDirection, ThresholdKind
 from tests.test_import_parsing import messages, read
 from tests.test_import_service import DATA, database_snapshot, load, load_all, write
 

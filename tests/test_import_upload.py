@@ -13,7 +13,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from cxactions.auth.models import Role
-from cxactions.extensions import db as _db
+from cxactions.foundations.extensions import db as _db
 from cxactions.imports.views import InstanceUploadRequest
 from cxactions.units.models import Unit
 from tests.test_import_service import DATA, database_snapshot

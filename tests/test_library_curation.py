@@ -10,23 +10,23 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
-from cxactions.analytics.services import current_data_version
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
 from cxactions.crowd.models import Comment, Vote
-from cxactions.library import services
-from cxactions.library.models import Solution
-from cxactions.library.services import CurationError
-from cxactions.plans.models import Adoption
-from cxactions.search.models import SearchOutbox
-from cxactions.search.service import SearchOptions, search
-from cxactions.vocabulary import (
+from cxactions.foundations.vocabulary import (
     AdoptionStatus,
     ChallengeStatus,
     Level,
     SolutionKind,
     SolutionStatus,
 )
+from cxactions.impact.services import current_data_version
+from cxactions.library import services
+from cxactions.library.models import Solution
+from cxactions.library.services import CurationError
+from cxactions.plans.models import Adoption
+from cxactions.search.models import SearchOutbox
+from cxactions.search.service import SearchOptions, search
 from tests.factories import challenge, solution, unit_tree
 
 

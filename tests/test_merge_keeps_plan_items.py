@@ -10,12 +10,12 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
-from cxactions.analytics.services import current_data_version
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
+from cxactions.foundations.vocabulary import AdoptionStatus
+from cxactions.impact.services import current_data_version
 from cxactions.library import services
 from cxactions.plans.models import Adoption, AdoptionEvent
-from cxactions.vocabulary import AdoptionStatus
 from tests.factories import challenge, solution, unit_tree
 
 

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
+from cxactions.foundations.vocabulary import MetricKind
 from cxactions.surveys.models import Metric
-from cxactions.vocabulary import MetricKind
 
 
 @pytest.fixture

@@ -13,15 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from cxactions.auth.models import Role
-from cxactions.extensions import db as _db
-from cxactions.imports.parsing import parse_numbers
-from cxactions.imports.services import run_import
-from cxactions.scales import describe_scale, is_finite_number, number_problem, scale_problem
-from cxactions.surveys.models import Metric, OperationValue, Response, UnitWeekScore
-from cxactions.taxonomy.models import Challenge, ChallengeSignal
-from cxactions.units.models import Unit
-from cxactions.vocabulary import MetricKind, SignalDirection, ThresholdKind
-from cxactions.web.charts import (
+from cxactions.foundations.charts import (
     EventPoint,
     ScatterPoint,
     Series,
@@ -31,6 +23,19 @@ from cxactions.web.charts import (
     nice_ticks,
     scatter_chart,
 )
+from cxactions.foundations.extensions import db as _db
+from cxactions.foundations.scales import (
+    describe_scale,
+    is_finite_number,
+    number_problem,
+    scale_problem,
+)
+from cxactions.foundations.vocabulary import MetricKind, SignalDirection, ThresholdKind
+from cxactions.imports.parsing import parse_numbers
+from cxactions.imports.services import run_import
+from cxactions.surveys.models import Metric, OperationValue, Response, UnitWeekScore
+from cxactions.taxonomy.models import Challenge, ChallengeSignal
+from cxactions.units.models import Unit
 from tests.test_import_service import database_snapshot, load, write
 
 UNITS = "unit_id,name,parent_id,kind\nR1,North,,region\nS1,Store 1,R1,store\nS2,Store 2,R1,store\n"

@@ -6,10 +6,10 @@ import re
 from datetime import date
 
 from cxactions.auth.models import Role
+from cxactions.foundations.vocabulary import AdoptionStatus, SolutionStatus
 from cxactions.plans.models import Adoption
 from cxactions.surveys.aggregates import refresh_unit_weeks
 from cxactions.surveys.models import Response
-from cxactions.vocabulary import AdoptionStatus, SolutionStatus
 from tests.factories import challenge, solution, unit_tree
 
 

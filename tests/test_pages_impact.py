@@ -12,9 +12,12 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from cxactions.analytics import background
-from cxactions.analytics.models import ImpactEstimate, ImpactRun
-from cxactions.analytics.services import (
+from cxactions.auth.models import Role
+from cxactions.foundations.extensions import db as _db
+from cxactions.foundations.vocabulary import SolutionStatus
+from cxactions.impact import background
+from cxactions.impact.models import ImpactEstimate, ImpactRun
+from cxactions.impact.services import (
     ImpactSettings,
     bump_data_version,
     claim_refresh,
@@ -22,10 +25,7 @@ from cxactions.analytics.services import (
     latest_run,
     refresh_impact,
 )
-from cxactions.auth.models import Role
-from cxactions.extensions import db as _db
 from cxactions.library.models import Solution
-from cxactions.vocabulary import SolutionStatus
 from tests.impact_world import build_world
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from cxactions.auth.models import Role
-from cxactions.vocabulary import ChallengeStatus, Level, SolutionKind, SolutionStatus
+from cxactions.foundations.vocabulary import ChallengeStatus, Level, SolutionKind, SolutionStatus
 from tests.factories import challenge, solution
 
 

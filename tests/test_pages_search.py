@@ -7,7 +7,7 @@ import re
 import pytest
 
 from cxactions.auth.models import Role
-from cxactions.vocabulary import ChallengeStatus, SolutionKind, SolutionStatus
+from cxactions.foundations.vocabulary import ChallengeStatus, SolutionKind, SolutionStatus
 from tests.factories import challenge, solution
 
 

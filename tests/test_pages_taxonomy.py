@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from cxactions.auth.models import Role
-from cxactions.vocabulary import ChallengeStatus, SolutionKind, SolutionStatus
+from cxactions.foundations.vocabulary import ChallengeStatus, SolutionKind, SolutionStatus
 from tests.factories import challenge, solution
 
 

@@ -9,11 +9,11 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from cxactions.auth.models import Role
+from cxactions.foundations.vocabulary import AdoptionStatus
 from cxactions.plans.models import Adoption
 from cxactions.surveys.aggregates import refresh_unit_weeks
 from cxactions.surveys.models import Response
 from cxactions.units.models import Unit
-from cxactions.vocabulary import AdoptionStatus
 from tests.factories import challenge, solution, unit_tree
 
 LATEST_WEEK = date(2024, 6, 3)  # a Monday

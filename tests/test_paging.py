@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cxactions.auth.models import Role
-from cxactions.paging import MAX_PAGE, bounded_int, page_number
+from cxactions.foundations.paging import MAX_PAGE, bounded_int, page_number
 from tests.factories import solution
 
 

@@ -9,8 +9,8 @@ from flask_login import AnonymousUserMixin
 
 from cxactions.auth.models import Role, User
 from cxactions.auth.permissions import can_view_solution, can_view_unit, managed_unit_ids
+from cxactions.foundations.vocabulary import AdoptionStatus, SolutionStatus
 from cxactions.plans.models import Adoption
-from cxactions.vocabulary import AdoptionStatus, SolutionStatus
 from tests.factories import challenge, solution, unit_tree
 
 PAGES = [

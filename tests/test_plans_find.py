@@ -11,8 +11,13 @@ import sqlalchemy as sa
 
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
+from cxactions.foundations.vocabulary import (
+    AdoptionStatus,
+    ChallengeStatus,
+    SolutionKind,
+    SolutionStatus,
+)
 from cxactions.plans.models import Adoption
-from cxactions.vocabulary import AdoptionStatus, ChallengeStatus, SolutionKind, SolutionStatus
 from tests.factories import challenge, solution, unit_tree
 
 DUE = date.today() + timedelta(days=30)

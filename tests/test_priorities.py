@@ -18,12 +18,12 @@ import sqlalchemy as sa
 from scipy import stats
 
 from cxactions.analytics import priorities as core
-from cxactions.extensions import db as _db
+from cxactions.foundations.extensions import db as _db
+from cxactions.foundations.vocabulary import SignalDirection, ThresholdKind
+from cxactions.priorities import services as service
 from cxactions.surveys.models import Metric
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
-from cxactions.units import priorities as service
 from cxactions.units.models import Unit
-from cxactions.vocabulary import SignalDirection, ThresholdKind
 
 FIRST_WEEK = date(2024, 1, 8)  # a Monday
 WEEKS = 8
@@ -181,7 +181,7 @@ def add_signals() -> None:
 @pytest.fixture
 def fixed_importance(monkeypatch):
     """Importance as the driver analysis would give it, fixed so that priorities are exact."""
-    from cxactions.analytics import driver_services
+    from cxactions.drivers import services as driver_services
 
     monkeypatch.setattr(driver_services, "importance_by_metric", lambda *a, **k: IMPORTANCE)
     service._IMPORTANCE_CACHE.clear()
@@ -504,9 +504,9 @@ def test_a_store_whose_customers_complain_of_dirt_shows_it_from_comments_alone(
 def test_survey_imports_keep_the_driver_weights_so_pages_never_compute_them(
     runner, tmp_path, monkeypatch
 ):
-    from cxactions.analytics import driver_services
-    from cxactions.analytics.models import DriverWeights
-    from cxactions.analytics.services import SURVEY_DATA, current_data_version
+    from cxactions.drivers import services as driver_services
+    from cxactions.impact.models import DriverWeights
+    from cxactions.impact.services import SURVEY_DATA, current_data_version
 
     import_world(runner, tmp_path)
     version = current_data_version(_db.session, SURVEY_DATA)

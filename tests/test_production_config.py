@@ -15,7 +15,7 @@ from werkzeug.security import generate_password_hash
 
 from cxactions import create_app
 from cxactions.auth.models import Role, User
-from cxactions.extensions import db as _db
+from cxactions.foundations.extensions import db as _db
 from tests.conftest import TEST_PASSWORD, browser_for
 
 HTTPS = "https://cx.example.com"

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from cxactions.auth.models import Role
-from cxactions.web.charts import Series, line_chart, nice_ticks
+from cxactions.foundations.charts import Series, line_chart, nice_ticks
 from cxactions.web.rendering import format_number, format_score, format_signed, render_markdown
 from tests.factories import solution
 

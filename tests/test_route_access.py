@@ -16,10 +16,15 @@ import pytest
 from cxactions import create_app
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import ROUTE_ACCESS, Access
+from cxactions.foundations.vocabulary import (
+    AdoptionStatus,
+    MetricKind,
+    SignalDirection,
+    ThresholdKind,
+)
 from cxactions.plans.models import Adoption
 from cxactions.surveys.aggregates import OVERALL, ensure_metrics
 from cxactions.taxonomy.models import ChallengeSignal
-from cxactions.vocabulary import AdoptionStatus, MetricKind, SignalDirection, ThresholdKind
 from tests.conftest import TEST_PASSWORD, browser_for
 from tests.factories import challenge, solution, unit_tree
 

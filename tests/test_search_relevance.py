@@ -13,7 +13,7 @@ from flask import Flask
 
 from cxactions import create_app
 from cxactions.config import PROJECT_ROOT
-from cxactions.extensions import db as _db
+from cxactions.foundations.extensions import db as _db
 from cxactions.library.seed import load_seed
 from cxactions.search.service import SearchOptions, search
 

@@ -14,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 from whoosh import index as whoosh_index
 
+from cxactions.foundations.vocabulary import SolutionStatus
 from cxactions.library.models import Solution
 from cxactions.search import index, sync
 from cxactions.search.models import SearchOutbox
 from cxactions.search.service import SearchOptions, rebuild_index, search
-from cxactions.vocabulary import SolutionStatus
 from tests.factories import challenge, solution
 
 
@@ -192,9 +192,9 @@ WORKER = textwrap.dedent(
     import os, random, sys
     import sqlalchemy as sa
     from cxactions import create_app
-    from cxactions.extensions import db
+    from cxactions.foundations.extensions import db
     from cxactions.library.models import Solution
-    from cxactions.vocabulary import SolutionStatus
+    from cxactions.foundations.vocabulary import SolutionStatus
 
     worker, edits, url, index_path, die_after = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
     app = create_app({

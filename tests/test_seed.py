@@ -10,11 +10,11 @@ import sqlalchemy as sa
 
 from cxactions.audit.models import AuditEvent
 from cxactions.config import PROJECT_ROOT
+from cxactions.foundations.vocabulary import ChallengeStatus, SolutionStatus
 from cxactions.library.models import Solution
 from cxactions.library.seed import load_seed, read_seed_challenges
 from cxactions.library.seed_files import SeedError, read_seed_solutions
 from cxactions.taxonomy.models import Challenge
-from cxactions.vocabulary import ChallengeStatus, SolutionStatus
 
 SEED = PROJECT_ROOT / "seed"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from cxactions.foundations.vocabulary import SolutionKind
 from cxactions.library.seed_files import read_seed_solutions
-from cxactions.vocabulary import SolutionKind
 
 SEED = Path(__file__).resolve().parent.parent / "seed"
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from cxactions.auth.models import Role, User, UserSession
-from cxactions.db_types import utcnow
+from cxactions.foundations.db_types import utcnow
 from tests.conftest import TEST_PASSWORD, browser_for
 
 PRIVATE = "/units"  # any page that needs a signed-in user

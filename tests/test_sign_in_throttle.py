@@ -14,7 +14,7 @@ from werkzeug.security import generate_password_hash
 from cxactions.auth import services as auth_services
 from cxactions.auth import throttle
 from cxactions.auth.models import Role, SignInAttempt
-from cxactions.extensions import db as _db
+from cxactions.foundations.extensions import db as _db
 from tests.conftest import TEST_PASSWORD
 
 ATTACKER = {"REMOTE_ADDR": "203.0.113.7"}

@@ -7,9 +7,9 @@ import sqlalchemy as sa
 
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
+from cxactions.foundations.vocabulary import MetricKind
 from cxactions.surveys.models import Metric
 from cxactions.taxonomy.models import ChallengeSignal
-from cxactions.vocabulary import MetricKind
 from tests.factories import challenge
 
 

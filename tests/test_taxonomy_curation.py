@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
+from cxactions.foundations.vocabulary import ChallengeStatus, MetricKind, SignalDirection
 from cxactions.library.services import CurationError
 from cxactions.plans.models import Adoption
 from cxactions.search.models import SearchOutbox
@@ -18,7 +19,6 @@ from cxactions.search.service import SearchOptions, search
 from cxactions.surveys.models import Metric
 from cxactions.taxonomy import services
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
-from cxactions.vocabulary import ChallengeStatus, MetricKind, SignalDirection
 from tests.factories import challenge, solution, unit_tree
 
 

@@ -16,12 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cxactions.analytics.panel import PERIODS, Panel, build_panel
+from cxactions.foundations.vocabulary import AdoptionStatus, MetricKind
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
 from cxactions.surveys.aggregates import OVERALL, week_start_expression
 from cxactions.surveys.models import Metric, OperationValue, Response, UnitWeekScore
 from cxactions.units.models import Unit
-from cxactions.vocabulary import AdoptionStatus, MetricKind
 
 NO_GROUP = "(no region)"
 

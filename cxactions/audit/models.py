@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cxactions.db_types import utcnow
-from cxactions.extensions import db
+from cxactions.foundations.db_types import utcnow
+from cxactions.foundations.extensions import db
 
 
 class AuditEvent(db.Model):

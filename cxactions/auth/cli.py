@@ -34,7 +34,7 @@ def add_user_command(email: str, role: str, units: tuple[str, ...], name: str | 
 
     from cxactions.auth.models import User
     from cxactions.auth.services import UserError, normalise_email, upsert_user
-    from cxactions.extensions import db
+    from cxactions.foundations.extensions import db
 
     password = os.environ.get("CXACTIONS_PASSWORD") or None
     try:

@@ -6,7 +6,7 @@ from flask_login import LoginManager
 
 from cxactions.auth.models import User
 from cxactions.auth.sessions import user_for_token
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
 
 
 def configure_login(login_manager: LoginManager) -> None:

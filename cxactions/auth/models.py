@@ -9,9 +9,9 @@ from sqlalchemy import Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from cxactions.db_types import str_enum, utcnow
-from cxactions.extensions import db
-from cxactions.vocabulary import Role
+from cxactions.foundations.db_types import str_enum, utcnow
+from cxactions.foundations.extensions import db
+from cxactions.foundations.vocabulary import Role
 
 user_units = Table(
     "user_units",

@@ -26,7 +26,7 @@ def require_role(role: Role) -> Callable:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                from cxactions.extensions import login_manager
+                from cxactions.foundations.extensions import login_manager
 
                 return login_manager.unauthorized()
             if not current_user.has_role(role):

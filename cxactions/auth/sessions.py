@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cxactions.auth.models import User, UserSession
-from cxactions.db_types import utcnow
+from cxactions.foundations.db_types import utcnow
 
 
 def _digest(token: str) -> str:

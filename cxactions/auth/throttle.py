@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cxactions.auth.models import SignInAttempt
-from cxactions.db_types import utcnow
+from cxactions.foundations.db_types import utcnow
 
 # Failures older than this are deleted when new ones are written: the table stays small.
 KEEP_FAILURES = timedelta(days=1)

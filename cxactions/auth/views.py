@@ -13,8 +13,8 @@ from cxactions.auth import sessions, throttle
 from cxactions.auth.forms import LoginForm, PasswordChangeForm
 from cxactions.auth.models import User
 from cxactions.auth.services import UserError, change_password, verify_password
-from cxactions.db_types import utcnow
-from cxactions.extensions import db
+from cxactions.foundations.db_types import utcnow
+from cxactions.foundations.extensions import db
 
 bp = Blueprint("auth", __name__)
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cxactions.db_types import str_enum, utcnow
-from cxactions.extensions import db
-from cxactions.vocabulary import CommentKind
+from cxactions.foundations.db_types import str_enum, utcnow
+from cxactions.foundations.extensions import db
+from cxactions.foundations.vocabulary import CommentKind
 
 
 class Vote(db.Model):

@@ -76,7 +76,6 @@ def demo_command(
     stores: int, weeks: int, seed: int, seed_dir: Path | None, reset: bool, if_empty: bool
 ) -> None:
     """Load the starter library and generate a demo organisation with two years of history."""
-    from cxactions.analytics.services import ImpactSettings, refresh_impact
     from cxactions.auth.services import UserError
     from cxactions.config import PROJECT_ROOT
     from cxactions.demo.services import (
@@ -85,7 +84,8 @@ def demo_command(
         generate_demo,
         wipe_all,
     )
-    from cxactions.extensions import db
+    from cxactions.foundations.extensions import db
+    from cxactions.impact.services import ImpactSettings, refresh_impact
     from cxactions.library.seed_files import SeedError
     from cxactions.search.service import rebuild_index
     from cxactions.web.cli import initialise_instance

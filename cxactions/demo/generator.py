@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from cxactions.analytics.simulator import OTHER_THEME, THEMES, SimulationConfig
-from cxactions.vocabulary import MetricKind
+from cxactions.foundations.vocabulary import MetricKind
 
 # The challenges (seed/challenges.csv) behind each driver theme of the simulator, best first.
 THEME_CHALLENGES: dict[str, tuple[str, ...]] = {

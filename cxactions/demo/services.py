@@ -15,8 +15,6 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from cxactions.analytics.driver_services import survey_data_changed
-from cxactions.analytics.services import bump_data_version
 from cxactions.analytics.simulator import DRIVERS, Simulation, simulate
 from cxactions.audit.services import record
 from cxactions.auth.models import User
@@ -24,16 +22,10 @@ from cxactions.auth.services import upsert_user
 from cxactions.crowd.models import Comment, Vote
 from cxactions.demo import generator
 from cxactions.demo.progress import Progress
-from cxactions.extensions import db
-from cxactions.library.models import Solution
-from cxactions.library.seed import SeedSummary, load_seed
-from cxactions.plans.models import Adoption
-from cxactions.scales import default_scale
-from cxactions.surveys.aggregates import refresh_unit_weeks
-from cxactions.surveys.models import Metric, OperationValue, Response
-from cxactions.taxonomy.models import Challenge, ChallengeSignal
-from cxactions.units.models import Unit
-from cxactions.vocabulary import (
+from cxactions.drivers.services import survey_data_changed
+from cxactions.foundations.extensions import db
+from cxactions.foundations.scales import default_scale
+from cxactions.foundations.vocabulary import (
     CommentKind,
     Role,
     SignalDirection,
@@ -41,6 +33,14 @@ from cxactions.vocabulary import (
     SolutionStatus,
     ThresholdKind,
 )
+from cxactions.impact.services import bump_data_version
+from cxactions.library.models import Solution
+from cxactions.library.seed import SeedSummary, load_seed
+from cxactions.plans.models import Adoption
+from cxactions.surveys.aggregates import refresh_unit_weeks
+from cxactions.surveys.models import Metric, OperationValue, Response
+from cxactions.taxonomy.models import Challenge, ChallengeSignal
+from cxactions.units.models import Unit
 
 ACTOR = "demo"
 CHUNK_ROWS = 20_000

@@ -40,7 +40,7 @@ def import_command(kind: str, file: str, dry_run: bool, skip_invalid: bool) -> N
     All or nothing: when any row is invalid nothing is written and every bad row is reported
     as FILE:LINE: column: reason. Re-importing rows with the same keys updates them.
     """
-    from cxactions.extensions import db
+    from cxactions.foundations.extensions import db
     from cxactions.imports.services import run_import
 
     size = os.path.getsize(file)

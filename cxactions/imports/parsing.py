@@ -25,8 +25,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from cxactions.scales import MAX_MAGNITUDE, number_problem
-from cxactions.vocabulary import (
+from cxactions.foundations.scales import MAX_MAGNITUDE, number_problem
+from cxactions.foundations.vocabulary import (
     AdoptionStatus,
     MetricKind,
     SignalDirection,

@@ -24,10 +24,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cxactions.analytics.driver_services import survey_data_changed
-from cxactions.analytics.services import bump_data_version
 from cxactions.audit.services import record
-from cxactions.db_types import utcnow
+from cxactions.drivers.services import survey_data_changed
+from cxactions.foundations.db_types import utcnow
+from cxactions.foundations.scales import default_scale, describe_scale, on_scale, scale_problem
+from cxactions.foundations.vocabulary import MetricKind, ThresholdKind
+from cxactions.impact.services import bump_data_version
 from cxactions.imports.models import ImportRun
 from cxactions.imports.parsing import (
     FORMATS,
@@ -39,7 +41,6 @@ from cxactions.imports.parsing import (
 )
 from cxactions.library.models import Solution, solution_challenges
 from cxactions.plans.models import Adoption
-from cxactions.scales import default_scale, describe_scale, on_scale, scale_problem
 from cxactions.search.sync import enqueue as enqueue_search
 from cxactions.surveys.aggregates import (
     OVERALL,
@@ -51,7 +52,6 @@ from cxactions.surveys.models import Metric, OperationValue, Response
 from cxactions.surveys.services import scale_change_problems
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
 from cxactions.units.models import Unit
-from cxactions.vocabulary import MetricKind, ThresholdKind
 
 MAX_SHOWN_ERRORS = 50
 # Above this many touched units, refreshing every unit-week is cheaper than a huge IN list

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import require_role
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
 from cxactions.imports import services
 from cxactions.imports.forms import ImportForm
 from cxactions.imports.parsing import FORMATS

@@ -15,8 +15,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from cxactions.foundations.vocabulary import Level, SolutionKind, SolutionStatus
 from cxactions.library.services import LANGUAGE_NAMES, CurationError
-from cxactions.vocabulary import Level, SolutionKind, SolutionStatus
 
 NOT_STATED = SelectChoice("", "Not stated")
 LEVELS = [NOT_STATED, *(SelectChoice(level.value, level.value.capitalize()) for level in Level)]

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cxactions.db_types import str_enum, unique_ignoring_case, utcnow
-from cxactions.extensions import db
-from cxactions.vocabulary import Level, SolutionKind, SolutionStatus
+from cxactions.foundations.db_types import str_enum, unique_ignoring_case, utcnow
+from cxactions.foundations.extensions import db
+from cxactions.foundations.vocabulary import Level, SolutionKind, SolutionStatus
 
 solution_challenges = Table(
     "solution_challenges",

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from cxactions.audit.services import record
+from cxactions.foundations.vocabulary import SolutionStatus
 from cxactions.library.models import Solution
 from cxactions.library.seed_files import SeedError, SeedSolution, read_seed_solutions
 from cxactions.taxonomy.models import Challenge
-from cxactions.vocabulary import SolutionStatus
 
 CHALLENGE_COLUMNS = {"challenge_id", "parent_id", "name", "description", "keywords"}
 REQUIRED_CHALLENGE_COLUMNS = {"challenge_id", "name"}

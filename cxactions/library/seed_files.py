@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cxactions.vocabulary import Level, SolutionKind
+from cxactions.foundations.vocabulary import Level, SolutionKind
 
 FRONT_MATTER_FENCE = "+++"
 REQUIRED_KEYS = {"id", "title", "kind", "language", "summary", "challenges", "steps"}

@@ -16,23 +16,23 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, selectinload
 
-from cxactions.analytics.services import bump_data_version
 from cxactions.audit.services import record
 from cxactions.auth.permissions import is_curator
 from cxactions.crowd.models import Comment, Vote
-from cxactions.db_types import utcnow
-from cxactions.extensions import db
-from cxactions.library.models import Solution
-from cxactions.paging import MAX_PAGE
-from cxactions.plans.models import Adoption, AdoptionEvent
-from cxactions.taxonomy.models import Challenge
-from cxactions.vocabulary import (
+from cxactions.foundations.db_types import utcnow
+from cxactions.foundations.extensions import db
+from cxactions.foundations.paging import MAX_PAGE
+from cxactions.foundations.vocabulary import (
     AdoptionStatus,
     ChallengeStatus,
     Level,
     SolutionKind,
     SolutionStatus,
 )
+from cxactions.impact.services import bump_data_version
+from cxactions.library.models import Solution
+from cxactions.plans.models import Adoption, AdoptionEvent
+from cxactions.taxonomy.models import Challenge
 
 PER_PAGE = 20
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español"}

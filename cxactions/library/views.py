@@ -7,13 +7,13 @@ from flask_login import current_user
 
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_view_solution, is_curator, require_role
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
+from cxactions.foundations.paging import page_number
+from cxactions.foundations.vocabulary import SolutionKind, SolutionStatus
 from cxactions.library import services
 from cxactions.library.forms import MergeSolutionForm, NewSolutionForm, SolutionForm, StatusForm
 from cxactions.library.models import Solution
-from cxactions.paging import page_number
 from cxactions.taxonomy.services import challenge_options
-from cxactions.vocabulary import SolutionKind, SolutionStatus
 
 bp = Blueprint("library", __name__)
 

@@ -7,9 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cxactions.db_types import str_enum, utcnow
-from cxactions.extensions import db
-from cxactions.vocabulary import AdoptionStatus
+from cxactions.foundations.db_types import str_enum, utcnow
+from cxactions.foundations.extensions import db
+from cxactions.foundations.vocabulary import AdoptionStatus
 
 
 class Adoption(db.Model):

@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from cxactions.audit.services import record
+from cxactions.foundations.vocabulary import AdoptionStatus, ChallengeStatus, SolutionStatus
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
 from cxactions.taxonomy.models import Challenge
 from cxactions.units.models import Unit
-from cxactions.vocabulary import AdoptionStatus, ChallengeStatus, SolutionStatus
 
 OWNER_MAX = 200
 

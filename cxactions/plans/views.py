@@ -9,9 +9,10 @@ from flask_login import current_user
 
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_edit_unit_plan, can_view_solution, require_role
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
+from cxactions.foundations.paging import page_number
+from cxactions.foundations.vocabulary import ChallengeStatus
 from cxactions.library.services import get_solution
-from cxactions.paging import page_number
 from cxactions.plans import services
 from cxactions.plans.forms import AdoptSolutionForm
 from cxactions.search.service import SearchOptions, SearchUnavailable, search
@@ -20,7 +21,6 @@ from cxactions.taxonomy.models import Challenge
 from cxactions.taxonomy.services import get_challenge
 from cxactions.units.models import Unit
 from cxactions.units.services import ancestors, get_unit
-from cxactions.vocabulary import ChallengeStatus
 
 bp = Blueprint("plans", __name__)
 

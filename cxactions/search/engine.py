@@ -22,9 +22,9 @@ import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.support.levenshtein import distance
 
+from cxactions.foundations.vocabulary import SolutionKind
 from cxactions.search import analysis, scoring
 from cxactions.search.analysis import TEXT_FIELDS
-from cxactions.vocabulary import SolutionKind
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ import threading
 import sqlalchemy as sa
 from flask import current_app
 
-from cxactions.analytics.models import ImpactEstimate
-from cxactions.analytics.services import latest_run
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
+from cxactions.impact.models import ImpactEstimate
+from cxactions.impact.services import latest_run
 from cxactions.library.models import Solution
 from cxactions.search import engine, index, sync
 from cxactions.search.engine import SearchOptions, SearchResult, SearchUnavailable

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, attributes
 
-from cxactions.db_types import utcnow
+from cxactions.foundations.db_types import utcnow
 from cxactions.library.models import Solution, solution_challenges
 from cxactions.search import index
 from cxactions.search.models import SearchOutbox

@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import is_curator, require_role
-from cxactions.extensions import db
-from cxactions.paging import bounded_int, page_number
+from cxactions.foundations.extensions import db
+from cxactions.foundations.paging import bounded_int, page_number
+from cxactions.foundations.vocabulary import ChallengeStatus, SolutionKind, SolutionStatus
 from cxactions.search.engine import MAX_PER_PAGE, SORTS, SearchHit
 from cxactions.search.service import SearchOptions, SearchResult, SearchUnavailable, search
 from cxactions.taxonomy.models import Challenge
-from cxactions.vocabulary import ChallengeStatus, SolutionKind, SolutionStatus
 
 bp = Blueprint("search", __name__)
 

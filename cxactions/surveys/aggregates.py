@@ -11,9 +11,9 @@ from collections.abc import Collection
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cxactions.scales import default_scale
+from cxactions.foundations.scales import default_scale
+from cxactions.foundations.vocabulary import MetricKind
 from cxactions.surveys.models import Metric, Response, UnitWeekScore
-from cxactions.vocabulary import MetricKind
 
 OVERALL = "overall"
 

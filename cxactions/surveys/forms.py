@@ -9,12 +9,12 @@ from __future__ import annotations
 from wtforms import BooleanField, FloatField, StringField, SubmitField
 from wtforms.validators import Length, Optional, ValidationError
 
+from cxactions.foundations.scales import number_problem
 from cxactions.library.forms import CurationForm
-from cxactions.scales import number_problem
 
 
 class FiniteNumber:
-    """Refuses NaN, infinities and numbers too large to compute with (see ``cxactions.scales``)."""
+    """Refuses NaN, infinities and numbers too large to compute with (see ``cxactions.foundations.scales``)."""
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message

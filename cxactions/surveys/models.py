@@ -7,9 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cxactions.db_types import str_enum, unique_ignoring_case
-from cxactions.extensions import db
-from cxactions.vocabulary import MetricKind
+from cxactions.foundations.db_types import str_enum, unique_ignoring_case
+from cxactions.foundations.extensions import db
+from cxactions.foundations.vocabulary import MetricKind
 
 
 class Metric(db.Model):

@@ -15,16 +15,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cxactions.audit.services import record
-from cxactions.library.services import CurationError, curation_transaction
-from cxactions.scales import (
+from cxactions.foundations.scales import (
     contains,
     describe_scale,
     number_problem,
     on_scale,
     scale_problem,
 )
+from cxactions.foundations.vocabulary import MetricKind, ThresholdKind
+from cxactions.library.services import CurationError, curation_transaction
 from cxactions.surveys.models import Metric, OperationValue, Response
-from cxactions.vocabulary import MetricKind, ThresholdKind
 
 Scale = tuple[float | None, float | None]
 # Form field of each side of the scale (and of the scale's own problems).

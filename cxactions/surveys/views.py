@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import is_curator, require_role
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
 from cxactions.library.services import CurationError
 from cxactions.surveys import services
 from cxactions.surveys.forms import MetricForm

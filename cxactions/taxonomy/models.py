@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cxactions.db_types import str_enum, unique_ignoring_case, utcnow
-from cxactions.extensions import db
+from cxactions.foundations.db_types import str_enum, unique_ignoring_case, utcnow
+from cxactions.foundations.extensions import db
+from cxactions.foundations.vocabulary import ChallengeStatus, SignalDirection, ThresholdKind
 from cxactions.search.tagging import keyword_lines
-from cxactions.vocabulary import ChallengeStatus, SignalDirection, ThresholdKind
 
 
 class Challenge(db.Model):

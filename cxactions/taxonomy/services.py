@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from cxactions.audit.services import record
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
 from cxactions.library.models import Solution, SolutionStatus, solution_challenges
 from cxactions.library.services import (
     CurationError,
@@ -488,9 +488,14 @@ def add_signal(
     Raises :class:`CurationError` (nothing written) for an unknown metric, a direction or kind
     outside the vocabulary, or a threshold that makes no sense for its kind.
     """
-    from cxactions.scales import describe_scale, number_problem, on_scale
+    from cxactions.foundations.scales import describe_scale, number_problem, on_scale
+    from cxactions.foundations.vocabulary import (
+        MetricKind,
+        SignalDirection,
+        ThresholdKind,
+        threshold_problem,
+    )
     from cxactions.surveys.models import Metric
-    from cxactions.vocabulary import MetricKind, SignalDirection, ThresholdKind, threshold_problem
 
     code = (metric_code or "").strip()
     # Codes are unique ignoring case: one lookup finds the metric or the one meant.
@@ -584,8 +589,8 @@ def remove_signal(session: Session, challenge: Challenge, signal_id: int, user: 
 
 def signal_metrics(session: Session) -> list:
     """The metrics a signal may watch: drivers and operational inputs, by code."""
+    from cxactions.foundations.vocabulary import MetricKind
     from cxactions.surveys.models import Metric
-    from cxactions.vocabulary import MetricKind
 
     return list(
         session.scalars(

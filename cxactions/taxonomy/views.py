@@ -6,11 +6,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from cxactions.analytics import pages as impact_pages
-from cxactions.analytics.background import current_freshness
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_see_retired, require_role
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
+from cxactions.impact import presenters as impact_pages
+from cxactions.impact.background import current_freshness
 from cxactions.library.services import CurationError
 from cxactions.taxonomy import services
 from cxactions.taxonomy.forms import ChallengeForm, DeleteForm, MergeChallengeForm, SignalForm

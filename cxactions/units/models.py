@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cxactions.db_types import unique_ignoring_case, utcnow
-from cxactions.extensions import db
+from cxactions.foundations.db_types import unique_ignoring_case, utcnow
+from cxactions.foundations.extensions import db
 
 
 class Unit(db.Model):

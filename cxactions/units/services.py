@@ -9,14 +9,14 @@ from datetime import date, timedelta
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
-from cxactions.analytics.services import FiguresCache, data_signature
-from cxactions.extensions import db
+from cxactions.foundations.charts import LineChart, Series, line_chart
+from cxactions.foundations.extensions import db
+from cxactions.foundations.vocabulary import AdoptionStatus, MetricKind
+from cxactions.impact.services import FiguresCache, data_signature
 from cxactions.plans.models import Adoption
 from cxactions.surveys.aggregates import OVERALL
 from cxactions.surveys.models import Metric, OperationValue, UnitWeekScore
 from cxactions.units.models import Unit
-from cxactions.vocabulary import AdoptionStatus, MetricKind
-from cxactions.web.charts import LineChart, Series, line_chart
 
 
 def subtree_ids(root_ids: Iterable[int]) -> set[int]:

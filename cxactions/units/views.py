@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user
 
-from cxactions.analytics import pages as impact_pages
-from cxactions.analytics.background import current_freshness
-from cxactions.analytics.services import ImpactSettings
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_view_unit, managed_unit_ids, require_role
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
+from cxactions.impact import presenters as impact_pages
+from cxactions.impact.background import current_freshness
+from cxactions.impact.services import ImpactSettings
 from cxactions.library.services import get_solution
+from cxactions.priorities.services import unit_priorities
 from cxactions.units import services
-from cxactions.units.priorities import unit_priorities
 
 bp = Blueprint("units", __name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
 
 
 def _wants_json() -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
 from cxactions.library.models import Solution, SolutionStatus, solution_challenges
 from cxactions.plans.models import Adoption, AdoptionStatus
 from cxactions.surveys.models import UnitWeekScore

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cxactions.auth.models import Role
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
 from tests.browser.conftest import sign_in
 from tests.factories import challenge, solution, unit_tree
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cxactions.analytics.services import ImpactSettings, refresh_impact
 from cxactions.auth.models import Role
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
+from cxactions.impact.services import ImpactSettings, refresh_impact
 from tests.browser.conftest import sign_in
 from tests.impact_world import build_world
 

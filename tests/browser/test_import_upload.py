@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from cxactions.auth.models import Role
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
 from cxactions.units.models import Unit
 from tests.browser.conftest import sign_in
 

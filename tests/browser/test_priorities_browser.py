@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import pytest
 
 from cxactions.auth.models import Role
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
+from cxactions.foundations.vocabulary import MetricKind
 from cxactions.surveys.models import Metric, UnitWeekScore
-from cxactions.vocabulary import MetricKind
 from tests.browser.conftest import sign_in
 from tests.factories import challenge, solution, unit_tree
 

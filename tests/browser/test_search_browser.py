@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from cxactions.auth.models import Role
-from cxactions.extensions import db
+from cxactions.foundations.extensions import db
+from cxactions.foundations.vocabulary import AdoptionStatus, SolutionKind
 from cxactions.plans.models import Adoption
-from cxactions.vocabulary import AdoptionStatus, SolutionKind
 from tests.browser.conftest import sign_in
 from tests.factories import challenge, solution, unit_tree
 

@@ -10,12 +10,12 @@ import click
 import pandas as pd
 from flask.cli import with_appcontext
 
-from cxactions.analytics.impact import CONTROLS, DEFAULT_ESTIMATOR, ESTIMATORS
+from cxactions.analytics.estimators import CONTROLS, DEFAULT_ESTIMATOR, ESTIMATORS
 from cxactions.analytics.panel import PERIODS
 from cxactions.analytics.ranking import MIN_UNITS
-from cxactions.analytics.services import DETAILS
-from cxactions.cli_options import format_option, output_option, write_report
-from cxactions.csv_export import frame_csv_text
+from cxactions.foundations.cli_options import format_option, output_option, write_report
+from cxactions.foundations.csv_export import frame_csv_text
+from cxactions.impact.services import DETAILS
 
 
 class _StepBar:
@@ -123,9 +123,9 @@ def impact_command(
     min_units: int,
 ) -> None:
     """Estimate and rank the impact of every adopted solution on satisfaction."""
-    from cxactions.analytics.impact import ImpactOptions
-    from cxactions.analytics.services import compute_impact
-    from cxactions.extensions import db
+    from cxactions.analytics.estimators import ImpactOptions
+    from cxactions.foundations.extensions import db
+    from cxactions.impact.services import compute_impact
 
     try:
         options = ImpactOptions(window=window, anticipation=anticipation, control=control)
@@ -172,8 +172,8 @@ def refresh_impact_command() -> None:
     """Recompute the impact estimates the pages show (IMPACT_* settings) and store them."""
     from flask import current_app
 
-    from cxactions.analytics.services import ImpactSettings, refresh_impact
-    from cxactions.extensions import db
+    from cxactions.foundations.extensions import db
+    from cxactions.impact.services import ImpactSettings, refresh_impact
 
     settings = ImpactSettings.from_config(current_app.config)
     try:

@@ -20,10 +20,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from cxactions.analytics import driver_services
 from cxactions.analytics import priorities as core
-from cxactions.analytics.pages import SolutionEvidence, order_by_evidence, unit_word
-from cxactions.analytics.services import FiguresCache, data_signature, latest_run
+from cxactions.drivers import services as driver_services
+from cxactions.foundations.vocabulary import ChallengeStatus, SolutionStatus
+from cxactions.impact.presenters import SolutionEvidence, order_by_evidence, unit_word
+from cxactions.impact.services import FiguresCache, data_signature, latest_run
 from cxactions.library.models import Solution, solution_challenges
 from cxactions.search.tagging import Tagger, keyword_lines
 from cxactions.surveys.aggregates import OVERALL
@@ -31,7 +32,6 @@ from cxactions.surveys.models import Metric, OperationValue, Response, UnitWeekS
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
 from cxactions.units.models import Unit
 from cxactions.units.services import ancestors, region_of, subtree_select
-from cxactions.vocabulary import ChallengeStatus, SolutionStatus
 
 DEFAULT_WEEKS = 8
 # A region's page reads at most this many of its most recent comments (a store has ~200).

@@ -7,8 +7,8 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from cxactions.cli_options import format_option
-from cxactions.csv_export import csv_text
+from cxactions.foundations.cli_options import format_option
+from cxactions.foundations.csv_export import csv_text
 
 CSV_COLUMNS = [
     "unit_id",
@@ -38,8 +38,8 @@ def challenges_command(unit_code: str, weeks: int, output_format: str) -> None:
 
     Without signals configured (or none hit), the unit's weakest drivers against its peers.
     """
-    from cxactions.extensions import db
-    from cxactions.units.priorities import unit_priorities
+    from cxactions.foundations.extensions import db
+    from cxactions.priorities.services import unit_priorities
     from cxactions.units.services import get_unit
 
     unit = get_unit(unit_code)

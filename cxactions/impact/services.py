@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cxactions.analytics.data import load_panel, solution_titles
-from cxactions.analytics.impact import (
+from cxactions.analytics.estimators import (
     DEFAULT_ESTIMATOR,
     RANKING_ESTIMATORS,
     ImpactOptions,
@@ -23,9 +23,9 @@ from cxactions.analytics.impact import (
     Progress,
     estimate,
 )
-from cxactions.analytics.models import DataVersion, ImpactEstimate, ImpactEventEstimate, ImpactRun
 from cxactions.analytics.ranking import MIN_UNITS, Prior, rank_on_evidence
-from cxactions.db_types import utcnow
+from cxactions.foundations.db_types import utcnow
+from cxactions.impact.models import DataVersion, ImpactEstimate, ImpactEventEstimate, ImpactRun
 from cxactions.library.models import Solution
 
 DETAILS = ("summary", "event", "group-time")
@@ -369,7 +369,7 @@ def adoption_trajectory(
     Reads only the unit's region. Raises ``ValueError`` with a reason a page can show when
     there is nothing to compare (no responses, adoption not implemented or outside the data).
     """
-    from cxactions.analytics.impact import unit_trajectory
+    from cxactions.analytics.estimators import unit_trajectory
 
     settings = settings or ImpactSettings()
     panel = load_panel(session, settings.period, region_of=unit_code)

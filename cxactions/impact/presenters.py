@@ -17,10 +17,22 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from cxactions.analytics.impact import DEFAULT_DIP, DEFAULT_PLACEBO
-from cxactions.analytics.models import ImpactEstimate, ImpactEventEstimate, ImpactRun
+from cxactions.analytics.estimators import DEFAULT_DIP, DEFAULT_PLACEBO
 from cxactions.analytics.panel import PERIODS
-from cxactions.analytics.services import (
+from cxactions.foundations.charts import (
+    Band,
+    EventChart,
+    EventPoint,
+    EventSeries,
+    IntervalAxis,
+    IntervalBar,
+    event_chart,
+    interval_axis,
+    interval_bar,
+)
+from cxactions.foundations.vocabulary import AdoptionStatus, SolutionKind, SolutionStatus
+from cxactions.impact.models import ImpactEstimate, ImpactEventEstimate, ImpactRun
+from cxactions.impact.services import (
     SUMMARY_CSV,
     SUMMARY_EXTRA,
     Freshness,
@@ -33,18 +45,6 @@ from cxactions.plans.models import Adoption
 from cxactions.taxonomy.models import Challenge
 from cxactions.taxonomy.services import ChallengeNode, challenge_tree, subtree_ids
 from cxactions.units.models import Unit
-from cxactions.vocabulary import AdoptionStatus, SolutionKind, SolutionStatus
-from cxactions.web.charts import (
-    Band,
-    EventChart,
-    EventPoint,
-    EventSeries,
-    IntervalAxis,
-    IntervalBar,
-    event_chart,
-    interval_axis,
-    interval_bar,
-)
 
 SORTS = {
     "rank": "Rank (best evidence first)",

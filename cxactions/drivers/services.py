@@ -176,7 +176,7 @@ def driver_importance(
 def survey_data_changed(session: Session) -> dict[str, float]:
     """Call in the transaction that changed responses or operational values: a new survey data
     version, and the company-wide weights for it (see :func:`store_company_weights`)."""
-    from cxactions.analytics.services import SURVEY_DATA, bump_data_version
+    from cxactions.impact.services import SURVEY_DATA, bump_data_version
 
     bump_data_version(session, SURVEY_DATA)
     return store_company_weights(session)
@@ -185,8 +185,8 @@ def survey_data_changed(session: Session) -> dict[str, float]:
 def store_company_weights(session: Session) -> dict[str, float]:
     """Compute the company-wide weights for the current survey data and keep them (in the
     caller's transaction, replacing older versions): the pages then read instead of computing."""
-    from cxactions.analytics.models import DriverWeights
-    from cxactions.analytics.services import SURVEY_DATA, current_data_version
+    from cxactions.impact.models import DriverWeights
+    from cxactions.impact.services import SURVEY_DATA, current_data_version
 
     version = current_data_version(session, SURVEY_DATA)
     weights = importance_by_metric(session, region_code=None)
@@ -199,8 +199,8 @@ def store_company_weights(session: Session) -> dict[str, float]:
 def stored_company_weights(session: Session) -> dict[str, float] | None:
     """The weights kept for the current survey data, if the transaction that changed it kept
     them; ``None`` otherwise (an older database, data written outside imports)."""
-    from cxactions.analytics.models import DriverWeights
-    from cxactions.analytics.services import SURVEY_DATA, current_data_version
+    from cxactions.impact.models import DriverWeights
+    from cxactions.impact.services import SURVEY_DATA, current_data_version
 
     version = current_data_version(session, SURVEY_DATA)
     row = session.get(DriverWeights, version)
@@ -245,7 +245,7 @@ def region_options(session: Session) -> list[RegionOption]:
 
 def importance_chart(report: DriverReport):
     """The importance-versus-performance scatter of the predictors that have a target."""
-    from cxactions.web.charts import ScatterPoint, scatter_chart
+    from cxactions.foundations.charts import ScatterPoint, scatter_chart
 
     points = [
         ScatterPoint(

@@ -7,9 +7,9 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from cxactions.analytics.cli import _json_ready, _table
-from cxactions.cli_options import format_option, output_option, write_report
-from cxactions.csv_export import frame_csv_text
+from cxactions.foundations.cli_options import format_option, output_option, write_report
+from cxactions.foundations.csv_export import frame_csv_text
+from cxactions.impact.cli import _json_ready, _table
 
 METHOD_CHOICES = {"relative-weights": "relative_weights", "shapley": "shapley"}
 
@@ -36,8 +36,8 @@ def drivers_command(
     region: str | None, weeks: int | None, method: str, output_format: str, output: str | None
 ) -> None:
     """Rank the drivers and operational inputs by their importance for overall satisfaction."""
-    from cxactions.analytics.driver_services import driver_importance
-    from cxactions.extensions import db
+    from cxactions.drivers.services import driver_importance
+    from cxactions.foundations.extensions import db
 
     try:
         report = driver_importance(

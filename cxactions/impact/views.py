@@ -6,9 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 
-from cxactions.analytics import pages
-from cxactions.analytics.background import current_freshness
-from cxactions.analytics.services import Freshness, ImpactSettings, latest_attempt
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import (
     can_view_solution,
@@ -16,10 +13,13 @@ from cxactions.auth.permissions import (
     managed_unit_ids,
     require_role,
 )
-from cxactions.csv_export import csv_text
-from cxactions.extensions import db
+from cxactions.foundations.csv_export import csv_text
+from cxactions.foundations.extensions import db
+from cxactions.foundations.vocabulary import SolutionKind
+from cxactions.impact import presenters as pages
+from cxactions.impact.background import current_freshness
+from cxactions.impact.services import Freshness, ImpactSettings, latest_attempt
 from cxactions.library.services import get_solution
-from cxactions.vocabulary import SolutionKind
 
 bp = Blueprint("impact", __name__)
 
@@ -51,7 +51,7 @@ def show_leaderboard():
 @require_role(Role.STAFF)
 def show_drivers():
     """What drives ``overall``: importance of each driver and input against its performance."""
-    from cxactions.analytics import driver_services
+    from cxactions.drivers import services as driver_services
 
     regions = driver_services.region_options(db.session)
     region = request.args.get("region") or None
