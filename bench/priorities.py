@@ -280,7 +280,7 @@ def measure(path: str, seed: int, url: str | None = None) -> dict:
         figures["first_unstored_s"], _ = one(sample[0])
         # ...with the weights an import stores, it reads them (every cache emptied first).
         from cxactions.drivers.services import store_company_weights
-        from cxactions.impact.services import forget_cached_figures
+        from cxactions.foundations.versions import forget_cached_figures
 
         store_company_weights(db.session)
         db.session.commit()

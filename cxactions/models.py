@@ -6,7 +6,9 @@ Models live in their feature folders; this module only gathers them.
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role, SignInAttempt, User, UserSession, user_units
 from cxactions.crowd.models import Comment, CommentKind
-from cxactions.impact.models import DataVersion, ImpactEstimate, ImpactEventEstimate, ImpactRun
+from cxactions.drivers.models import DriverWeights
+from cxactions.foundations.versions import DataVersion
+from cxactions.impact.models import ImpactEstimate, ImpactEventEstimate, ImpactRun
 from cxactions.imports.models import ImportRun
 from cxactions.library.models import (
     Level,
@@ -38,6 +40,7 @@ __all__ = [
     "Comment",
     "CommentKind",
     "DataVersion",
+    "DriverWeights",
     "ImpactEstimate",
     "ImpactEventEstimate",
     "ImpactRun",

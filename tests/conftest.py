@@ -111,7 +111,7 @@ def app(backend: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[Flas
 def _forget_cached_figures() -> None:
     """Region- and company-wide figures are cached per process, keyed by the database URL and
     its data version: every PostgreSQL test reuses one URL, so each starts with empty caches."""
-    from cxactions.impact.services import forget_cached_figures
+    from cxactions.foundations.versions import forget_cached_figures
 
     forget_cached_figures()
 

@@ -22,8 +22,8 @@ import numpy as np
 import sqlalchemy as sa
 
 from cxactions.foundations.extensions import db
+from cxactions.foundations.versions import bump_data_version
 from cxactions.foundations.vocabulary import AdoptionStatus, MetricKind
-from cxactions.impact.services import bump_data_version
 from cxactions.plans.models import Adoption
 from cxactions.surveys.aggregates import OVERALL, ensure_metrics
 from cxactions.surveys.models import UnitWeekScore

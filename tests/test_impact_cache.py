@@ -7,15 +7,10 @@ import sqlalchemy as sa
 
 from cxactions.analytics.simulator import SimulationConfig, simulate
 from cxactions.foundations.extensions import db as _db
+from cxactions.foundations.versions import bump_data_version
 from cxactions.impact import services
 from cxactions.impact.models import ImpactEstimate, ImpactEventEstimate, ImpactRun
-from cxactions.impact.services import (
-    ImpactSettings,
-    bump_data_version,
-    claim_refresh,
-    freshness,
-    refresh_impact,
-)
+from cxactions.impact.services import ImpactSettings, claim_refresh, freshness, refresh_impact
 from tests.reference_data import write_simulation_csvs
 
 CONFIG = SimulationConfig(

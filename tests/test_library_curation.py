@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
 from cxactions.crowd.models import Comment, Vote
+from cxactions.foundations.versions import current_data_version
 from cxactions.foundations.vocabulary import (
     AdoptionStatus,
     ChallengeStatus,
@@ -20,7 +21,6 @@ from cxactions.foundations.vocabulary import (
     SolutionKind,
     SolutionStatus,
 )
-from cxactions.impact.services import current_data_version
 from cxactions.library import services
 from cxactions.library.models import Solution
 from cxactions.library.services import CurationError

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
+from cxactions.foundations.versions import current_data_version
 from cxactions.foundations.vocabulary import AdoptionStatus
-from cxactions.impact.services import current_data_version
 from cxactions.library import services
 from cxactions.plans.models import Adoption, AdoptionEvent
 from tests.factories import challenge, solution, unit_tree

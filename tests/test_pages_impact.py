@@ -14,12 +14,12 @@ import sqlalchemy as sa
 
 from cxactions.auth.models import Role
 from cxactions.foundations.extensions import db as _db
+from cxactions.foundations.versions import bump_data_version
 from cxactions.foundations.vocabulary import SolutionStatus
 from cxactions.impact import background
 from cxactions.impact.models import ImpactEstimate, ImpactRun
 from cxactions.impact.services import (
     ImpactSettings,
-    bump_data_version,
     claim_refresh,
     freshness,
     latest_run,

@@ -505,8 +505,8 @@ def test_survey_imports_keep_the_driver_weights_so_pages_never_compute_them(
     runner, tmp_path, monkeypatch
 ):
     from cxactions.drivers import services as driver_services
-    from cxactions.impact.models import DriverWeights
-    from cxactions.impact.services import SURVEY_DATA, current_data_version
+    from cxactions.drivers.models import DriverWeights
+    from cxactions.foundations.versions import SURVEY_DATA, current_data_version
 
     import_world(runner, tmp_path)
     version = current_data_version(_db.session, SURVEY_DATA)

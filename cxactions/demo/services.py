@@ -25,6 +25,7 @@ from cxactions.demo.progress import Progress
 from cxactions.drivers.services import survey_data_changed
 from cxactions.foundations.extensions import db
 from cxactions.foundations.scales import default_scale
+from cxactions.foundations.versions import bump_data_version
 from cxactions.foundations.vocabulary import (
     CommentKind,
     Role,
@@ -33,7 +34,6 @@ from cxactions.foundations.vocabulary import (
     SolutionStatus,
     ThresholdKind,
 )
-from cxactions.impact.services import bump_data_version
 from cxactions.library.models import Solution
 from cxactions.library.seed import SeedSummary, load_seed
 from cxactions.plans.models import Adoption

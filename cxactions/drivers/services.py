@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from cxactions.analytics.data import driver_frame, metric_catalogue, subtree_unit_ids
 from cxactions.analytics.drivers import DEFAULT_METHOD, METHODS, key_drivers
+from cxactions.drivers.models import DriverWeights
+from cxactions.foundations.versions import SURVEY_DATA, bump_data_version, current_data_version
 from cxactions.surveys.aggregates import OVERALL
 
 # A predictor observed on fewer than this share of the unit-weeks is left out rather than
@@ -176,7 +178,6 @@ def driver_importance(
 def survey_data_changed(session: Session) -> dict[str, float]:
     """Call in the transaction that changed responses or operational values: a new survey data
     version, and the company-wide weights for it (see :func:`store_company_weights`)."""
-    from cxactions.impact.services import SURVEY_DATA, bump_data_version
 
     bump_data_version(session, SURVEY_DATA)
     return store_company_weights(session)
@@ -185,8 +186,6 @@ def survey_data_changed(session: Session) -> dict[str, float]:
 def store_company_weights(session: Session) -> dict[str, float]:
     """Compute the company-wide weights for the current survey data and keep them (in the
     caller's transaction, replacing older versions): the pages then read instead of computing."""
-    from cxactions.impact.models import DriverWeights
-    from cxactions.impact.services import SURVEY_DATA, current_data_version
 
     version = current_data_version(session, SURVEY_DATA)
     weights = importance_by_metric(session, region_code=None)
@@ -199,8 +198,6 @@ def store_company_weights(session: Session) -> dict[str, float]:
 def stored_company_weights(session: Session) -> dict[str, float] | None:
     """The weights kept for the current survey data, if the transaction that changed it kept
     them; ``None`` otherwise (an older database, data written outside imports)."""
-    from cxactions.impact.models import DriverWeights
-    from cxactions.impact.services import SURVEY_DATA, current_data_version
 
     version = current_data_version(session, SURVEY_DATA)
     row = session.get(DriverWeights, version)

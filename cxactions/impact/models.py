@@ -1,6 +1,6 @@
-"""Cached impact estimates, and the counter that says when they went stale.
+"""Cached impact estimates: the runs and what each found.
 
-Estimates are computed by ``analytics.services.refresh_impact`` (CLI, demo, or a background
+Estimates are computed by ``impact.services.refresh_impact`` (CLI, demo, or a background
 thread started by a page that found them stale), never during a request.
 """
 
@@ -13,16 +13,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cxactions.foundations.db_types import utcnow
 from cxactions.foundations.extensions import db
-
-
-class DataVersion(db.Model):
-    """A counter bumped in every transaction that changes what an estimate depends on."""
-
-    __tablename__ = "data_versions"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    version: Mapped[int] = mapped_column(default=0)
-    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ImpactRun(db.Model):
@@ -114,17 +104,3 @@ class ImpactEventEstimate(db.Model):
     ci_low: Mapped[float | None] = mapped_column(Float)
     ci_high: Mapped[float | None] = mapped_column(Float)
     n_units: Mapped[int | None]
-
-
-class DriverWeights(db.Model):
-    """The company-wide driver importance for one version of the survey data.
-
-    Written by the transaction that changed the data (an import of responses or operations, the
-    demo), so that no page waits for the driver analysis; only the newest version is kept.
-    """
-
-    __tablename__ = "driver_weights"
-
-    survey_version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    weights: Mapped[dict] = mapped_column(JSON)  # metric code -> share of explained variation
-    computed_at: Mapped[datetime] = mapped_column(default=utcnow)

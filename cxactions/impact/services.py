@@ -25,7 +25,8 @@ from cxactions.analytics.estimators import (
 )
 from cxactions.analytics.ranking import MIN_UNITS, Prior, rank_on_evidence
 from cxactions.foundations.db_types import utcnow
-from cxactions.impact.models import DataVersion, ImpactEstimate, ImpactEventEstimate, ImpactRun
+from cxactions.foundations.versions import current_data_version
+from cxactions.impact.models import ImpactEstimate, ImpactEventEstimate, ImpactRun
 from cxactions.library.models import Solution
 
 DETAILS = ("summary", "event", "group-time")
@@ -131,9 +132,6 @@ def plain_reading(effect: float, low: float, high: float, units: int, unit_word:
 # --------------------------------------------------------------------------------------------
 # The cache the pages read: one run of the default configuration, recomputed when stale.
 
-IMPACT_DATA = "impact"
-# Bumped by every change of survey responses or operational values: the driver weights follow it.
-SURVEY_DATA = "survey"
 # A run still "running" after this long died with its process: another may start.
 RUN_TIMEOUT = timedelta(minutes=30)
 
@@ -168,22 +166,6 @@ class Freshness:
     @property
     def stale(self) -> bool:
         return self.run is None or self.run.data_version < self.data_version
-
-
-def bump_data_version(session: Session, name: str = IMPACT_DATA) -> None:
-    """Mark every estimate stale: call inside the transaction that changed the data."""
-    updated = session.execute(
-        sa.update(DataVersion)
-        .where(DataVersion.name == name)
-        .values(version=DataVersion.version + 1, changed_at=utcnow())
-    )
-    if updated.rowcount == 0:
-        session.add(DataVersion(name=name, version=1, changed_at=utcnow()))
-        session.flush()
-
-
-def current_data_version(session: Session, name: str = IMPACT_DATA) -> int:
-    return session.scalar(sa.select(DataVersion.version).where(DataVersion.name == name)) or 0
 
 
 def latest_run(session: Session) -> ImpactRun | None:
@@ -384,63 +366,3 @@ def latest_attempt(session: Session) -> ImpactRun | None:
         .order_by(ImpactRun.started_at.desc(), ImpactRun.id.desc())
         .limit(1)
     )
-
-
-def data_signature(session: Session) -> tuple:
-    """What survey-derived figures depend on, cheaply: the database, its impact data version
-    and its newest import. Caches of region- and company-wide figures key on it.
-
-    Read once per transaction: a page asks for it several times (scorecard, priorities).
-    """
-    from cxactions.imports.models import ImportRun
-
-    if hasattr(session, "registry"):  # a scoped_session: ask the session it holds
-        session = session.registry()
-    transaction = session.get_transaction()
-    remembered = session.info.get("data_signature")
-    if transaction is not None and remembered and remembered[0] is transaction:
-        return remembered[1]
-
-    version = session.execute(
-        sa.select(DataVersion.version, DataVersion.changed_at).where(
-            DataVersion.name == IMPACT_DATA
-        )
-    ).first()
-    imports = session.execute(
-        sa.select(sa.func.max(ImportRun.id), sa.func.max(ImportRun.started_at))
-    ).first()
-    url = session.get_bind().url.render_as_string(hide_password=True)
-    signature = (url, *(version or (None, None)), *(imports or (None, None)))
-    session.info["data_signature"] = (session.get_transaction(), signature)
-    return signature
-
-
-class FiguresCache(dict):
-    """Figures kept in this process until the data changes: each key starts with
-    :func:`data_signature`, so a new import or data version simply misses. Bounded: emptied
-    whole when full (old signatures are never asked for again)."""
-
-    instances: list[FiguresCache] = []
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-        FiguresCache.instances.append(self)
-
-    def remember(self, key: tuple, value):
-        if len(self) >= self.limit:
-            self.clear()
-        self[key] = value
-        return value
-
-    def get_or_compute(self, key: tuple, compute):
-        """The value kept under ``key``, else ``compute()`` kept there."""
-        if key in self:
-            return self[key]
-        return self.remember(key, compute())
-
-
-def forget_cached_figures() -> None:
-    """Empty every figures cache of this process (tests, benchmarks)."""
-    for cache in FiguresCache.instances:
-        cache.clear()

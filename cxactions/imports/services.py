@@ -28,8 +28,8 @@ from cxactions.audit.services import record
 from cxactions.drivers.services import survey_data_changed
 from cxactions.foundations.db_types import utcnow
 from cxactions.foundations.scales import default_scale, describe_scale, on_scale, scale_problem
+from cxactions.foundations.versions import IMPORT_DATA, bump_data_version
 from cxactions.foundations.vocabulary import MetricKind, ThresholdKind
-from cxactions.impact.services import bump_data_version
 from cxactions.imports.models import ImportRun
 from cxactions.imports.parsing import (
     FORMATS,
@@ -207,6 +207,8 @@ def run_import(
                 raise _DryRunDone
             result.seconds = time.perf_counter() - clock
             result.run_id = _record_run(session, result, started_at, actor, user, errors)
+            if loader.inserted + loader.updated:
+                bump_data_version(session, IMPORT_DATA)  # figures cached in memory key on it
             if kind in IMPACT_KINDS and loader.inserted + loader.updated:
                 bump_data_version(session)  # the cached impact estimates are stale now
             if kind in SURVEY_KINDS and loader.inserted + loader.updated:

@@ -22,6 +22,7 @@ from cxactions.crowd.models import Comment, Vote
 from cxactions.foundations.db_types import utcnow
 from cxactions.foundations.extensions import db
 from cxactions.foundations.paging import MAX_PAGE
+from cxactions.foundations.versions import bump_data_version
 from cxactions.foundations.vocabulary import (
     AdoptionStatus,
     ChallengeStatus,
@@ -29,7 +30,6 @@ from cxactions.foundations.vocabulary import (
     SolutionKind,
     SolutionStatus,
 )
-from cxactions.impact.services import bump_data_version
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption, AdoptionEvent
 from cxactions.taxonomy.models import Challenge

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session, aliased
 
 from cxactions.analytics import priorities as core
 from cxactions.drivers import services as driver_services
+from cxactions.foundations.versions import FiguresCache, data_signature
 from cxactions.foundations.vocabulary import ChallengeStatus, SolutionStatus
 from cxactions.impact.presenters import SolutionEvidence, order_by_evidence, unit_word
-from cxactions.impact.services import FiguresCache, data_signature, latest_run
+from cxactions.impact.services import latest_run
 from cxactions.library.models import Solution, solution_challenges
 from cxactions.search.tagging import Tagger, keyword_lines
 from cxactions.surveys.aggregates import OVERALL

@@ -11,8 +11,8 @@ from sqlalchemy.orm import selectinload
 
 from cxactions.foundations.charts import LineChart, Series, line_chart
 from cxactions.foundations.extensions import db
+from cxactions.foundations.versions import FiguresCache, data_signature
 from cxactions.foundations.vocabulary import AdoptionStatus, MetricKind
-from cxactions.impact.services import FiguresCache, data_signature
 from cxactions.plans.models import Adoption
 from cxactions.surveys.aggregates import OVERALL
 from cxactions.surveys.models import Metric, OperationValue, UnitWeekScore
