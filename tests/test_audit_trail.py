@@ -19,6 +19,7 @@ from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role, User
 from cxactions.config import PROJECT_ROOT
 from cxactions.demo.services import DemoOptions, generate_demo
+from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.vocabulary import MetricKind, SolutionStatus
 from cxactions.imports.models import ImportRun
 from cxactions.library import services as library
@@ -167,7 +168,7 @@ def test_removing_a_signal_records_who_removed_what(db, make_user, login):
 def test_a_refused_removal_records_nothing(db, make_user):
     queue = challenge("SPEED-QUEUE", "Long checkout queues")
     db.session.commit()
-    with pytest.raises(taxonomy.CurationError):
+    with pytest.raises(RefusedChange):
         taxonomy.remove_signal(db.session, queue, 12345, user=make_user(Role.CX_LEAD))
     assert not events(db, "signal.remove")
 

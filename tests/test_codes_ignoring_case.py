@@ -12,11 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from cxactions.auth.models import Role
+from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.extensions import db as _db
 from cxactions.foundations.vocabulary import MetricKind, SolutionKind
 from cxactions.imports.services import run_import
 from cxactions.library.models import Solution
-from cxactions.library.services import CurationError, create_solution
+from cxactions.library.services import create_solution
 from cxactions.surveys.models import Metric
 from cxactions.taxonomy.models import Challenge
 from cxactions.units.models import Unit
@@ -212,7 +213,7 @@ def test_a_code_made_from_the_title_avoids_codes_differing_only_by_case(world, m
     lead = make_user(Role.CX_LEAD)
     made = create_solution(_db.session, {"title": "Open a till", "kind": "sop"}, lead)
     assert made.code == "OPEN-A-TILL-2"
-    with pytest.raises(CurationError) as error:
+    with pytest.raises(RefusedChange) as error:
         create_solution(_db.session, {"code": "OPEN-a-till", "title": "x", "kind": "sop"}, lead)
     assert error.value.field == "code"
 
@@ -221,6 +222,6 @@ def test_the_signals_form_names_a_metric_differing_only_by_case(world, make_user
     from cxactions.taxonomy.services import add_signal
 
     challenge = _db.session.scalar(sa.select(Challenge).where(Challenge.code == "C-Queue"))
-    with pytest.raises(CurationError) as error:
+    with pytest.raises(RefusedChange) as error:
         add_signal(_db.session, challenge, "WAIT_MINUTES", "above", "peer_sd", 1.0)
     assert "did you mean “wait_minutes”?" in error.value.message

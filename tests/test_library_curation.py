@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
 from cxactions.crowd.models import Comment, Vote
+from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.versions import current_data_version
 from cxactions.foundations.vocabulary import (
     AdoptionStatus,
@@ -23,7 +24,6 @@ from cxactions.foundations.vocabulary import (
 )
 from cxactions.library import services
 from cxactions.library.models import Solution
-from cxactions.library.services import CurationError
 from cxactions.plans.models import Adoption
 from cxactions.search.models import SearchOutbox
 from cxactions.search.service import SearchOptions, search
@@ -124,7 +124,7 @@ def test_a_staff_member_s_solution_is_a_draft_and_may_not_be_approved(db, librar
     staff = make_user(Role.STAFF)
     draft = services.create_solution(db.session, {"title": "My idea", "kind": "other"}, staff)
     assert draft.status == SolutionStatus.DRAFT
-    with pytest.raises(CurationError, match="Only a CX lead"):
+    with pytest.raises(RefusedChange, match="Only a CX lead"):
         services.create_solution(
             db.session, {"title": "Mine", "kind": "other", "status": "approved"}, staff
         )
@@ -151,7 +151,7 @@ def test_invalid_input_is_refused_with_a_specific_message(
     db, library, curator, data, field, message
 ):
     before = db.session.scalar(sa.select(sa.func.count()).select_from(Solution))
-    with pytest.raises(CurationError, match=re.escape(message)) as error:
+    with pytest.raises(RefusedChange, match=re.escape(message)) as error:
         services.create_solution(db.session, {"title": "Fine", "kind": "sop", **data}, curator)
     assert error.value.field == field
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Solution)) == before
@@ -244,14 +244,14 @@ def test_an_edit_keeps_a_retired_challenge_the_solution_already_had(db, library,
         till, {"title": "Open a till at 3", "challenges": ["SPEED-QUEUE", "OLD-2"]}, curator
     )
     assert changed == ["title"]
-    with pytest.raises(CurationError, match="OLD is retired"):
+    with pytest.raises(RefusedChange, match="OLD is retired"):
         services.update_solution(till, {"challenges": ["OLD"]}, curator)
 
 
 def test_code_and_status_are_not_edited_by_update(db, library, curator):
-    with pytest.raises(CurationError, match="code cannot be edited"):
+    with pytest.raises(RefusedChange, match="code cannot be edited"):
         services.update_solution(library["till"], {"code": "OTHER"}, curator)
-    with pytest.raises(CurationError, match="use change_status"):
+    with pytest.raises(RefusedChange, match="use change_status"):
         services.update_solution(library["till"], {"status": "retired"}, curator)
 
 
@@ -298,11 +298,11 @@ def test_a_rejection_needs_a_note_and_the_form_says_so(db, library, client_as):
 
 
 def test_a_status_change_that_is_not_allowed_is_refused(db, library, client_as, curator):
-    with pytest.raises(CurationError, match="A pending solution cannot become retired"):
+    with pytest.raises(RefusedChange, match="A pending solution cannot become retired"):
         services.change_status(library["pending"], "retired", curator)
-    with pytest.raises(CurationError, match="already approved"):
+    with pytest.raises(RefusedChange, match="already approved"):
         services.change_status(library["till"], SolutionStatus.APPROVED, curator)
-    with pytest.raises(CurationError, match="“gone” is not one of"):
+    with pytest.raises(RefusedChange, match="“gone” is not one of"):
         services.change_status(library["till"], "gone", curator)
     response = client_as(Role.CX_LEAD).post(
         "/solutions/SOP-TILL/status", data={"status": "pending"}
@@ -437,7 +437,7 @@ def test_solutions_merged_earlier_follow_the_duplicate_to_the_survivor(db, libra
 )
 def test_a_merge_that_makes_no_sense_is_refused(db, duplicates, curator, survivor, message):
     target = db.session.scalar(sa.select(Solution).where(Solution.code == survivor))
-    with pytest.raises(CurationError, match=re.escape(message)):
+    with pytest.raises(RefusedChange, match=re.escape(message)):
         services.merge_solutions(duplicates["dup"], target, curator)
     assert db.session.get(Solution, duplicates["dup"].id).merged_into_id is None
     assert not events(db, "solution.merge")
@@ -446,13 +446,13 @@ def test_a_merge_that_makes_no_sense_is_refused(db, duplicates, curator, survivo
 
 def test_a_merged_solution_cannot_be_merged_or_reinstated_again(db, duplicates, curator):
     services.merge_solutions(duplicates["dup"], duplicates["till"], curator)
-    with pytest.raises(CurationError, match="already merged into SOP-TILL"):
+    with pytest.raises(RefusedChange, match="already merged into SOP-TILL"):
         services.merge_solutions(duplicates["dup"], duplicates["till"], curator)
-    with pytest.raises(CurationError, match="was merged into SOP-TILL; it stays retired"):
+    with pytest.raises(RefusedChange, match="was merged into SOP-TILL; it stays retired"):
         services.change_status(duplicates["dup"], "approved", curator)
     other = solution("SOP-OTHER", "Other", challenges=[])
     db.session.commit()
-    with pytest.raises(CurationError, match="was itself merged into SOP-TILL"):
+    with pytest.raises(RefusedChange, match="was itself merged into SOP-TILL"):
         services.merge_solutions(other, duplicates["dup"], curator)
 
 
@@ -527,7 +527,7 @@ def test_a_merged_code_leads_staff_to_the_survivor_and_tells_curators(
 
 def test_a_refused_change_leaves_the_database_and_the_index_as_they_were(db, library, curator):
     assert "SOP-TILL" in found("till")
-    with pytest.raises(CurationError):
+    with pytest.raises(RefusedChange):
         services.update_solution(
             library["till"], {"title": "Open a zucchini", "kind": "poster"}, curator
         )

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
+from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.vocabulary import ChallengeStatus, MetricKind, SignalDirection
-from cxactions.library.services import CurationError
 from cxactions.plans.models import Adoption
 from cxactions.search.models import SearchOutbox
 from cxactions.search.service import SearchOptions, search
@@ -150,7 +150,7 @@ def test_an_invalid_edit_is_refused_with_a_specific_message_and_writes_nothing(
     db, taxonomy, curator, code, data, field, message
 ):
     assert "SOP-TILL" in found("speed")
-    with pytest.raises(CurationError, match=re.escape(message)) as error:
+    with pytest.raises(RefusedChange, match=re.escape(message)) as error:
         services.update_challenge(get(db, code), {"name": "Quickness", **data}, curator)
     assert error.value.field == field
     assert get(db, code).name == "Speed and responsiveness"
@@ -182,7 +182,7 @@ def test_retiring_a_challenge_hides_it_from_search(db, taxonomy, curator):
         "to": "retired",
     }
     with pytest.raises(
-        CurationError, match="HOLD-MUSIC is retired: an active challenge under it would be hidden"
+        RefusedChange, match="HOLD-MUSIC is retired: an active challenge under it would be hidden"
     ):
         services.update_challenge(taxonomy["queue"], {"parent": "HOLD-MUSIC"}, curator)
     services.update_challenge(get(db, "HOLD-MUSIC"), {"status": "active"}, curator)
@@ -304,7 +304,7 @@ def test_a_merge_that_makes_no_sense_is_refused(db, taxonomy, curator, source, t
     challenge("OLD", "Fax replies", status=ChallengeStatus.RETIRED)
     db.session.commit()
     assert "SOP-TILL" in found("checkout")
-    with pytest.raises(CurationError, match=re.escape(message)):
+    with pytest.raises(RefusedChange, match=re.escape(message)):
         services.merge_challenges(get(db, source), get(db, target), curator)
     assert get(db, source).status == ChallengeStatus.ACTIVE
     assert not events(db, "challenge.merge")
@@ -324,9 +324,9 @@ def test_the_merge_page_names_a_refused_target(db, taxonomy, client_as):
 
 def test_a_merged_challenge_cannot_be_merged_again_or_reactivated(db, taxonomy, curator):
     services.merge_challenges(taxonomy["music"], taxonomy["hold"], curator)
-    with pytest.raises(CurationError, match="already merged into SPEED-HOLD"):
+    with pytest.raises(RefusedChange, match="already merged into SPEED-HOLD"):
         services.merge_challenges(get(db, "HOLD-MUSIC"), get(db, "SPEED-QUEUE"), curator)
-    with pytest.raises(CurationError, match="merged into SPEED-HOLD; it stays retired"):
+    with pytest.raises(RefusedChange, match="merged into SPEED-HOLD; it stays retired"):
         services.update_challenge(get(db, "HOLD-MUSIC"), {"status": "active"}, curator)
 
 

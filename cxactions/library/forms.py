@@ -15,8 +15,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.vocabulary import Level, SolutionKind, SolutionStatus
-from cxactions.library.services import LANGUAGE_NAMES, CurationError
+from cxactions.library.services import LANGUAGE_NAMES
 
 NOT_STATED = SelectChoice("", "Not stated")
 LEVELS = [NOT_STATED, *(SelectChoice(level.value, level.value.capitalize()) for level in Level)]
@@ -36,7 +37,7 @@ class CurationForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.general_errors: list[str] = []
 
-    def show_error(self, error: CurationError) -> None:
+    def show_error(self, error: RefusedChange) -> None:
         field = self._fields.get(error.field or "")
         if field is not None and field.type not in ("SubmitField", "CSRFTokenField"):
             field.errors = [*field.errors, error.message]

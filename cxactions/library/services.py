@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -14,11 +13,17 @@ from typing import Any
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from cxactions.audit.services import record
 from cxactions.auth.permissions import is_curator
 from cxactions.crowd.models import Comment, Vote
+from cxactions.foundations.changes import (
+    RefusedChange,
+    change_transaction,
+    check_merge_pair,
+    session_of,
+)
 from cxactions.foundations.db_types import utcnow
 from cxactions.foundations.extensions import db
 from cxactions.foundations.paging import MAX_PAGE
@@ -114,7 +119,7 @@ def get_solution(code: str) -> Solution | None:
 # --- Curation: create, edit, review, retire and merge solutions ------------------------------
 #
 # These functions know the session, not the request. Each checks everything before it writes
-# anything: a refused change raises ``CurationError`` and leaves the database (and so the search
+# anything: a refused change raises ``RefusedChange`` and leaves the database (and so the search
 # index, which follows commits) untouched. On success it records an audit event in the same
 # transaction and commits, unless ``commit=False`` lets the caller compose a larger transaction.
 
@@ -149,47 +154,6 @@ TRANSITIONS: dict[SolutionStatus, tuple[SolutionStatus, ...]] = {
 CREATE_STATUSES = (SolutionStatus.APPROVED, SolutionStatus.DRAFT, SolutionStatus.PENDING)
 
 
-class CurationError(ValueError):
-    """A curation change was refused and nothing was written; the message says why.
-
-    ``field`` names the input at fault (a form field name), or is None for the change as a whole.
-    """
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    @classmethod
-    def from_phrase(cls, phrase: str, field: str | None = None) -> CurationError:
-        """The error for a rule's lower-case phrase (``"the scale's min must ..."``), as a
-        sentence."""
-        return cls(phrase[0].upper() + phrase[1:] + ".", field)
-
-
-def session_of(item: object) -> Session:
-    """The session that holds ``item``; curation works on persistent rows only."""
-    session = object_session(item)
-    if session is None:
-        raise CurationError(f"{item!r} is not in a database session")
-    return session
-
-
-@contextmanager
-def curation_transaction(session: Session, commit: bool) -> Iterator[None]:
-    """Commit what the block wrote, or roll it all back when it raises."""
-    try:
-        yield
-        if commit:
-            session.commit()
-        else:
-            session.flush()
-    except BaseException:
-        if commit:
-            session.rollback()
-        raise
-
-
 def _text(value: object) -> str | None:
     text = str(value).strip() if value is not None else ""
     return text or None
@@ -211,7 +175,7 @@ def _choice(enum_class, value: object, field: str, label: str):
         return enum_class(getattr(value, "value", value))
     except ValueError:
         choices = ", ".join(member.value for member in enum_class)
-        raise CurationError(f"{label} “{value}” is not one of: {choices}.", field) from None
+        raise RefusedChange(f"{label} “{value}” is not one of: {choices}.", field) from None
 
 
 def _code_from_title(session: Session, title: str) -> str:
@@ -240,23 +204,23 @@ def _code_from_title(session: Session, title: str) -> str:
 
 def _check_code(session: Session, code: str) -> str:
     if not CODE_PATTERN.fullmatch(code):
-        raise CurationError(
+        raise RefusedChange(
             f"The code “{code}” may only hold letters, digits, '-', '_' and '.', start with a "
             "letter or digit, and be at most 64 characters long.",
             "code",
         )
     if code.lower() in RESERVED_CODES:
-        raise CurationError(f"“{code}” is reserved; choose another code.", "code")
+        raise RefusedChange(f"“{code}” is reserved; choose another code.", "code")
     # Codes are unique ignoring case (so is the database's index on lower(code)).
     existing = session.scalar(
         select(Solution.code).where(func.lower(Solution.code) == code.lower())
     )
     if existing == code:
-        raise CurationError(
+        raise RefusedChange(
             f"The code “{code}” is already used by another solution; choose another one.", "code"
         )
     if existing is not None:
-        raise CurationError(
+        raise RefusedChange(
             f"The code “{code}” differs only by case from the existing solution “{existing}”: "
             "codes are unique ignoring case; choose another one.",
             "code",
@@ -282,7 +246,7 @@ def _resolve_challenges(
     }
     unknown = [code for code in codes if code not in found]
     if unknown:
-        raise CurationError(
+        raise RefusedChange(
             f"Unknown challenge{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
             "challenges",
         )
@@ -293,7 +257,7 @@ def _resolve_challenges(
         if found[code].status == ChallengeStatus.RETIRED and found[code].id not in already
     ]
     if retired:
-        raise CurationError(
+        raise RefusedChange(
             f"The challenge{'s' if len(retired) > 1 else ''} {', '.join(retired)} "
             f"{'are' if len(retired) > 1 else 'is'} retired; map an active challenge instead.",
             "challenges",
@@ -307,7 +271,7 @@ def _clean_solution_data(
     """Validated, normalised values for the keys present in ``data`` (all of them on create)."""
     unknown = set(data) - SOLUTION_FIELDS
     if unknown:
-        raise CurationError(
+        raise RefusedChange(
             f"Unknown solution field{'s' if len(unknown) > 1 else ''}: "
             f"{', '.join(sorted(unknown))}."
         )
@@ -316,16 +280,16 @@ def _clean_solution_data(
     if creating or "title" in data:
         title = _text(data.get("title"))
         if title is None:
-            raise CurationError("A solution needs a title.", "title")
+            raise RefusedChange("A solution needs a title.", "title")
         if len(title) > TITLE_MAX:
-            raise CurationError(
+            raise RefusedChange(
                 f"The title is {len(title)} characters long; keep it to {TITLE_MAX}.", "title"
             )
         clean["title"] = title
     if creating or "kind" in data:
         kind = _choice(SolutionKind, data.get("kind"), "kind", "The kind")
         if kind is None:
-            raise CurationError(
+            raise RefusedChange(
                 "Choose the kind of solution: training, SOP, asset or other.", "kind"
             )
         clean["kind"] = kind
@@ -333,7 +297,7 @@ def _clean_solution_data(
         if creating or name in data:
             clean[name] = _text(data.get(name))
     if clean.get("owner") and len(clean["owner"]) > OWNER_MAX:
-        raise CurationError(
+        raise RefusedChange(
             f"The owner is {len(clean['owner'])} characters long; keep it to {OWNER_MAX}.", "owner"
         )
     if creating or "steps" in data:
@@ -344,7 +308,7 @@ def _clean_solution_data(
     if creating or "language" in data:
         language = (_text(data.get("language")) or "en").lower()
         if not LANGUAGE_PATTERN.fullmatch(language):
-            raise CurationError(
+            raise RefusedChange(
                 f"The language “{language}” is not a language code such as en or fr.", "language"
             )
         clean["language"] = language
@@ -356,7 +320,7 @@ def _clean_solution_data(
         for name in ("code", "status"):
             if name in data and data[name] != getattr(solution, name):
                 what = "code" if name == "code" else "status (use change_status)"
-                raise CurationError(f"A solution's {what} cannot be edited.", name)
+                raise RefusedChange(f"A solution's {what} cannot be edited.", name)
     return clean
 
 
@@ -377,12 +341,12 @@ def create_solution(
     default = SolutionStatus.APPROVED if is_curator(user) else SolutionStatus.DRAFT
     status = _choice(SolutionStatus, data.get("status"), "status", "The status") or default
     if status not in CREATE_STATUSES:
-        raise CurationError(
+        raise RefusedChange(
             f"A new solution can be approved, a draft or pending, not {status.value}.", "status"
         )
     if status == SolutionStatus.APPROVED and not is_curator(user):
-        raise CurationError("Only a CX lead or an admin can approve a solution.", "status")
-    with curation_transaction(session, commit):
+        raise RefusedChange("Only a CX lead or an admin can approve a solution.", "status")
+    with change_transaction(session, commit):
         challenges = clean.pop("challenges")
         solution = Solution(**clean, status=status, author_id=getattr(user, "id", None))
         solution.challenges = challenges
@@ -393,7 +357,7 @@ def create_solution(
         try:
             session.flush()
         except IntegrityError as error:  # another curator took the code a moment ago
-            raise CurationError(
+            raise RefusedChange(
                 f"The code “{solution.code}” was just taken by another solution; choose another.",
                 "code",
             ) from error
@@ -433,7 +397,7 @@ def update_solution(
         changed.append("challenges")
     if not changed:
         return []
-    with curation_transaction(session, commit):
+    with change_transaction(session, commit):
         for name, value in clean.items():
             setattr(solution, name, value)
         details: dict[str, Any] = {"code": solution.code, "fields": changed}
@@ -480,29 +444,29 @@ def change_status(
     session = session_of(solution)
     target = _choice(SolutionStatus, new_status, "status", "The status")
     if target is None:
-        raise CurationError("Choose the new status.", "status")
+        raise RefusedChange("Choose the new status.", "status")
     note = _text(note)
     if solution.merged_into_id is not None:
         survivor = session.get(Solution, solution.merged_into_id)
-        raise CurationError(
+        raise RefusedChange(
             f"{solution.code} was merged into {survivor.code if survivor else 'another solution'};"
             " it stays retired.",
             "status",
         )
     if target == solution.status:
-        raise CurationError(f"{solution.code} is already {target.value}.", "status")
+        raise RefusedChange(f"{solution.code} is already {target.value}.", "status")
     allowed = TRANSITIONS.get(solution.status, ())
     if target not in allowed:
         choices = " or ".join(status.value for status in allowed) or "nothing else"
-        raise CurationError(
+        raise RefusedChange(
             f"A {solution.status.value} solution cannot become {target.value}; "
             f"it can become {choices}.",
             "status",
         )
     if target == SolutionStatus.REJECTED and note is None:
-        raise CurationError("Say why the proposal is rejected: its author reads the note.", "note")
+        raise RefusedChange("Say why the proposal is rejected: its author reads the note.", "note")
     previous = solution.status
-    with curation_transaction(session, commit):
+    with change_transaction(session, commit):
         solution.status = target
         solution.reviewed_by_id = getattr(user, "id", None)
         solution.reviewed_at = utcnow()
@@ -590,31 +554,19 @@ class SolutionMerge:
         )
 
 
-def check_merge_pair(item, into, *, noun: str, field: str) -> None:
-    """Refuse to merge a solution or challenge into itself, or to merge it a second time."""
-    if item.id == into.id:
-        raise CurationError(f"A {noun} cannot be merged into itself.", field)
-    if item.merged_into_id is not None:
-        earlier = session_of(item).get(type(item), item.merged_into_id)
-        raise CurationError(
-            f"{item.code} was already merged into {earlier.code if earlier else 'another'}.",
-            field,
-        )
-
-
 def plan_solution_merge(duplicate: Solution, survivor: Solution) -> SolutionMerge:
     """Check that ``duplicate`` may be merged into ``survivor`` and say what would move."""
     session = session_of(duplicate)
     check_merge_pair(duplicate, survivor, noun="solution", field="survivor")
     if survivor.merged_into_id is not None:
         into = session.get(Solution, survivor.merged_into_id)
-        raise CurationError(
+        raise RefusedChange(
             f"{survivor.code} was itself merged into {into.code if into else 'another'}; "
             f"merge into {into.code if into else 'that one'} instead.",
             "survivor",
         )
     if survivor.status != SolutionStatus.APPROVED:
-        raise CurationError(
+        raise RefusedChange(
             f"{survivor.code} is {survivor.status.value}: merge only into an approved solution "
             "(approve it first, or merge the other way round).",
             "survivor",
@@ -739,7 +691,7 @@ def merge_solutions(
     """
     session = session_of(duplicate)
     plan = plan_solution_merge(duplicate, survivor)
-    with curation_transaction(session, commit):
+    with change_transaction(session, commit):
         for challenge in plan.challenges_added:
             survivor.challenges.append(challenge)
         why = f"{duplicate.code} merged into {survivor.code}" + (

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_view_solution, is_curator, require_role
+from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.extensions import db
 from cxactions.foundations.paging import page_number
 from cxactions.foundations.vocabulary import SolutionKind, SolutionStatus
@@ -94,7 +95,7 @@ def create_solution():
             solution = services.create_solution(
                 db.session, form.content(), current_user._get_current_object()
             )
-        except services.CurationError as error:
+        except RefusedChange as error:
             form.show_error(error)
         else:
             flash(f"“{solution.title}” was added as {solution.code}.", "success")
@@ -130,7 +131,7 @@ def edit_solution(code: str):
             changed = services.update_solution(
                 solution, form.content(), current_user._get_current_object()
             )
-        except services.CurationError as error:
+        except RefusedChange as error:
             form.show_error(error)
         else:
             flash("Saved." if changed else "Nothing changed.", "success" if changed else "info")
@@ -151,7 +152,7 @@ def change_solution_status(code: str):
             services.change_status(
                 solution, form.status.data, current_user._get_current_object(), form.note.data
             )
-        except services.CurationError as error:
+        except RefusedChange as error:
             form.show_error(error)
         else:
             flash(f"{solution.code} is {STATUS_DONE[solution.status]}.", "success")
@@ -170,7 +171,7 @@ def merge_solution(code: str):
         survivor = services.solution_by_code(survivor_code)
         try:
             if survivor is None:
-                raise services.CurationError(
+                raise RefusedChange(
                     f"There is no solution with the code “{survivor_code}”.", "survivor"
                 )
             plan = services.plan_solution_merge(duplicate, survivor)
@@ -180,7 +181,7 @@ def merge_solution(code: str):
                 )
                 flash(f"{duplicate.code} was merged into {survivor.code} and retired.", "success")
                 return redirect(url_for("library.show_solution", code=survivor.code))
-        except services.CurationError as error:
+        except RefusedChange as error:
             plan = None
             form.show_error(error)
     invalid = request.method == "POST" and plan is None

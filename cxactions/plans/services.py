@@ -12,6 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from cxactions.audit.services import record
+from cxactions.foundations.changes import (
+    RefusedChange,
+)
 from cxactions.foundations.vocabulary import AdoptionStatus, ChallengeStatus, SolutionStatus
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
@@ -19,18 +22,6 @@ from cxactions.taxonomy.models import Challenge
 from cxactions.units.models import Unit
 
 OWNER_MAX = 200
-
-
-class PlanError(ValueError):
-    """A change to an action plan was refused and nothing was written; the message says why.
-
-    ``field`` names the input at fault (a form field name), or is None for the change as a whole.
-    """
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @dataclass
@@ -102,25 +93,25 @@ def adopt_solution(
 ) -> Adoption:
     """Add ``solution`` to ``unit``'s action plan as a planned item; returns the new item.
 
-    Checks everything before writing: a refusal raises :class:`PlanError` and writes nothing.
+    Checks everything before writing: a refusal raises :class:`RefusedChange` and writes nothing.
     The plan item and its audit event are committed together.
     """
     owner = (owner or "").strip()
     if not owner:
-        raise PlanError("Say who owns this action.", "owner")
+        raise RefusedChange("Say who owns this action.", "owner")
     if len(owner) > OWNER_MAX:
-        raise PlanError(f"The owner is at most {OWNER_MAX} characters.", "owner")
+        raise RefusedChange(f"The owner is at most {OWNER_MAX} characters.", "owner")
     if due_on is None:
-        raise PlanError("Choose the date it is due.", "due_on")
+        raise RefusedChange("Choose the date it is due.", "due_on")
     if due_on < (today or date.today()):
-        raise PlanError("The due date is in the past: choose today or a later date.", "due_on")
+        raise RefusedChange("The due date is in the past: choose today or a later date.", "due_on")
     if solution.status != SolutionStatus.APPROVED:
-        raise PlanError(
+        raise RefusedChange(
             f"“{solution.title}” is not an approved solution of the library "
             f"({solution.status.value}): only approved solutions can join an action plan."
         )
     if challenge is not None and challenge.status != ChallengeStatus.ACTIVE:
-        raise PlanError(f"The challenge “{challenge.name}” is retired.", "challenge")
+        raise RefusedChange(f"The challenge “{challenge.name}” is retired.", "challenge")
     duplicate = (
         f"“{solution.title}” is already in the action plan of {unit.name}: "
         "change that plan item instead of adding it twice."
@@ -130,7 +121,7 @@ def adopt_solution(
         select(Adoption.id).where(Adoption.unit_id == unit_id, Adoption.solution_id == solution_id)
     )
     if existing is not None:
-        raise PlanError(duplicate)
+        raise RefusedChange(duplicate)
     details = {
         "unit": unit.code,
         "solution": solution.code,
@@ -161,8 +152,10 @@ def adopt_solution(
                 Adoption.unit_id == unit_id, Adoption.solution_id == solution_id
             )
         ):
-            raise PlanError(duplicate) from error
-        raise PlanError("The plan changed while saving: nothing was added, try again.") from error
+            raise RefusedChange(duplicate) from error
+        raise RefusedChange(
+            "The plan changed while saving: nothing was added, try again."
+        ) from error
     except BaseException:
         session.rollback()
         raise

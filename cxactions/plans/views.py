@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_edit_unit_plan, can_view_solution, require_role
+from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.extensions import db
 from cxactions.foundations.paging import page_number
 from cxactions.foundations.vocabulary import ChallengeStatus
@@ -142,7 +143,7 @@ def adopt_solution(code: str):
                     due_on=form.due_on.data,
                     user=current_user,
                 )
-            except services.PlanError as error:
+            except RefusedChange as error:
                 if error.field is None or error.field not in form:
                     flash(error.message, "error")
                     return redirect(unit_page)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cxactions.audit.services import record
+from cxactions.foundations.changes import RefusedChange, change_transaction
 from cxactions.foundations.scales import (
     contains,
     describe_scale,
@@ -23,7 +24,6 @@ from cxactions.foundations.scales import (
     scale_problem,
 )
 from cxactions.foundations.vocabulary import MetricKind, ThresholdKind
-from cxactions.library.services import CurationError, curation_transaction
 from cxactions.surveys.models import Metric, OperationValue, Response
 
 Scale = tuple[float | None, float | None]
@@ -144,14 +144,14 @@ def update_metric(
 ) -> bool:
     """Apply ``label``, ``target`` (None clears it), ``higher_is_better`` and, when given,
     ``scale_min`` / ``scale_max`` (None opens that side); committed and audited. Returns whether
-    anything changed; CurationError (nothing written) on bad input.
+    anything changed; RefusedChange (nothing written) on bad input.
 
     Numbers must be finite; the scale needs min < max, the target must lie on it, and a scale
     that shrinks must still hold every stored value and absolute signal threshold.
     """
     label = (changes.get("label") or "").strip() or None
     if label is not None and len(label) > 200:
-        raise CurationError("Keep the label to 200 characters.", "label")
+        raise RefusedChange("Keep the label to 200 characters.", "label")
     numbers = {}
     for name in ("target", "scale_min", "scale_max"):
         if name not in changes and name != "target":
@@ -161,16 +161,16 @@ def update_metric(
         problem = None if value is None else number_problem(value)
         if problem:
             what = "A target" if name == "target" else "The scale"
-            raise CurationError(f"{what} must be a finite number: {problem}.", name)
+            raise RefusedChange(f"{what} must be a finite number: {problem}.", name)
         numbers[name] = None if value is None else float(value)
     scale = (numbers["scale_min"], numbers["scale_max"])
     problem = scale_problem(*scale)
     if problem:
         which, why = problem
-        raise CurationError.from_phrase(why, SCALE_FIELDS[which])
+        raise RefusedChange.from_phrase(why, SCALE_FIELDS[which])
     target = numbers["target"]
     if target is not None and not on_scale(target, *scale):
-        raise CurationError(
+        raise RefusedChange(
             f"The target {target:g} is outside the scale ({describe_scale(*scale)}).", "target"
         )
     wanted = {
@@ -187,8 +187,8 @@ def update_metric(
     for which, why in scale_change_problems(
         session, metric.id, metric.code, metric.kind, old, scale
     ):
-        raise CurationError.from_phrase(why, SCALE_FIELDS[which])
-    with curation_transaction(session, True):
+        raise RefusedChange.from_phrase(why, SCALE_FIELDS[which])
+    with change_transaction(session, True):
         for name, value in wanted.items():
             setattr(metric, name, value)
         record(

@@ -7,8 +7,8 @@ from flask_login import current_user
 
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import is_curator, require_role
+from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.extensions import db
-from cxactions.library.services import CurationError
 from cxactions.surveys import services
 from cxactions.surveys.forms import MetricForm
 from cxactions.surveys.models import Metric
@@ -44,7 +44,7 @@ def update_metric(code: str):
         return redirect(url_for("surveys.list_metrics") + f"#metric-{metric.code}")
     try:
         changed = services.update_metric(db.session, metric, form.changes(), user=current_user)
-    except CurationError as error:
+    except RefusedChange as error:
         flash(f"{metric.code}: {error.message}", "error")
     else:
         flash(

@@ -11,14 +11,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from cxactions.audit.services import record
-from cxactions.foundations.extensions import db
-from cxactions.library.models import Solution, SolutionStatus, solution_challenges
-from cxactions.library.services import (
-    CurationError,
+from cxactions.foundations.changes import (
+    RefusedChange,
+    change_transaction,
     check_merge_pair,
-    curation_transaction,
     session_of,
 )
+from cxactions.foundations.extensions import db
+from cxactions.library.models import Solution, SolutionStatus, solution_challenges
 from cxactions.plans.models import Adoption
 from cxactions.taxonomy.models import Challenge, ChallengeSignal, ChallengeStatus
 
@@ -174,7 +174,7 @@ def challenge_page(challenge: Challenge, *, include_retired: bool = False) -> Ch
 # --- Curation: edit and merge challenges ------------------------------------------------------
 #
 # Like the library's curation services: check everything, then write, audit and commit (or
-# raise ``CurationError`` having written nothing). The search index follows the commit.
+# raise ``RefusedChange`` having written nothing). The search index follows the commit.
 
 NAME_MAX = 200
 CHALLENGE_FIELDS = {"name", "description", "keywords", "parent", "status"}
@@ -255,7 +255,7 @@ def update_challenge(
     session = session_of(challenge)
     unknown = set(data) - CHALLENGE_FIELDS
     if unknown:
-        raise CurationError(
+        raise RefusedChange(
             f"Unknown challenge field{'s' if len(unknown) > 1 else ''}: "
             f"{', '.join(sorted(unknown))}."
         )
@@ -263,9 +263,9 @@ def update_challenge(
     if "name" in data:
         name = _text(data["name"])
         if name is None:
-            raise CurationError("A challenge needs a name.", "name")
+            raise RefusedChange("A challenge needs a name.", "name")
         if len(name) > NAME_MAX:
-            raise CurationError(
+            raise RefusedChange(
                 f"The name is {len(name)} characters long; keep it to {NAME_MAX}.", "name"
             )
         wanted["name"] = name
@@ -278,12 +278,12 @@ def update_challenge(
         try:
             status = ChallengeStatus(getattr(data["status"], "value", data["status"]))
         except ValueError:
-            raise CurationError(
+            raise RefusedChange(
                 f"The status “{data['status']}” is not one of: active, retired.", "status"
             ) from None
         if status == ACTIVE and challenge.merged_into_id is not None:
             into = session.get(Challenge, challenge.merged_into_id)
-            raise CurationError(
+            raise RefusedChange(
                 f"{challenge.code} was merged into {into.code if into else 'another challenge'}; "
                 "it stays retired.",
                 "status",
@@ -291,7 +291,7 @@ def update_challenge(
         if status == ChallengeStatus.RETIRED and challenge.status == ACTIVE:
             active_children = [child.code for child in challenge.children if child.status == ACTIVE]
             if active_children:
-                raise CurationError(
+                raise RefusedChange(
                     f"{challenge.code} still has active sub-challenges "
                     f"({', '.join(active_children)}): move, merge or retire them first.",
                     "status",
@@ -304,11 +304,11 @@ def update_challenge(
         if parent_code is not None:
             parent = session.scalar(select(Challenge).where(Challenge.code == parent_code))
             if parent is None:
-                raise CurationError(
+                raise RefusedChange(
                     f"There is no challenge with the code “{parent_code}”.", "parent"
                 )
             if parent.id in subtree_ids(session, challenge.id):
-                raise CurationError(
+                raise RefusedChange(
                     f"{challenge.code} cannot go under {parent.code}: "
                     + (
                         "a challenge cannot be its own parent."
@@ -325,7 +325,7 @@ def update_challenge(
         and status == ACTIVE
         and (moved or reactivated)
     ):
-        raise CurationError(
+        raise RefusedChange(
             f"{parent.code} is retired: an active challenge under it would be hidden.",
             "parent",
         )
@@ -346,7 +346,7 @@ def update_challenge(
             "from": challenge.parent.code if challenge.parent else None,
             "to": parent.code if parent else None,
         }
-    with curation_transaction(session, commit):
+    with change_transaction(session, commit):
         for name, value in wanted.items():
             setattr(challenge, name, value)
         if moved:
@@ -383,9 +383,9 @@ def plan_challenge_merge(source: Challenge, target: Challenge) -> ChallengeMerge
     session = session_of(source)
     check_merge_pair(source, target, noun="challenge", field="target")
     if target.status != ACTIVE:
-        raise CurationError(f"{target.code} is retired: merge into an active challenge.", "target")
+        raise RefusedChange(f"{target.code} is retired: merge into an active challenge.", "target")
     if target.id in subtree_ids(session, source.id):
-        raise CurationError(
+        raise RefusedChange(
             f"{target.code} is below {source.code}: merge it the other way round, or move it "
             "out first.",
             "target",
@@ -424,7 +424,7 @@ def merge_challenges(
     """
     session = session_of(source)
     plan = plan_challenge_merge(source, target)
-    with curation_transaction(session, commit):
+    with change_transaction(session, commit):
         for solution in plan.solutions_moved:
             solution.challenges.append(target)
         for solution in plan.solutions_moved + plan.solutions_shared:
@@ -485,7 +485,7 @@ def add_signal(
 ) -> ChallengeSignal:
     """Link ``challenge`` to a metric (or update the link with the same direction); committed.
 
-    Raises :class:`CurationError` (nothing written) for an unknown metric, a direction or kind
+    Raises :class:`RefusedChange` (nothing written) for an unknown metric, a direction or kind
     outside the vocabulary, or a threshold that makes no sense for its kind.
     """
     from cxactions.foundations.scales import describe_scale, number_problem, on_scale
@@ -501,38 +501,38 @@ def add_signal(
     # Codes are unique ignoring case: one lookup finds the metric or the one meant.
     metric = session.scalar(select(Metric).where(func.lower(Metric.code) == code.lower()))
     if metric is not None and metric.code != code and metric.kind != MetricKind.OUTCOME:
-        raise CurationError(
+        raise RefusedChange(
             f"There is no metric “{code}”: did you mean “{metric.code}”? Codes are unique "
             "ignoring case.",
             "metric",
         )
     if metric is None or metric.code != code or metric.kind == MetricKind.OUTCOME:
-        raise CurationError(
+        raise RefusedChange(
             f"There is no driver or operational metric “{metric_code}”: metrics come from "
             "imported responses and operations.",
             "metric",
         )
     if direction not in {item.value for item in SignalDirection}:
-        raise CurationError(
+        raise RefusedChange(
             "Choose whether the challenge shows when the metric is low or high.", "direction"
         )
     if threshold_kind not in {item.value for item in ThresholdKind}:
-        raise CurationError("Choose how the threshold is measured.", "threshold_kind")
+        raise RefusedChange("Choose how the threshold is measured.", "threshold_kind")
     problem = number_problem(threshold)
     if problem:
-        raise CurationError(f"The threshold must be a finite number: {problem}.", "threshold")
+        raise RefusedChange(f"The threshold must be a finite number: {problem}.", "threshold")
     threshold = float(threshold)
     problem = threshold_problem(threshold_kind, threshold)
     if problem:
-        raise CurationError.from_phrase(problem, "threshold")
+        raise RefusedChange.from_phrase(problem, "threshold")
     scale = (metric.scale_min, metric.scale_max)
     if threshold_kind == ThresholdKind.ABSOLUTE.value and not on_scale(threshold, *scale):
-        raise CurationError(
+        raise RefusedChange(
             f"An absolute threshold is a value of {metric.code}: {threshold:g} is outside its "
             f"scale ({describe_scale(*scale)}).",
             "threshold",
         )
-    with curation_transaction(session, True):
+    with change_transaction(session, True):
         signal = session.scalar(
             select(ChallengeSignal).where(
                 ChallengeSignal.challenge_id == challenge.id,
@@ -567,11 +567,11 @@ def add_signal(
 
 
 def remove_signal(session: Session, challenge: Challenge, signal_id: int, user: Any = None) -> None:
-    """Unlink one of the challenge's signals; committed. Unknown ids are a CurationError."""
+    """Unlink one of the challenge's signals; committed. Unknown ids are a RefusedChange."""
     signal = session.get(ChallengeSignal, signal_id)
     if signal is None or signal.challenge_id != challenge.id:
-        raise CurationError("That signal is not linked to this challenge (any more).")
-    with curation_transaction(session, True):
+        raise RefusedChange("That signal is not linked to this challenge (any more).")
+    with change_transaction(session, True):
         record(
             session,
             "signal.remove",

@@ -8,10 +8,10 @@ from wtforms.fields.choices import SelectChoice
 
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_see_retired, require_role
+from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.extensions import db
 from cxactions.impact import presenters as impact_pages
 from cxactions.impact.background import current_freshness
-from cxactions.library.services import CurationError
 from cxactions.taxonomy import services
 from cxactions.taxonomy.forms import ChallengeForm, DeleteForm, MergeChallengeForm, SignalForm
 
@@ -70,7 +70,7 @@ def edit_signals(code: str):
                 form.threshold.data,
                 user=current_user,
             )
-        except CurationError as error:
+        except RefusedChange as error:
             form.show_error(error)
         else:
             flash("Signal saved.", "success")
@@ -91,7 +91,7 @@ def delete_signal(code: str, signal_id: int):
         abort(400, description="The form expired: reload the page and try again.")
     try:
         services.remove_signal(db.session, challenge, signal_id, user=current_user)
-    except CurationError as error:
+    except RefusedChange as error:
         flash(error.message, "error")
     else:
         flash("Signal removed.", "success")
@@ -118,7 +118,7 @@ def edit_challenge(code: str):
             changed = services.update_challenge(
                 challenge, form.content(), current_user._get_current_object()
             )
-        except CurationError as error:
+        except RefusedChange as error:
             form.show_error(error)
         else:
             flash("Saved." if changed else "Nothing changed.", "success" if changed else "info")
@@ -140,7 +140,7 @@ def merge_challenge(code: str):
         target = services.get_challenge(form.target.data)
         try:
             if target is None:
-                raise CurationError(
+                raise RefusedChange(
                     f"There is no challenge with the code “{form.target.data}”.", "target"
                 )
             plan = services.plan_challenge_merge(source, target)
@@ -148,7 +148,7 @@ def merge_challenge(code: str):
                 services.merge_challenges(source, target, current_user._get_current_object())
                 flash(f"{source.code} was merged into {target.code} and retired.", "success")
                 return redirect(url_for("taxonomy.show_challenge", code=target.code))
-        except CurationError as error:
+        except RefusedChange as error:
             plan = None
             form.show_error(error)
     invalid = request.method == "POST" and plan is None
