@@ -44,7 +44,7 @@ def test_pure_modules_import_no_flask():
         "cxactions.foundations.db_types",
         "cxactions.foundations.csv_export",
         "cxactions.foundations.paging",
-        "cxactions.search.analysis",
+        "cxactions.language.analysis",
         "cxactions.search.engine",
     ]
     code = (

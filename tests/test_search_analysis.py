@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cxactions.search import analysis
+from cxactions.language import analysis
 from cxactions.search.engine import make_snippet, plain_text
 
 

@@ -20,8 +20,8 @@ from cxactions.analytics.simulator import (
 )
 from cxactions.config import PROJECT_ROOT
 from cxactions.demo.generator import THEME_CHALLENGES
+from cxactions.language.tagging import Tagger, keyword_lines
 from cxactions.library.seed import read_seed_challenges
-from cxactions.search.tagging import Tagger, keyword_lines
 
 DEFAULTS = SimulationConfig(seed=11)
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from cxactions.search.tagging import Tagger, guess_language, keyword_phrases, split_keyword
+from cxactions.language.tagging import Tagger, guess_language, keyword_phrases, split_keyword
 
 KEYWORDS = {
     "SPEED-QUEUE": ["queue", "file d'attente", "caisse", "line", "waiting time"],
@@ -111,7 +111,7 @@ def test_a_language_tag_keeps_a_keyword_to_its_language():
 
 def test_tagging_and_priorities_import_neither_flask_nor_sqlalchemy():
     code = (
-        "import sys, cxactions.search.tagging, cxactions.analytics.priorities; "
+        "import sys, cxactions.language.tagging, cxactions.analytics.priorities; "
         "print(sorted(name for name in sys.modules if name.split('.')[0] in "
         "('flask', 'sqlalchemy', 'flask_sqlalchemy')))"
     )

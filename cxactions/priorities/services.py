@@ -26,8 +26,8 @@ from cxactions.foundations.versions import FiguresCache, data_signature
 from cxactions.foundations.vocabulary import ChallengeStatus, SolutionStatus
 from cxactions.impact.presenters import SolutionEvidence, order_by_evidence, unit_word
 from cxactions.impact.services import latest_run
+from cxactions.language.tagging import Tagger, keyword_lines
 from cxactions.library.models import Solution, solution_challenges
-from cxactions.search.tagging import Tagger, keyword_lines
 from cxactions.surveys.aggregates import OVERALL
 from cxactions.surveys.models import Metric, OperationValue, Response, UnitWeekScore
 from cxactions.taxonomy.models import Challenge, ChallengeSignal

@@ -23,8 +23,9 @@ from whoosh import index as whoosh_index
 from whoosh.support.levenshtein import distance
 
 from cxactions.foundations.vocabulary import SolutionKind
-from cxactions.search import analysis, scoring
-from cxactions.search.analysis import TEXT_FIELDS
+from cxactions.language import analysis
+from cxactions.language.analysis import TEXT_FIELDS
+from cxactions.search import scoring
 
 log = logging.getLogger(__name__)
 

@@ -31,11 +31,11 @@ from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
 from cxactions.foundations.vocabulary import ChallengeStatus, SolutionStatus
+from cxactions.language import analysis
+from cxactions.language.tagging import keyword_phrases
 from cxactions.library.models import Solution, solution_challenges
-from cxactions.search import analysis
 from cxactions.search.engine import SCHEMA_VERSION, VERSION_FILE
 from cxactions.search.models import SearchOutbox
-from cxactions.search.tagging import keyword_phrases
 from cxactions.taxonomy.models import Challenge
 from cxactions.taxonomy.services import subtree_ids
 

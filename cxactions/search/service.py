@@ -16,11 +16,11 @@ from flask import current_app
 from cxactions.foundations.extensions import db
 from cxactions.impact.models import ImpactEstimate
 from cxactions.impact.services import latest_run
+from cxactions.language.tagging import keyword_phrases
 from cxactions.library.models import Solution
 from cxactions.search import engine, index, sync
 from cxactions.search.engine import SearchOptions, SearchResult, SearchUnavailable
 from cxactions.search.models import SearchOutbox
-from cxactions.search.tagging import keyword_phrases
 from cxactions.taxonomy.models import Challenge
 
 log = logging.getLogger(__name__)

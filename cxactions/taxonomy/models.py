@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from cxactions.foundations.db_types import str_enum, unique_ignoring_case, utcnow
 from cxactions.foundations.extensions import db
 from cxactions.foundations.vocabulary import ChallengeStatus, SignalDirection, ThresholdKind
-from cxactions.search.tagging import keyword_lines
+from cxactions.language.tagging import keyword_lines
 
 
 class Challenge(db.Model):

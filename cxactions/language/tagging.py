@@ -31,7 +31,7 @@ from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter
 from whoosh.lang.porter import stem as porter_stem
 from whoosh.lang.snowball.french import FrenchStemmer
 
-from cxactions.search.analysis import (
+from cxactions.language.analysis import (
     LANGUAGES,
     TOKEN_PATTERN,
     ElisionFilter,
