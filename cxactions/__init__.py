@@ -100,6 +100,7 @@ def _init_security_headers(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from cxactions.auth.views import bp as auth_bp
+    from cxactions.drivers.views import bp as drivers_bp
     from cxactions.impact.views import bp as impact_bp
     from cxactions.imports.views import bp as imports_bp
     from cxactions.library.views import bp as library_bp
@@ -121,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
         search_bp,
         surveys_bp,
         impact_bp,
+        drivers_bp,
         imports_bp,
     ):
         app.register_blueprint(blueprint)

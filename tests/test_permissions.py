@@ -169,7 +169,7 @@ def test_no_page_is_public_by_accident(app, world, client):
         "impact.show_methods",
         "impact.show_gaps",
         "units.show_company",
-        "impact.show_drivers",
+        "drivers.show_drivers",
         "surveys.list_metrics",
         "search.search_library",
         "search.search_json",

@@ -15,6 +15,7 @@ from flask import abort, has_request_context, request
 from flask_login import current_user
 
 from cxactions.auth.models import Role, User
+from cxactions.foundations.vocabulary import is_curator
 from cxactions.library.models import Solution, SolutionStatus
 from cxactions.units.models import Unit
 
@@ -40,11 +41,6 @@ def require_role(role: Role) -> Callable:
 
 def is_signed_in(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False))
-
-
-def is_curator(user: Any) -> bool:
-    """CX leads and admins curate the taxonomy and the library."""
-    return bool(getattr(user, "is_authenticated", False)) and user.has_role(Role.CX_LEAD)
 
 
 def can_import(user: Any) -> bool:
@@ -173,6 +169,6 @@ ROUTE_ACCESS: dict[str, Access] = {
     "impact.show_solution_impact": Access.SIGNED_IN,
     "impact.show_methods": Access.SIGNED_IN,
     "impact.show_gaps": Access.SIGNED_IN,
-    "impact.show_drivers": Access.SIGNED_IN,
+    "drivers.show_drivers": Access.SIGNED_IN,
     "imports.upload": Access.CX_LEAD,
 }

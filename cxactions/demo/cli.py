@@ -88,7 +88,7 @@ def demo_command(
     from cxactions.impact.services import ImpactSettings, refresh_impact
     from cxactions.library.seed_files import SeedError
     from cxactions.search.service import rebuild_index
-    from cxactions.web.cli import initialise_instance
+    from cxactions.web.instance import initialise_instance
 
     progress = StderrProgress()
     password = os.environ.get("CXACTIONS_PASSWORD") or DEFAULT_PASSWORD

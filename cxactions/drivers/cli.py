@@ -7,9 +7,14 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from cxactions.foundations.cli_options import format_option, output_option, write_report
+from cxactions.foundations.cli_options import (
+    format_option,
+    frame_records,
+    frame_table,
+    output_option,
+    write_report,
+)
 from cxactions.foundations.csv_export import frame_csv_text
-from cxactions.impact.cli import _json_ready, _table
 
 METHOD_CHOICES = {"relative-weights": "relative_weights", "shapley": "shapley"}
 
@@ -58,7 +63,7 @@ def drivers_command(
                 "r_squared": report.r_squared,
                 "unit_weeks": report.n_unit_weeks,
                 "responses": report.n_responses,
-                "results": _json_ready(frame),
+                "results": frame_records(frame),
                 "notes": report.notes,
             },
             ensure_ascii=False,
@@ -67,7 +72,7 @@ def drivers_command(
     else:
         shown = frame[["driver", "importance", "rank", "label", "kind", "performance", "target",
                        "quadrant"]]  # fmt: skip
-        text = _table(shown)
+        text = frame_table(shown)
         text += (
             f"\n\nR² = {report.r_squared:.3f} over {report.n_unit_weeks} unit-weeks "
             f"({report.n_responses} responses), method: {method}"

@@ -1,8 +1,12 @@
-"""Options shared by the commands that print reports (`impact`, `drivers`, `challenges`)."""
+"""Options and table/JSON helpers shared by the commands that print reports (`impact`,
+`drivers`, `challenges`)."""
 
 from __future__ import annotations
 
+import math
+
 import click
+import pandas as pd
 
 # --format table|csv|json [table], as the contract names it.
 format_option = click.option(
@@ -26,3 +30,39 @@ def write_report(text: str, rows: int, output: str | None) -> None:
         click.echo(f"{rows} rows written to {output}", err=True)
     else:
         click.echo(text.rstrip("\n"))
+
+
+def _cell(value) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def frame_table(frame) -> str:
+    """A data frame as a plain-text table (columns at most 48 characters wide)."""
+    headers = list(frame.columns)
+    rows = [[_cell(value) for value in row] for row in frame.itertuples(index=False)]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    widths = [min(width, 48) for width in widths]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append("  ".join(c[:w].ljust(w) for c, w in zip(row, widths, strict=True)))
+    return "\n".join(lines)
+
+
+def frame_records(frame) -> list[dict]:
+    """A data frame as JSON-ready records: numpy scalars as Python numbers, NaN/NA as None."""
+    records = []
+    for record in frame.to_dict(orient="records"):
+        clean = {}
+        for key, value in record.items():
+            if hasattr(value, "item"):
+                value = value.item()
+            if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+                value = None
+            clean[key] = value
+        records.append(clean)
+    return records

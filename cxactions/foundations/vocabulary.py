@@ -28,6 +28,11 @@ class Role(enum.StrEnum):
         ]
 
 
+def is_curator(user: object) -> bool:
+    """CX leads and admins curate the taxonomy and the library (anyone not signed in does not)."""
+    return bool(getattr(user, "is_authenticated", False)) and user.has_role(Role.CX_LEAD)
+
+
 class ChallengeStatus(enum.StrEnum):
     ACTIVE = "active"
     RETIRED = "retired"

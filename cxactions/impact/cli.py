@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 
 import click
-import pandas as pd
 from flask.cli import with_appcontext
 
 from cxactions.analytics.estimators import CONTROLS, DEFAULT_ESTIMATOR, ESTIMATORS
 from cxactions.analytics.panel import PERIODS
 from cxactions.analytics.ranking import MIN_UNITS
-from cxactions.foundations.cli_options import format_option, output_option, write_report
+from cxactions.foundations.cli_options import (
+    format_option,
+    frame_records,
+    frame_table,
+    output_option,
+    write_report,
+)
 from cxactions.foundations.csv_export import frame_csv_text
 from cxactions.impact.services import DETAILS
 
@@ -45,40 +49,6 @@ class _StepBar:
             self.bar.label = label[:60]
             self.bar.update(1)
             self.done += 1
-
-
-def _cell(value) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
-
-
-def _table(frame) -> str:
-    headers = list(frame.columns)
-    rows = [[_cell(value) for value in row] for row in frame.itertuples(index=False)]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    widths = [min(width, 48) for width in widths]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in rows:
-        lines.append("  ".join(c[:w].ljust(w) for c, w in zip(row, widths, strict=True)))
-    return "\n".join(lines)
-
-
-def _json_ready(frame) -> list[dict]:
-    records = []
-    for record in frame.to_dict(orient="records"):
-        clean = {}
-        for key, value in record.items():
-            if hasattr(value, "item"):
-                value = value.item()
-            if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-                value = None
-            clean[key] = value
-        records.append(clean)
-    return records
 
 
 @click.command("impact")
@@ -153,14 +123,14 @@ def impact_command(
                 "control": control,
                 "detail": detail,
                 "min_units": min_units,
-                "results": _json_ready(frame),
+                "results": frame_records(frame),
                 "notes": report.notes,
             },
             ensure_ascii=False,
             indent=2,
         )
     else:
-        text = _table(frame)
+        text = frame_table(frame)
         if report.notes:
             text += "\n\n" + "\n".join(f"note: {note}" for note in report.notes)
     write_report(text, len(frame), output)

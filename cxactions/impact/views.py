@@ -47,31 +47,6 @@ def show_leaderboard():
     )
 
 
-@bp.get("/drivers")
-@require_role(Role.STAFF)
-def show_drivers():
-    """What drives ``overall``: importance of each driver and input against its performance."""
-    from cxactions.drivers import services as driver_services
-
-    regions = driver_services.region_options(db.session)
-    region = request.args.get("region") or None
-    if region not in {option.code for option in regions}:
-        region = None
-    try:
-        report = driver_services.driver_importance(db.session, region_code=region)
-        problem = None
-    except ValueError as error:
-        report, problem = None, str(error)
-    return render_template(
-        "impact/drivers.html",
-        report=report,
-        problem=problem,
-        regions=regions,
-        region=region,
-        chart=driver_services.importance_chart(report) if report is not None else None,
-    )
-
-
 @bp.get("/impact.csv")
 @require_role(Role.STAFF)
 def export_leaderboard():

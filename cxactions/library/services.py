@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from cxactions.audit.services import record
-from cxactions.auth.permissions import is_curator
 from cxactions.crowd.models import Comment, Vote
 from cxactions.foundations.changes import (
     RefusedChange,
@@ -34,6 +33,7 @@ from cxactions.foundations.vocabulary import (
     Level,
     SolutionKind,
     SolutionStatus,
+    is_curator,
 )
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption, AdoptionEvent

@@ -16,8 +16,8 @@ from cxactions.foundations.vocabulary import ChallengeStatus
 from cxactions.library.services import get_solution
 from cxactions.plans import services
 from cxactions.plans.forms import AdoptSolutionForm
+from cxactions.search.presenters import PER_PAGE, QUERY_MAX, ResultPages, categories, facet_labels
 from cxactions.search.service import SearchOptions, SearchUnavailable, search
-from cxactions.search.views import PER_PAGE, QUERY_MAX, ResultPages, categories, facet_labels
 from cxactions.taxonomy.models import Challenge
 from cxactions.taxonomy.services import get_challenge
 from cxactions.units.models import Unit
@@ -60,7 +60,7 @@ def find_solution(code: str):
         page=min(page_number(request.args), 1000),
         per_page=PER_PAGE,
     )
-    labels = facet_labels(categories())
+    labels = facet_labels(categories(db.session))
     context = {
         "unit": unit,
         "ancestors": ancestors(unit),

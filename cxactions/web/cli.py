@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-
-def initialise_instance() -> None:
-    """Bring the database schema to the newest migration and make sure the index exists."""
-    from flask_migrate import upgrade
-
-    from cxactions.search.service import ensure_index
-
-    os.makedirs(current_app.instance_path, exist_ok=True)
-    upgrade()
-    ensure_index()
+from cxactions.web.instance import initialise_instance
 
 
 @click.command("init")
