@@ -30,6 +30,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from cxactions.analytics import cs
 from cxactions.analytics.distributions import normal_quantile, t_quantile
 from cxactions.analytics.fixed_effects import TwoWaySolver
 from cxactions.analytics.panel import Panel
@@ -653,7 +654,6 @@ def _profiles(
 
 def callaway_santanna(panel: Panel, options: ImpactOptions, progress: Progress) -> ImpactResult:
     """Group-time ATTs per solution (``analytics/cs.py``); summary = the simple aggregation."""
-    from cxactions.analytics import cs
 
     cells = panel.long()
     summaries, events, group_times, notes = [], [], [], []

@@ -7,8 +7,11 @@ import sys
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import func, select
 
-from cxactions.auth.models import Role
+from cxactions.auth.models import Role, User
+from cxactions.auth.services import UserError, normalise_email, upsert_user
+from cxactions.foundations.extensions import db
 
 
 @click.group("user")
@@ -30,11 +33,6 @@ def user_group() -> None:
 @with_appcontext
 def add_user_command(email: str, role: str, units: tuple[str, ...], name: str | None) -> None:
     """Create or update a user. The password comes from CXACTIONS_PASSWORD or a prompt."""
-    from sqlalchemy import func, select
-
-    from cxactions.auth.models import User
-    from cxactions.auth.services import UserError, normalise_email, upsert_user
-    from cxactions.foundations.extensions import db
 
     password = os.environ.get("CXACTIONS_PASSWORD") or None
     try:

@@ -13,7 +13,20 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from cxactions.auth.services import UserError
+from cxactions.config import PROJECT_ROOT
 from cxactions.demo.progress import Progress
+from cxactions.demo.services import (
+    DemoOptions,
+    database_unit_count,
+    generate_demo,
+    wipe_all,
+)
+from cxactions.foundations.extensions import db
+from cxactions.impact.services import ImpactSettings, refresh_impact
+from cxactions.library.seed_files import SeedError
+from cxactions.search.service import rebuild_index
+from cxactions.web.instance import initialise_instance
 
 DEFAULT_PASSWORD = "demo-password"
 
@@ -76,19 +89,6 @@ def demo_command(
     stores: int, weeks: int, seed: int, seed_dir: Path | None, reset: bool, if_empty: bool
 ) -> None:
     """Load the starter library and generate a demo organisation with two years of history."""
-    from cxactions.auth.services import UserError
-    from cxactions.config import PROJECT_ROOT
-    from cxactions.demo.services import (
-        DemoOptions,
-        database_unit_count,
-        generate_demo,
-        wipe_all,
-    )
-    from cxactions.foundations.extensions import db
-    from cxactions.impact.services import ImpactSettings, refresh_impact
-    from cxactions.library.seed_files import SeedError
-    from cxactions.search.service import rebuild_index
-    from cxactions.web.instance import initialise_instance
 
     progress = StderrProgress()
     password = os.environ.get("CXACTIONS_PASSWORD") or DEFAULT_PASSWORD

@@ -7,6 +7,7 @@ import json
 import click
 from flask.cli import with_appcontext
 
+from cxactions.drivers.services import driver_importance
 from cxactions.foundations.cli_options import (
     format_option,
     frame_records,
@@ -15,6 +16,7 @@ from cxactions.foundations.cli_options import (
     write_report,
 )
 from cxactions.foundations.csv_export import frame_csv_text
+from cxactions.foundations.extensions import db
 
 METHOD_CHOICES = {"relative-weights": "relative_weights", "shapley": "shapley"}
 
@@ -41,8 +43,6 @@ def drivers_command(
     region: str | None, weeks: int | None, method: str, output_format: str, output: str | None
 ) -> None:
     """Rank the drivers and operational inputs by their importance for overall satisfaction."""
-    from cxactions.drivers.services import driver_importance
-    from cxactions.foundations.extensions import db
 
     try:
         report = driver_importance(

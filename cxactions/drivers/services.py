@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 from cxactions.analytics.data import driver_frame, metric_catalogue, subtree_unit_ids
 from cxactions.analytics.drivers import DEFAULT_METHOD, METHODS, key_drivers
 from cxactions.drivers.models import DriverWeights
+from cxactions.foundations.charts import ScatterPoint, scatter_chart
 from cxactions.foundations.versions import SURVEY_DATA, bump_data_version, current_data_version
 from cxactions.surveys.aggregates import OVERALL
+from cxactions.units.models import Unit
 
 # A predictor observed on fewer than this share of the unit-weeks is left out rather than
 # dropping every unit-week without it (missing values are handled listwise).
@@ -226,7 +228,6 @@ class RegionOption:
 
 def region_options(session: Session) -> list[RegionOption]:
     """Units of kind "region" (else the top of the tree): the scopes of the drivers page."""
-    from cxactions.units.models import Unit
 
     rows = session.execute(
         sa.select(Unit.code, Unit.name)
@@ -242,7 +243,6 @@ def region_options(session: Session) -> list[RegionOption]:
 
 def importance_chart(report: DriverReport):
     """The importance-versus-performance scatter of the predictors that have a target."""
-    from cxactions.foundations.charts import ScatterPoint, scatter_chart
 
     points = [
         ScatterPoint(

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
+from cxactions.foundations.extensions import db
 from cxactions.impact.services import (
     Freshness,
     ImpactSettings,
@@ -68,7 +69,6 @@ def ensure_fresh(
 def current_freshness() -> Freshness:
     """For a page about to show estimates: their freshness, after starting one background
     refresh when they are stale."""
-    from cxactions.foundations.extensions import db
 
     fresh, _ = ensure_fresh(current_app._get_current_object(), db.session)
     return fresh
@@ -76,7 +76,6 @@ def current_freshness() -> Freshness:
 
 def refresh_in_app_context(app: Flask, settings: ImpactSettings, run_id: int) -> None:
     """The thread's work: compute and store the claimed run in a fresh application context."""
-    from cxactions.foundations.extensions import db
 
     with app.app_context():
         try:

@@ -6,9 +6,10 @@ import json
 import sys
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
-from cxactions.analytics.estimators import CONTROLS, DEFAULT_ESTIMATOR, ESTIMATORS
+from cxactions.analytics.estimators import CONTROLS, DEFAULT_ESTIMATOR, ESTIMATORS, ImpactOptions
 from cxactions.analytics.panel import PERIODS
 from cxactions.analytics.ranking import MIN_UNITS
 from cxactions.foundations.cli_options import (
@@ -19,7 +20,8 @@ from cxactions.foundations.cli_options import (
     write_report,
 )
 from cxactions.foundations.csv_export import frame_csv_text
-from cxactions.impact.services import DETAILS
+from cxactions.foundations.extensions import db
+from cxactions.impact.services import DETAILS, ImpactSettings, compute_impact, refresh_impact
 
 
 class _StepBar:
@@ -93,9 +95,6 @@ def impact_command(
     min_units: int,
 ) -> None:
     """Estimate and rank the impact of every adopted solution on satisfaction."""
-    from cxactions.analytics.estimators import ImpactOptions
-    from cxactions.foundations.extensions import db
-    from cxactions.impact.services import compute_impact
 
     try:
         options = ImpactOptions(window=window, anticipation=anticipation, control=control)
@@ -140,10 +139,6 @@ def impact_command(
 @with_appcontext
 def refresh_impact_command() -> None:
     """Recompute the impact estimates the pages show (IMPACT_* settings) and store them."""
-    from flask import current_app
-
-    from cxactions.foundations.extensions import db
-    from cxactions.impact.services import ImpactSettings, refresh_impact
 
     settings = ImpactSettings.from_config(current_app.config)
     try:

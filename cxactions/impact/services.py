@@ -22,6 +22,7 @@ from cxactions.analytics.estimators import (
     ImpactResult,
     Progress,
     estimate,
+    unit_trajectory,
 )
 from cxactions.analytics.ranking import MIN_UNITS, Prior, rank_on_evidence
 from cxactions.foundations.db_types import utcnow
@@ -351,7 +352,6 @@ def adoption_trajectory(
     Reads only the unit's region. Raises ``ValueError`` with a reason a page can show when
     there is nothing to compare (no responses, adoption not implemented or outside the data).
     """
-    from cxactions.analytics.estimators import unit_trajectory
 
     settings = settings or ImpactSettings()
     panel = load_panel(session, settings.period, region_of=unit_code)

@@ -9,6 +9,9 @@ from flask.cli import with_appcontext
 
 from cxactions.foundations.cli_options import format_option
 from cxactions.foundations.csv_export import csv_text
+from cxactions.foundations.extensions import db
+from cxactions.priorities.services import unit_priorities
+from cxactions.units.services import get_unit
 
 CSV_COLUMNS = [
     "unit_id",
@@ -38,9 +41,6 @@ def challenges_command(unit_code: str, weeks: int, output_format: str) -> None:
 
     Without signals configured (or none hit), the unit's weakest drivers against its peers.
     """
-    from cxactions.foundations.extensions import db
-    from cxactions.priorities.services import unit_priorities
-    from cxactions.units.services import get_unit
 
     unit = get_unit(unit_code)
     if unit is None:

@@ -8,13 +8,13 @@ import click
 from flask.cli import with_appcontext
 
 from cxactions.library.models import SolutionKind
+from cxactions.search.service import SearchUnavailable, rebuild_index, search
 
 
 @click.command("reindex")
 @with_appcontext
 def reindex_command() -> None:
     """Rebuild the search index from the database."""
-    from cxactions.search.service import rebuild_index
 
     count = rebuild_index()
     click.echo(f"Indexed {count} documents.")
@@ -38,7 +38,6 @@ def reindex_command() -> None:
 @with_appcontext
 def search_command(query: str, kind: str | None, limit: int, output_format: str) -> None:
     """Search the library as the web page does."""
-    from cxactions.search.service import SearchUnavailable, search
 
     try:
         result = search(query, kind=kind, limit=limit)

@@ -19,7 +19,9 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
+from markupsafe import escape
 from whoosh import index as whoosh_index
+from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 from whoosh.support.levenshtein import distance
 
 from cxactions.foundations.vocabulary import SolutionKind
@@ -573,8 +575,6 @@ def plain_text(markdown: str) -> str:
 
 def make_snippet(text: str, terms: set[str], language: str) -> str:
     """An HTML snippet of ``text`` with the query's terms in <mark> (text escaped)."""
-    from markupsafe import escape
-    from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 
     text = plain_text(text or "")
     if not text:

@@ -14,6 +14,7 @@ import logging
 import time
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session, attributes
 
@@ -102,8 +103,6 @@ def _after_commit(session: Session) -> None:
     if not session.info.pop(WRITTEN, False):
         return
     try:
-        from flask import current_app, has_app_context
-
         if not has_app_context() or current_app.config.get("SEARCH_SYNC") == "off":
             return
         path = current_app.config["SEARCH_INDEX_PATH"]

@@ -25,6 +25,7 @@ from cxactions.foundations.scales import (
 )
 from cxactions.foundations.vocabulary import MetricKind, ThresholdKind
 from cxactions.surveys.models import Metric, OperationValue, Response
+from cxactions.taxonomy.models import Challenge, ChallengeSignal
 
 Scale = tuple[float | None, float | None]
 # Form field of each side of the scale (and of the scale's own problems).
@@ -77,7 +78,6 @@ def stored_range(
 
 def signals_off_scale(session: Session, metric_id: int, scale: Scale) -> list[str]:
     """The absolute signal thresholds of a metric that lie off ``scale`` (``C-X above 8``)."""
-    from cxactions.taxonomy.models import Challenge, ChallengeSignal
 
     rows = session.execute(
         sa.select(Challenge.code, ChallengeSignal.direction, ChallengeSignal.threshold)

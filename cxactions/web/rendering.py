@@ -9,6 +9,12 @@ import nh3
 from flask import Flask, current_app, url_for
 from markupsafe import Markup
 
+from cxactions.auth.models import Role
+from cxactions.auth.permissions import can
+from cxactions.foundations.db_types import utcnow
+from cxactions.foundations.scales import describe_scale
+from cxactions.library.services import language_name
+
 # Tags a solution body may use once rendered from Markdown; everything else is stripped.
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote",
@@ -66,7 +72,6 @@ def format_ago(value: datetime | None, now: datetime | None = None) -> str:
     """How long ago a naive UTC instant was, in words: "just now", "5 minutes ago"."""
     if value is None:
         return "–"
-    from cxactions.foundations.db_types import utcnow
 
     seconds = max(((now or utcnow()) - value).total_seconds(), 0)
     for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
@@ -101,10 +106,6 @@ def feature_url(blueprint: str) -> str | None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from cxactions.auth.models import Role
-    from cxactions.auth.permissions import can
-    from cxactions.foundations.scales import describe_scale
-    from cxactions.library.services import language_name
 
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(format_number, "number")
