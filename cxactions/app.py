@@ -1,21 +1,48 @@
-"""cxactions: connect CX challenges to the fixes a company owns, and measure which fixes work."""
+"""The application factory: settings, extensions, blueprints and CLI commands."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from flask import Flask
+from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from cxactions import models  # noqa: F401  (every table registered before migrations look)
+from cxactions.auth.cli import user_group
+from cxactions.auth.loader import configure_login
+from cxactions.auth.views import bp as auth_bp
 from cxactions.config import (
+    CONTENT_SECURITY_POLICY,
     PROJECT_ROOT,
     check_secret_key,
     default_instance_path,
     normalise_database_url,
     settings_from_environment,
 )
-
-if TYPE_CHECKING:
-    from flask import Flask
+from cxactions.demo.cli import demo_command
+from cxactions.drivers.cli import drivers_command
+from cxactions.drivers.views import bp as drivers_bp
+from cxactions.foundations.extensions import csrf, db, login_manager, migrate
+from cxactions.impact.cli import impact_command, refresh_impact_command
+from cxactions.impact.views import bp as impact_bp
+from cxactions.imports.cli import import_command
+from cxactions.imports.views import bp as imports_bp
+from cxactions.library.views import bp as library_bp
+from cxactions.plans.views import bp as plans_bp
+from cxactions.priorities.cli import challenges_command
+from cxactions.search import sync
+from cxactions.search.cli import reindex_command, search_command
+from cxactions.search.views import bp as search_bp
+from cxactions.surveys.views import bp as surveys_bp
+from cxactions.taxonomy.views import bp as taxonomy_bp
+from cxactions.units.views import bp as units_bp
+from cxactions.web.cli import init_command
+from cxactions.web.errors import register_error_handlers
+from cxactions.web.rendering import register_template_helpers
+from cxactions.web.views import bp as web_bp
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -23,8 +50,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     Raises ``cxactions.config.ConfigError`` (one line naming the variable) for a bad setting.
     """
-    # Imported here so that pure modules (``cxactions.analytics``...) load without Flask.
-    from flask import Flask
 
     instance_path = str((config or {}).get("INSTANCE_PATH") or default_instance_path())
     app = Flask(
@@ -44,8 +69,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("SEARCH_INDEX_PATH", os.path.join(instance_path, "search-index"))
     check_secret_key(app.config)
     if app.config["PROXY_COUNT"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         # Behind N reverse proxies, the client's address and scheme come from their headers
         # (sign-in throttling counts per address; HSTS and secure cookies need https).
         count = app.config["PROXY_COUNT"]
@@ -58,10 +81,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from cxactions import models  # noqa: F401  (every table registered before migrations look)
-    from cxactions.auth.loader import configure_login
-    from cxactions.foundations.extensions import csrf, db, login_manager, migrate
-    from cxactions.search import sync
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "cxactions" / "migrations"))
@@ -71,8 +90,6 @@ def _init_extensions(app: Flask) -> None:
     sync.install()  # the search index follows every commit (idempotent)
     _init_security_headers(app)
 
-    from cxactions.web.rendering import register_template_helpers
-
     register_template_helpers(app)
 
 
@@ -80,9 +97,6 @@ def _init_security_headers(app: Flask) -> None:
     """Flask-Talisman sets the security headers on every response: a Content-Security-Policy
     with no inline script or style, no framing, nosniff, a referrer policy and, in production,
     HSTS. One instance per app: Talisman keeps its settings on the instance."""
-    from flask_talisman import Talisman
-
-    from cxactions.config import CONTENT_SECURITY_POLICY
 
     app.extensions["talisman"] = Talisman(
         app,
@@ -99,18 +113,6 @@ def _init_security_headers(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from cxactions.auth.views import bp as auth_bp
-    from cxactions.drivers.views import bp as drivers_bp
-    from cxactions.impact.views import bp as impact_bp
-    from cxactions.imports.views import bp as imports_bp
-    from cxactions.library.views import bp as library_bp
-    from cxactions.plans.views import bp as plans_bp
-    from cxactions.search.views import bp as search_bp
-    from cxactions.surveys.views import bp as surveys_bp
-    from cxactions.taxonomy.views import bp as taxonomy_bp
-    from cxactions.units.views import bp as units_bp
-    from cxactions.web.errors import register_error_handlers
-    from cxactions.web.views import bp as web_bp
 
     for blueprint in (
         web_bp,
@@ -130,14 +132,6 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from cxactions.auth.cli import user_group
-    from cxactions.demo.cli import demo_command
-    from cxactions.drivers.cli import drivers_command
-    from cxactions.impact.cli import impact_command, refresh_impact_command
-    from cxactions.imports.cli import import_command
-    from cxactions.priorities.cli import challenges_command
-    from cxactions.search.cli import reindex_command, search_command
-    from cxactions.web.cli import init_command
 
     for command in (
         init_command,
