@@ -323,7 +323,7 @@ def test_partial_renders_challenges_evidence_and_solution_links(world, app):
 
     result = service.unit_priorities(_db.session, unit("S1"))
     with app.test_request_context():
-        html = render_template("units/_priorities.html", priorities=result)
+        html = render_template("priorities/_unit_priorities.html", priorities=result)
     assert html.index("Nobody greets customers") < html.index("Long checkout queues")
     assert "4.2 SD below them" in html
     assert 'href="/solutions/SOL-EXPRESS"' in html
@@ -338,7 +338,7 @@ def test_partial_shows_weakest_drivers_without_signals(runner, tmp_path, app, fi
     import_world(runner, tmp_path)
     result = service.unit_priorities(_db.session, unit("S1"))
     with app.test_request_context():
-        html = render_template("units/_priorities.html", priorities=result)
+        html = render_template("priorities/_unit_priorities.html", priorities=result)
     assert 'id="weakest-drivers"' in html
     assert "No challenge signals are configured yet" in html
 
@@ -487,7 +487,7 @@ def test_a_store_whose_customers_complain_of_dirt_shows_it_from_comments_alone(
     from flask import render_template
 
     with app.test_request_context():
-        html = render_template("units/_priorities.html", priorities=two)
+        html = render_template("priorities/_unit_priorities.html", priorities=two)
     assert "from comments" in html and "The store was dirty" in html
 
     # S3's one complaint in 40 comments proves nothing.
