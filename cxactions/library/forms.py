@@ -17,7 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.vocabulary import Level, SolutionKind, SolutionStatus
-from cxactions.library.services import LANGUAGE_NAMES
+from cxactions.library.services import CONTENT_FIELDS, LANGUAGE_NAMES
 
 NOT_STATED = SelectChoice("", "Not stated")
 LEVELS = [NOT_STATED, *(SelectChoice(level.value, level.value.capitalize()) for level in Level)]
@@ -84,18 +84,7 @@ class SolutionForm(CurationForm):
     challenges = MultiCheckboxField("Challenges it addresses", validate_choice=False)
     submit = SubmitField("Save changes")
 
-    CONTENT_FIELDS = (
-        "title",
-        "kind",
-        "language",
-        "summary",
-        "body",
-        "steps",
-        "effort",
-        "cost",
-        "owner",
-        "challenges",
-    )
+    CONTENT_FIELDS = CONTENT_FIELDS
 
     def set_choices(
         self, challenges: Iterable[tuple[str, str, bool]], *, mapped: Iterable[str] = ()

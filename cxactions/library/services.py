@@ -129,20 +129,20 @@ RESERVED_CODES = {"new"}  # /solutions/new is the creation page
 TITLE_MAX = 200
 OWNER_MAX = 200
 SLUG_MAX = 48
-SOLUTION_FIELDS = {
-    "code",
+# What a solution's author writes (the edit form's fields), and everything the services take.
+CONTENT_FIELDS = (
     "title",
     "kind",
+    "language",
     "summary",
     "body",
     "steps",
     "effort",
     "cost",
     "owner",
-    "language",
     "challenges",
-    "status",
-}
+)
+SOLUTION_FIELDS = {"code", "status", *CONTENT_FIELDS}
 # Statuses a curator may move a solution to from each status.
 TRANSITIONS: dict[SolutionStatus, tuple[SolutionStatus, ...]] = {
     SolutionStatus.DRAFT: (SolutionStatus.PENDING, SolutionStatus.APPROVED),
