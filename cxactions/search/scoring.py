@@ -74,6 +74,7 @@ class _SegmentCache:
 def _bulk_lengths(leaf, field: str) -> np.ndarray | None:
     """A segment's field lengths in one read of Whoosh's W3 length column, or None."""
     try:
+        # Private Whoosh API, imported here so that a Whoosh change falls back to the slow path.
         from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
         from whoosh.util.numeric import byte_to_length
 
