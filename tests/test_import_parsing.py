@@ -11,15 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxactions.imports.parsing import (
-    MAX_FIELD_CHARS,
-    ErrorLog,
-    ImportFile,
-    ParseError,
-    detect_encoding,
-    parse_datetimes,
-    parse_numbers,
-)
+from cxactions.imports.encodings import detect_encoding
+from cxactions.imports.reader import MAX_FIELD_CHARS, ImportFile
+from cxactions.imports.results import ErrorLog, ParseError
+from cxactions.imports.values import parse_datetimes, parse_numbers
 
 DATA = Path(__file__).parent / "data" / "imports"
 
@@ -51,7 +46,7 @@ def messages(errors: list[ParseError]) -> list[tuple[int, str, str]]:
 def test_parsing_module_imports_no_flask_or_sqlalchemy():
     code = (
         "import sys\n"
-        "import cxactions.imports.parsing\n"
+        "import cxactions.imports.reader\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy', "
         "'flask_sqlalchemy', 'werkzeug'}))"
     )
@@ -168,9 +163,9 @@ def test_unreadable_encodings_are_refused_with_how_to_resave(tmp_path, content, 
 
 
 def test_utf8_check_streams_in_blocks(tmp_path, monkeypatch):
-    from cxactions.imports import parsing
+    from cxactions.imports import encodings
 
-    monkeypatch.setattr(parsing, "ENCODING_BLOCK_BYTES", 64)
+    monkeypatch.setattr(encodings, "ENCODING_BLOCK_BYTES", 64)
     lines = ["unit_id,name"] + [f"S{i},Magasin n°{i} à Orléans" for i in range(50)]
     path = write(tmp_path, ("\n".join(lines) + "\nS99,caf").encode() + b"\xe9\n")
     verdict = detect_encoding(path)

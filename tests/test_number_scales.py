@@ -31,8 +31,8 @@ from cxactions.foundations.scales import (
     scale_problem,
 )
 from cxactions.foundations.vocabulary import MetricKind, SignalDirection, ThresholdKind
-from cxactions.imports.parsing import parse_numbers
 from cxactions.imports.services import run_import
+from cxactions.imports.values import parse_numbers
 from cxactions.surveys.models import Metric, OperationValue, Response, UnitWeekScore
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
 from cxactions.units.models import Unit

@@ -10,7 +10,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from cxactions.imports.parsing import KINDS
+from cxactions.foundations.extensions import db
+from cxactions.imports.formats import KINDS
+from cxactions.imports.services import run_import
 
 # Below this size an import takes a moment: no bar unless someone watches a terminal.
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
@@ -40,9 +42,6 @@ def import_command(kind: str, file: str, dry_run: bool, skip_invalid: bool) -> N
     All or nothing: when any row is invalid nothing is written and every bad row is reported
     as FILE:LINE: column: reason. Re-importing rows with the same keys updates them.
     """
-    from cxactions.foundations.extensions import db
-    from cxactions.imports.services import run_import
-
     size = os.path.getsize(file)
     show_bar = sys.stderr.isatty() or size > PROGRESS_MIN_BYTES
     options = {

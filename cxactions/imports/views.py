@@ -13,8 +13,8 @@ from cxactions.auth.models import Role
 from cxactions.auth.permissions import require_role
 from cxactions.foundations.extensions import db
 from cxactions.imports import services
+from cxactions.imports.formats import FORMATS
 from cxactions.imports.forms import ImportForm
-from cxactions.imports.parsing import FORMATS
 
 bp = Blueprint("imports", __name__)
 

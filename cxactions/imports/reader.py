@@ -1,17 +1,14 @@
-"""Reading import CSV files: encoding, dialect, tokenising and validation, one chunk at a time.
+"""Reading import CSV files: dialect, header, tokenising and validation, one chunk at a time.
 
 Pure on purpose (no Flask, no SQLAlchemy): the CLI, the upload page, the tests and the
 benchmark all read files through ``ImportFile``. A file of any size is streamed: memory holds
-one chunk of rows (``chunk_rows``) plus a few bytes per row for the duplicate-key check.
-
-Errors are ``ParseError(line, column, message)`` where ``line`` is the physical line in the file
-(the header is line 1; a record whose quoted comment spans lines is reported on the line where
-it starts).
+one chunk of rows (``chunk_rows``) plus a few bytes per row for the duplicate-key check
+(``KeyTracker``). The formats are in ``formats.py``, the encoding check in ``encodings.py``,
+the value parsers in ``values.py`` and what a read yields in ``results.py``.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import difflib
 import io
@@ -20,577 +17,26 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from cxactions.foundations.scales import MAX_MAGNITUDE, number_problem
-from cxactions.foundations.vocabulary import (
-    AdoptionStatus,
-    MetricKind,
-    SignalDirection,
-    SolutionKind,
-    SolutionStatus,
-    ThresholdKind,
-    threshold_problem,
+from cxactions.foundations.vocabulary import AdoptionStatus, threshold_problem
+from cxactions.imports.encodings import detect_encoding
+from cxactions.imports.formats import (
+    FALSE_WORDS,
+    FORMATS,
+    KINDS,
+    METRIC_CODE,
+    TRUE_WORDS,
+    Field,
+    FileFormat,
 )
-
-KINDS = (
-    "units",
-    "challenges",
-    "solutions",
-    "responses",
-    "operations",
-    "adoptions",
-    "signals",
-    "targets",
-)
+from cxactions.imports.results import Chunk, ParseError, by_line
+from cxactions.imports.values import parse_datetimes, parse_numbers, quote
 
 # ``csv``'s own limit; a longer field is nearly always a quote that never closes.
 MAX_FIELD_CHARS = csv.field_size_limit()
-ENCODING_BLOCK_BYTES = 1 << 20
-RE_SAVE_HINT = "re-save it as 'CSV UTF-8 (Comma delimited)' in Excel (or choose UTF-8 in your editor's Save As)"
-
-
-# --------------------------------------------------------------------------- file formats
-
-
-@dataclass(frozen=True)
-class Field:
-    """One column of an import format.
-
-    ``kind`` is one of ``code`` (an identifier), ``text``, ``number``, ``date``, ``datetime``
-    (date or date-time; ``date_name`` receives the date written in it), ``choice``,
-    ``codes`` (a ``;``-separated list) and ``boolean`` (true/false, yes/no, 1/0; in French
-    exports also vrai/faux, oui/non).
-    """
-
-    name: str
-    kind: str = "text"
-    required: bool = True  # the column must be in the header
-    not_empty: bool = False  # every cell must hold a value
-    max_length: int | None = None
-    choices: tuple[str, ...] = ()
-    default: str | None = None
-    date_name: str | None = None
-
-
-@dataclass(frozen=True)
-class FileFormat:
-    """The columns of one import kind and the columns that identify a row."""
-
-    kind: str
-    fields: tuple[Field, ...]
-    key: tuple[str, ...]
-    # responses.csv: every column not named below is a numeric driver score.
-    extra_numeric: bool = False
-    # A sentence for the upload page, where the columns alone do not say enough.
-    note: str = ""
-
-    def field(self, name: str) -> Field | None:
-        return next((item for item in self.fields if item.name == name), None)
-
-
-def _values(enum_class) -> tuple[str, ...]:
-    return tuple(member.value for member in enum_class)
-
-
-FORMATS: dict[str, FileFormat] = {
-    "units": FileFormat(
-        "units",
-        (
-            Field("unit_id", "code", not_empty=True, max_length=64),
-            Field("name", "text", not_empty=True, max_length=200),
-            Field("parent_id", "code", required=False, max_length=64),
-            Field("kind", "code", required=False, max_length=40),  # a free label: store, region
-        ),
-        key=("unit_id",),
-    ),
-    "challenges": FileFormat(
-        "challenges",
-        (
-            Field("challenge_id", "code", not_empty=True, max_length=64),
-            Field("name", "text", not_empty=True, max_length=200),
-            Field("parent_id", "code", required=False, max_length=64),
-            Field("description", "text", required=False),
-            Field("keywords", "codes", required=False, max_length=200),
-        ),
-        key=("challenge_id",),
-    ),
-    "solutions": FileFormat(
-        "solutions",
-        (
-            Field("solution_id", "code", not_empty=True, max_length=64),
-            Field("title", "text", not_empty=True, max_length=200),
-            Field("kind", "choice", not_empty=True, choices=_values(SolutionKind)),
-            Field("description", "text", required=False),
-            Field("challenge_ids", "codes", required=False, max_length=64),
-            Field(
-                "status",
-                "choice",
-                required=False,
-                choices=_values(SolutionStatus),
-                default=SolutionStatus.APPROVED.value,
-            ),
-        ),
-        key=("solution_id",),
-    ),
-    "responses": FileFormat(
-        "responses",
-        (
-            Field("response_id", "code", not_empty=True, max_length=100),
-            Field("unit_id", "code", not_empty=True, max_length=64),
-            Field("responded_at", "datetime", not_empty=True, date_name="responded_on"),
-            Field("overall", "number", not_empty=True),
-            Field("comment", "text", required=False),
-        ),
-        key=("response_id",),
-        extra_numeric=True,
-        note=(
-            "overall and every driver score must lie on its metric's scale: 0–10 unless a CX "
-            "lead set another on the metrics page or in targets.csv (min, max)."
-        ),
-    ),
-    "operations": FileFormat(
-        "operations",
-        (
-            Field("unit_id", "code", not_empty=True, max_length=64),
-            Field("date", "date", not_empty=True),
-            Field("metric", "code", not_empty=True, max_length=64),
-            Field("value", "number", not_empty=True),
-        ),
-        key=("unit_id", "date", "metric"),
-        note=(
-            "A new metric is created unbounded; a value must lie on its metric's scale when a "
-            "CX lead set one (metrics page, or targets.csv min and max)."
-        ),
-    ),
-    "adoptions": FileFormat(
-        "adoptions",
-        (
-            Field("unit_id", "code", not_empty=True, max_length=64),
-            Field("solution_id", "code", not_empty=True, max_length=64),
-            Field("adopted_on", "date", required=False),
-            Field("challenge_id", "code", required=False, max_length=64),
-            Field(
-                "status",
-                "choice",
-                required=False,
-                choices=_values(AdoptionStatus),
-                default=AdoptionStatus.IMPLEMENTED.value,
-            ),
-        ),
-        key=("unit_id", "solution_id"),
-    ),
-    "signals": FileFormat(
-        "signals",
-        (
-            Field("challenge_id", "code", not_empty=True, max_length=64),
-            Field("metric", "code", not_empty=True, max_length=64),
-            Field("direction", "choice", not_empty=True, choices=_values(SignalDirection)),
-            # A threshold means nothing without its kind: an absent column is peer_sd too.
-            Field(
-                "threshold_kind",
-                "choice",
-                required=False,
-                choices=_values(ThresholdKind),
-                default=ThresholdKind.PEER_SD.value,
-            ),
-            Field("threshold", "number", not_empty=True),
-        ),
-        key=("challenge_id", "metric", "direction"),
-        note=(
-            "The challenge shows at a unit when the metric is below (or above) the threshold: "
-            "a fixed value (absolute), a number of peer standard deviations from the peers' "
-            "mean (peer_sd, more than 0), or the worst percentage of peer units "
-            "(peer_percentile, between 0 and 100). The metric must already exist: survey "
-            "driver columns of responses.csv, metrics of operations.csv, or overall."
-        ),
-    ),
-    "targets": FileFormat(
-        "targets",
-        (
-            Field("metric", "code", not_empty=True, max_length=64),
-            # Required, except on a row that sets the scale (min or max) only.
-            Field("target", "number"),
-            Field("label", "text", required=False, max_length=200),
-            Field("higher_is_better", "boolean", required=False),
-            Field("min", "number", required=False),
-            Field("max", "number", required=False),
-            Field("kind", "choice", required=False, choices=_values(MetricKind)),
-        ),
-        key=("metric",),
-        note=(
-            "Sets the target (and optionally the label, direction and scale) of metrics that "
-            "already exist: survey driver columns of responses.csv, metrics of operations.csv, "
-            "or overall. An empty label, higher_is_better, min or max leaves the stored value "
-            "as it is; the target may be empty on a row that sets min or max. min and max are "
-            "the metric's scale: imported values outside it are refused (survey scores start on "
-            "0–10, operational inputs unbounded). kind (driver or operational) declares a metric "
-            "that does not exist yet, so that its scale is set before its data comes; overall "
-            "can always be named. higher_is_better: true/false, yes/no or 1/0."
-        ),
-    ),
-}
-
-TRUE_WORDS = frozenset({"true", "yes", "1", "vrai", "oui"})
-FALSE_WORDS = frozenset({"false", "no", "0", "faux", "non"})
-
-METRIC_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class ParseError:
-    """A problem at one physical line of the file; ``column`` is empty for a whole row."""
-
-    line: int
-    column: str
-    message: str
-
-
-@dataclass
-class Chunk:
-    """Validated rows (invalid ones removed) with a ``line`` column, and the errors found."""
-
-    rows: pd.DataFrame
-    errors: list[ParseError]
-    rows_read: int
-    bytes_read: int
-
-
-class ErrorLog:
-    """Counts every error but keeps only the ``limit`` first ones by line (bounded memory)."""
-
-    def __init__(self, limit: int = 50) -> None:
-        self.limit = limit
-        self.count = 0
-        self._kept: list[ParseError] = []
-
-    def add(self, error: ParseError) -> None:
-        self.count += 1
-        self._kept.append(error)
-        if len(self._kept) > 4 * self.limit:
-            self._kept = _by_line(self._kept)[: self.limit]
-
-    def extend(self, errors: list[ParseError]) -> None:
-        for error in errors:
-            self.add(error)
-
-    @property
-    def first(self) -> list[ParseError]:
-        return _by_line(self._kept)[: self.limit]
-
-    def __bool__(self) -> bool:
-        return self.count > 0
-
-
-# --------------------------------------------------------------------------- encoding
-
-
-def _plausible_cp1252_bytes() -> frozenset[int]:
-    """Windows-1252 bytes that decode to letters or punctuation of English or French text."""
-    punctuation = set("€‚„…‘’“”•–—™‹›«»°£§©®·¡¿ªº±×÷²³¼½¾µ¢¥´\u00a0")
-    allowed = set()
-    for byte in range(0x80, 0x100):
-        try:
-            char = bytes([byte]).decode("cp1252")
-        except UnicodeDecodeError:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D are undefined
-            continue
-        latin_letter = "\u00c0" <= char <= "\u00ff" and char.isalpha()
-        if latin_letter or char in punctuation or char in "ŒœŸ":
-            allowed.add(byte)
-    return frozenset(allowed)
-
-
-PLAUSIBLE_CP1252 = _plausible_cp1252_bytes()
-ASCII_BYTES = bytes(range(0x80))
-# A well-formed UTF-8 multi-byte sequence: Windows-1252 French text practically never holds one.
-UTF8_SEQUENCE = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
-)
-
-
-@dataclass(frozen=True)
-class EncodingVerdict:
-    """How to decode a file: ``encoding`` (None when refused), a notice, or the refusal."""
-
-    encoding: str | None
-    notice: str | None = None
-    error: ParseError | None = None
-
-
-def _blocks(handle) -> Iterator[bytes]:
-    """Blocks of about 1 MB that end at a line end, so no character or line is split."""
-    while True:
-        block = handle.read(ENCODING_BLOCK_BYTES)
-        if not block:
-            return
-        if not block.endswith(b"\n"):
-            block += handle.readline()
-        yield block
-
-
-def detect_encoding(path: str | os.PathLike) -> EncodingVerdict:
-    """Stream the file once: UTF-8 (with or without BOM), certain Windows-1252, or a refusal."""
-    with open(path, "rb") as handle:
-        head = handle.read(4)
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return EncodingVerdict(None, error=ParseError(1, "", _utf16_message()))
-        if head.startswith(b"PK\x03\x04"):
-            return EncodingVerdict(
-                None,
-                error=ParseError(
-                    1,
-                    "",
-                    "this is an Excel workbook (.xlsx), not a CSV file: open it in Excel and "
-                    "save it as 'CSV UTF-8 (Comma delimited)'",
-                ),
-            )
-        handle.seek(0)
-        lines_before = 0
-        saw_utf8_text = False
-        for block in _blocks(handle):
-            nul = block.find(b"\x00")
-            if nul >= 0:
-                line = lines_before + block.count(b"\n", 0, nul) + 1
-                if block.count(b"\x00") * 4 > len(block):
-                    return EncodingVerdict(None, error=ParseError(line, "", _utf16_message()))
-                message = "binary data (a NUL byte): this is not a text CSV file"
-                return EncodingVerdict(None, error=ParseError(line, "", message))
-            if not block.isascii():
-                try:
-                    block.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    line = lines_before + block.count(b"\n", 0, error.start) + 1
-                    bad_byte = block[error.start]
-                    mixed = saw_utf8_text or not block[: error.start].isascii()
-                    return _not_utf8(handle, line, bad_byte, mixed)
-                saw_utf8_text = True
-            lines_before += block.count(b"\n")
-    return EncodingVerdict("utf-8-sig")
-
-
-def _utf16_message() -> str:
-    return "the file is UTF-16 encoded (Excel's 'Unicode Text'), not UTF-8: " + RE_SAVE_HINT
-
-
-def _not_utf8(handle, line: int, bad_byte: int, mixed: bool) -> EncodingVerdict:
-    """Decide between a certain Windows-1252 reading and a refusal, reading the file again."""
-    if mixed:
-        message = (
-            f"byte 0x{bad_byte:02X} is not UTF-8, yet earlier lines are UTF-8: the file mixes "
-            f"two encodings; {RE_SAVE_HINT}"
-        )
-        return EncodingVerdict(None, error=ParseError(line, "", message))
-    handle.seek(0)
-    lines_before = 0
-    for block in _blocks(handle):
-        high = set(block.translate(None, ASCII_BYTES))
-        doubtful = high - PLAUSIBLE_CP1252
-        if doubtful:
-            first = min(block.find(bytes([byte])) for byte in doubtful)
-            at = lines_before + block.count(b"\n", 0, first) + 1
-            byte = block[first]
-            try:
-                meaning = f"'{bytes([byte]).decode('cp1252')}'"
-            except UnicodeDecodeError:
-                meaning = "undefined"
-            message = (
-                f"the file is not UTF-8 (first at line {line}, byte 0x{bad_byte:02X}) and its "
-                f"encoding is uncertain: byte 0x{byte:02X} would be {meaning} in Windows-1252, "
-                f"which is unlikely in English or French text; {RE_SAVE_HINT}"
-            )
-            return EncodingVerdict(None, error=ParseError(at, "", message))
-        sequence = UTF8_SEQUENCE.search(block)
-        if sequence:
-            at = lines_before + block.count(b"\n", 0, sequence.start()) + 1
-            message = (
-                f"the file is not UTF-8 (line {line}) but line {at} holds UTF-8 text: it mixes "
-                f"two encodings; {RE_SAVE_HINT}"
-            )
-            return EncodingVerdict(None, error=ParseError(at, "", message))
-        lines_before += block.count(b"\n")
-    notice = (
-        f"the file is not UTF-8 (byte 0x{bad_byte:02X} on line {line}); it was read as "
-        "Windows-1252 (Excel's 'CSV (Comma delimited)'). Next time save it as 'CSV UTF-8'."
-    )
-    return EncodingVerdict("cp1252", notice=notice)
-
-
-# --------------------------------------------------------------------------- values
-
-
-NUMBER_DTYPE = np.float64
-ISO_LOOSE = re.compile(
-    r"\s*(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?)?\s*"
-)
-FRENCH_DATE = re.compile(
-    r"\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2})[:h](\d{2})(?::(\d{2}))?)?\s*"
-)
-
-
-def _quote(value: str, limit: int = 40) -> str:
-    text = value if len(value) <= limit else value[: limit - 1] + "…"
-    return "'" + text.replace("\n", "\\n") + "'"
-
-
-def _canonical_datetime(match: re.Match, french: bool = False) -> str:
-    """``YYYY-MM-DD[THH:MM:SS[.ffffff]]`` from a loose ISO or French match (offset dropped)."""
-    if french:
-        day, month, year, hour, minute, second = match.groups()
-        fraction = None
-        text = f"{year}-{int(month):02d}-{int(day):02d}"
-    else:
-        year, month, day, hour, minute, second, fraction = match.groups()
-        text = f"{year}-{month}-{day}"
-    if hour is None:
-        return text
-    text += f"T{int(hour):02d}:{minute}:{second or '00'}"
-    if fraction:
-        text += "." + fraction[:6]
-    return text
-
-
-def _iso_lengths(values: np.ndarray) -> np.ndarray:
-    """The length of each value shaped ``YYYY-MM-DD[(T| )HH:MM[:SS[.f{1,6}]]]``, else -1.
-
-    Checked on the characters' code points all at once (no regex per value): the values are
-    laid out as a fixed-width UTF-32 matrix. Whether the date exists is checked later.
-    """
-    width = 27  # one more than the longest canonical value, so longer ones never fit
-    codes = values.astype(f"U{width}").view(np.uint32).reshape(len(values), width)
-    length = np.count_nonzero(codes, axis=1)
-    digit = (codes >= ord("0")) & (codes <= ord("9"))
-    date_shape = (
-        digit[:, [0, 1, 2, 3, 5, 6, 8, 9]].all(axis=1)
-        & (codes[:, 4] == ord("-"))
-        & (codes[:, 7] == ord("-"))
-    )
-    minutes = (
-        ((codes[:, 10] == ord("T")) | (codes[:, 10] == ord(" ")))
-        & digit[:, [11, 12, 14, 15]].all(axis=1)
-        & (codes[:, 13] == ord(":"))
-    )
-    seconds = (codes[:, 16] == ord(":")) & digit[:, [17, 18]].all(axis=1)
-    fraction = (
-        (codes[:, 19] == ord("."))
-        & (digit[:, 20:] | (codes[:, 20:] == 0)).all(axis=1)
-        & (length >= 21)
-        & (length <= 26)
-    )
-    canonical = date_shape & (
-        (length == 10) | (minutes & ((length == 16) | (seconds & ((length == 19) | fraction))))
-    )
-    return np.where(canonical, length, -1)
-
-
-def _repeats(values: np.ndarray) -> bool:
-    """True when a column repeats a few values (ratings, dates, unit ids), judged on a sample."""
-    sample = values[:2000]
-    return len(sample) >= 200 and len(set(sample)) * 4 < len(sample)
-
-
-def _spread(problems: dict[int, str], codes: np.ndarray) -> dict[int, str]:
-    """Problems found on distinct values, reported on every row holding them."""
-    if not problems:
-        return {}
-    rows = np.flatnonzero(np.isin(codes, np.fromiter(problems, dtype=np.int64)))
-    return {int(index): problems[int(codes[index])] for index in rows}
-
-
-def parse_datetimes(
-    values: np.ndarray, french: bool = False
-) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
-    """Strict ISO 8601 dates or date-times (and ``dd/mm/yyyy`` in French mode).
-
-    Returns the instants as written (``datetime64[us]``, no time-zone shift: an offset is
-    ignored because a date-time counts on the date written in it), whether each value held a
-    time, and ``{index: message}`` for the invalid ones. Empty strings are NaT, not errors.
-    """
-    if _repeats(values):
-        codes, uniques = pd.factorize(values)
-        instants, has_time, problems = _parse_datetimes(np.asarray(uniques, dtype=object), french)
-        return instants[codes], has_time[codes], _spread(problems, codes)
-    return _parse_datetimes(values, french)
-
-
-def _parse_datetimes(
-    values: np.ndarray, french: bool
-) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
-    # The length of a well-formed value tells whether it holds a time; -1 = needs a closer look.
-    lengths = _iso_lengths(values)
-    canonical = values.copy()
-    problems: dict[int, str] = {}
-    for index in np.flatnonzero(lengths < 0):
-        value = values[index]
-        canonical[index] = None
-        if not value.strip():
-            continue
-        match = ISO_LOOSE.fullmatch(value)
-        if match:
-            canonical[index] = _canonical_datetime(match)
-        elif french and (match := FRENCH_DATE.fullmatch(value)):
-            canonical[index] = _canonical_datetime(match, french=True)
-        else:
-            expected = "dd/mm/yyyy or YYYY-MM-DD" if french else "ISO 8601: YYYY-MM-DD"
-            problems[index] = f"not a date ({expected}, optionally with a time): {_quote(value)}"
-            continue
-        lengths[index] = len(canonical[index])
-    instants = pd.to_datetime(
-        pd.Series(canonical, dtype=object), format="ISO8601", errors="coerce"
-    ).to_numpy(dtype="datetime64[us]")
-    for index in np.flatnonzero(np.isnat(instants) & (lengths > 0)):
-        try:
-            date.fromisoformat(canonical[index][:10])
-        except ValueError:
-            problems[index] = f"impossible date: {_quote(values[index])}"
-        else:
-            problems[index] = f"impossible time: {_quote(values[index])}"
-    return instants, lengths > 10, problems
-
-
-def parse_numbers(values: np.ndarray, french: bool = False) -> tuple[np.ndarray, dict[int, str]]:
-    """Strict finite decimal numbers (``7.5``; also ``7,5`` in French mode); '' is NaN.
-
-    ``nan``, ``inf`` and numbers larger than ``scales.MAX_MAGNITUDE`` in size are refused: the
-    row is reported and its value is NaN.
-    """
-    if _repeats(values):
-        codes, uniques = pd.factorize(values)
-        numbers, problems = _parse_numbers(np.asarray(uniques, dtype=object), french)
-        return numbers[codes], _spread(problems, codes)
-    return _parse_numbers(values, french)
-
-
-def _parse_numbers(values: np.ndarray, french: bool) -> tuple[np.ndarray, dict[int, str]]:
-    series = pd.Series(values, dtype=object)
-    if french:
-        series = series.str.replace(",", ".", n=1, regex=False)
-    # to_numeric rejects '1e', 'abc' and '1,5'; it accepts 'nan' and 'inf', refused just below.
-    numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=NUMBER_DTYPE, na_value=np.nan)
-    problems: dict[int, str] = {}
-    with np.errstate(invalid="ignore"):
-        unusable = ~(np.abs(numbers) <= MAX_MAGNITUDE)
-    if unusable.any():
-        numbers = numbers.copy()  # pandas may hand out a read-only view
-    for index in np.flatnonzero(unusable):
-        value = values[index]
-        if not value.strip():
-            continue
-        if np.isfinite(numbers[index]):
-            problems[int(index)] = f"{_quote(value)} is {number_problem(numbers[index])}"
-        else:  # also 'nan', 'inf' and '1e999'
-            problems[int(index)] = f"not a number: {_quote(value)}"
-        numbers[index] = np.nan
-    return numbers, problems
-
-
-# --------------------------------------------------------------------------- the file
 
 
 @dataclass
@@ -821,7 +267,7 @@ class ImportFile:
                 count = len(line)
         self.rows_read += count
         if not count:
-            return Chunk(_empty_frame(), _by_line(errors), self.rows_read, _tell(handle))
+            return Chunk(_empty_frame(), by_line(errors), self.rows_read, _tell(handle))
         bad = np.zeros(count, dtype=bool)
         found: list[tuple[int, int, str, str]] = []  # (row, column position, column, message)
         out: dict[str, object] = {}
@@ -856,7 +302,7 @@ class ImportFile:
         frame["line"] = line
         if bad.any():
             frame = frame.loc[~bad].reset_index(drop=True)
-        return Chunk(frame, _by_line(chunk_errors), self.rows_read, _tell(handle))
+        return Chunk(frame, by_line(chunk_errors), self.rows_read, _tell(handle))
 
     def _convert(self, spec: Field, raw: np.ndarray, out: dict) -> dict[int, str]:
         """Validate and convert one column into ``out``; returns ``{row: message}``."""
@@ -935,11 +381,6 @@ class ImportFile:
         return found
 
 
-def _by_line(errors: list[ParseError]) -> list[ParseError]:
-    """Errors in line order; within a line, in the order found (the columns' order)."""
-    return sorted(errors, key=lambda error: error.line)
-
-
 def _tell(handle) -> int:
     return handle.buffer.tell()
 
@@ -982,7 +423,7 @@ def _convert_text(
         elif spec.kind == "choice":
             text = text.lower()
             if text not in spec.choices:
-                message = f"{_quote(value)} is not one of {', '.join(spec.choices)}"
+                message = f"{quote(value)} is not one of {', '.join(spec.choices)}"
         elif spec.kind == "boolean":
             word = text.lower()
             if word in TRUE_WORDS:
@@ -990,14 +431,14 @@ def _convert_text(
             elif word in FALSE_WORDS:
                 text = False
             else:
-                message = f"{_quote(value)} is not a yes/no value (true/false, yes/no, 1/0)"
+                message = f"{quote(value)} is not a yes/no value (true/false, yes/no, 1/0)"
         elif spec.kind == "codes":
             parts = tuple(dict.fromkeys(part.strip() for part in text.split(";") if part.strip()))
             if spec.max_length and any(len(part) > spec.max_length for part in parts):
                 message = f"an item is longer than {spec.max_length} characters"
             text = parts or None
         elif spec.max_length and len(text) > spec.max_length:
-            message = f"longer than {spec.max_length} characters: {_quote(value)}"
+            message = f"longer than {spec.max_length} characters: {quote(value)}"
         elif spec.kind == "text":
             text = text.replace("\r\n", "\n")
         if message:
@@ -1033,7 +474,7 @@ def _convert_distinct_text(
     problems: dict[int, str] = {}
     if spec.max_length:
         for index in np.flatnonzero(lengths > spec.max_length):
-            problems[int(index)] = f"longer than {spec.max_length} characters: {_quote(raw[index])}"
+            problems[int(index)] = f"longer than {spec.max_length} characters: {quote(raw[index])}"
     return values, empty, problems
 
 
@@ -1138,4 +579,4 @@ def _hashable(column: np.ndarray) -> np.ndarray:
 def _show_key_part(value) -> str:
     if isinstance(value, np.datetime64):
         return str(value.astype("datetime64[D]"))
-    return _quote(str(value))
+    return quote(str(value))
