@@ -272,7 +272,7 @@ def measure(path: str, seed: int, url: str | None = None) -> dict:
             db.session.expunge_all()
             began = time.perf_counter()
             unit = db.session.scalar(sa.select(Unit).where(Unit.code == code))
-            unit_scorecard(unit, ancestors(unit))
+            unit_scorecard(db.session, unit, ancestors(unit))
             found = unit_priorities(db.session, unit)
             return time.perf_counter() - began, len(found.challenges)
 

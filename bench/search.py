@@ -1050,13 +1050,14 @@ def load(corpus: Corpus) -> float:
 
 
 def time_searches(queries: list[Query], **extras) -> list[Timed]:
+    from cxactions.foundations.extensions import db
     from cxactions.search.service import SearchOptions, search
 
     timed = []
     for query in queries:
         options = SearchOptions(kind=query.kind, per_page=10)
         started = time.perf_counter()
-        result = search(query.text, options, **extras)
+        result = search(db.session, query.text, options, **extras)
         json.dumps(result.as_dict(), ensure_ascii=False)
         seconds = time.perf_counter() - started
         timed.append(
@@ -1073,6 +1074,7 @@ def time_searches(queries: list[Query], **extras) -> list[Timed]:
 
 
 def profile_slowest(timed: list[Timed], repeats: int = 3) -> str:
+    from cxactions.foundations.extensions import db
     from cxactions.search.service import SearchOptions, search
 
     slowest = sorted(timed, key=lambda item: -item.seconds)[:10]
@@ -1080,7 +1082,7 @@ def profile_slowest(timed: list[Timed], repeats: int = 3) -> str:
     profiler.enable()
     for _ in range(repeats):
         for item in slowest:
-            search(item.query.text, SearchOptions(kind=item.query.kind, per_page=10))
+            search(db.session, item.query.text, SearchOptions(kind=item.query.kind, per_page=10))
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
@@ -1107,7 +1109,7 @@ def edit_latency(app, visible: list[int], seed: int) -> tuple[list[float], list[
         db.session.commit()
         committed = time.perf_counter()
         while True:
-            if any(hit.id == code for hit in search(word).results):
+            if any(hit.id == code for hit in search(db.session, word).results):
                 break
             if time.perf_counter() - started > 10:
                 raise SystemExit(f"edit {number}: {word!r} not searchable after 10 s")
@@ -1304,7 +1306,7 @@ def run(arguments: argparse.Namespace) -> Results:
             figures["rss_after_rebuild"] = rss_mb()
             figures["peak_after_rebuild"] = peak_mb()
             started = time.perf_counter()
-            search("queue")
+            search(db.session, "queue")
             figures["first_search_s"] = time.perf_counter() - started
             print(
                 f"rebuild: {figures['documents']:,} documents in {figures['rebuild_s']:.1f} s, "

@@ -202,10 +202,12 @@ def test_search_follows_an_imported_library(db, app):
     from cxactions.search.service import SearchOptions, search
 
     load_all("solutions")
-    titles = {hit.title for hit in search("", SearchOptions(per_page=100)).results}
+    titles = {hit.title for hit in search(db.session, "", SearchOptions(per_page=100)).results}
     assert "Queue-busting with mobile tills" in titles and "Long queue at the till" in titles
     assert "Peak-hour rota training" not in titles  # a draft is not searchable
-    drafts = search("", SearchOptions(curator=True, status="draft", per_page=100)).results
+    drafts = search(
+        db.session, "", SearchOptions(curator=True, status="draft", per_page=100)
+    ).results
     assert [hit.title for hit in drafts] == ["Peak-hour rota training"]  # unless a lead asks
 
 
@@ -423,7 +425,7 @@ def test_responses_stream_in_chunks_with_keys_checked_across_them(db, tmp_path):
 
 
 def test_a_database_error_mid_import_rolls_everything_back(db, monkeypatch):
-    from cxactions.imports import services
+    from cxactions.imports.loaders import responses
 
     load("units")
     before = database_snapshot()
@@ -432,7 +434,7 @@ def test_a_database_error_mid_import_rolls_everything_back(db, monkeypatch):
     def refuse(*args, **kwargs):
         raise dbapi.IntegrityError("simulated: a unit was deleted meanwhile")
 
-    monkeypatch.setattr(services, "refresh_unit_weeks", refuse)
+    monkeypatch.setattr(responses, "refresh_unit_weeks", refuse)
     result = run_import(_db.session, "responses", DATA / "responses.csv")
     assert not result.ok
     assert result.summary() == (

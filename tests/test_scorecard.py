@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from cxactions.auth.models import Role
+from cxactions.foundations.extensions import db as _db
 from cxactions.surveys.models import Metric
 from cxactions.units import services
 from cxactions.units.models import Unit
@@ -50,8 +51,8 @@ def organisation(db, runner, tmp_path):
 
 
 def scorecard(code: str):
-    unit = services.get_unit(code)
-    return services.unit_scorecard(unit, services.ancestors(unit))
+    unit = services.get_unit(_db.session, code)
+    return services.unit_scorecard(_db.session, unit, services.ancestors(unit))
 
 
 def test_overall_is_compared_with_region_company_and_target(organisation):
@@ -96,7 +97,7 @@ def test_the_unit_page_shows_drivers_inputs_and_the_baseline(organisation, clien
 
 
 def test_company_scorecard_rolls_every_unit_up(organisation, client_as):
-    card = services.company_scorecard()
+    card = services.company_scorecard(_db.session)
     assert card.periods[0].mean == pytest.approx(8.0)
     assert card.periods[0].peer_mean is None and card.periods[0].company_mean is None
     assert card.drivers[0].unit_value == pytest.approx(4.0)

@@ -41,11 +41,13 @@ def library(tmp_path_factory) -> Iterator[Flask]:
 
 
 def ids(query: str, top: int = 10, **options) -> list[str]:
-    return [hit.id for hit in search(query, SearchOptions(per_page=top, **options)).results]
+    return [
+        hit.id for hit in search(_db.session, query, SearchOptions(per_page=top, **options)).results
+    ]
 
 
 def languages(query: str, top: int = 10) -> set[str]:
-    return {hit.language for hit in search(query, SearchOptions(per_page=top)).results}
+    return {hit.language for hit in search(_db.session, query, SearchOptions(per_page=top)).results}
 
 
 def test_queues_finds_the_queue_challenge_and_its_solutions(library):
@@ -59,7 +61,7 @@ def test_files_d_attente_finds_the_french_file_d_attente(library):
 
 
 def test_accueil_client_finds_french_greeting_solutions(library):
-    results = search("accueil client", SearchOptions(per_page=5)).results
+    results = search(_db.session, "accueil client", SearchOptions(per_page=5)).results
     french = [hit for hit in results if hit.language == "fr"]
     assert len(french) >= 3
     assert all("ACCUEIL" in hit.id for hit in french[:3])
@@ -90,60 +92,62 @@ def test_french_query_reaches_english_documents_through_synonyms(library):
 
 
 def test_the_word_as_typed_outranks_its_synonyms(library):
-    results = search("greeting", SearchOptions(per_page=3)).results
+    results = search(_db.session, "greeting", SearchOptions(per_page=3)).results
     assert [hit.language for hit in results if hit.type == "solution"][0] == "en"
 
 
 def test_a_typo_gets_a_suggestion_and_fuzzy_results(library):
-    result = search("grteeting", SearchOptions(per_page=5))
+    result = search(_db.session, "grteeting", SearchOptions(per_page=5))
     assert result.suggestion == "greeting"
     assert result.corrected
     assert "STF-TEN-FOOT-RULE" in [hit.id for hit in result.results]
 
 
 def test_a_french_typo_is_corrected_too(library):
-    result = search("acceuil", SearchOptions(per_page=5))
+    result = search(_db.session, "acceuil", SearchOptions(per_page=5))
     assert result.suggestion == "accueil"
     assert any("ACCUEIL" in hit.id for hit in result.results)
 
 
 def test_a_known_word_gets_no_suggestion(library):
-    result = search("queue", SearchOptions())
+    result = search(_db.session, "queue", SearchOptions())
     assert result.suggestion is None and not result.corrected
 
 
 def test_the_suggestion_keeps_the_rest_of_the_query(library):
-    result = search("long queue grteeting", SearchOptions())
+    result = search(_db.session, "long queue grteeting", SearchOptions())
     assert result.suggestion == "long queue greeting"
 
 
 def test_every_word_must_match_before_some_may(library):
-    strict = search("queue till", SearchOptions(per_page=50))
+    strict = search(_db.session, "queue till", SearchOptions(per_page=50))
     assert not strict.relaxed and strict.total > 0
-    loose = search("queue zzyzx", SearchOptions(per_page=50))
+    loose = search(_db.session, "queue zzyzx", SearchOptions(per_page=50))
     assert loose.relaxed
-    assert loose.total == search("queue", SearchOptions(per_page=50)).total
+    assert loose.total == search(_db.session, "queue", SearchOptions(per_page=50)).total
 
 
 def test_title_matches_rank_above_body_matches(library):
-    results = search("greeting", SearchOptions(per_page=10, doc_type="solution")).results
+    results = search(
+        _db.session, "greeting", SearchOptions(per_page=10, doc_type="solution")
+    ).results
     first_in_body = next(i for i, hit in enumerate(results) if "greet" not in hit.title.lower())
     assert all("greet" in hit.title.lower() for hit in results[:first_in_body])
     assert first_in_body >= 1
 
 
 def test_kind_filter_keeps_only_solutions_of_that_kind(library):
-    results = search("queue", SearchOptions(kind="training", per_page=50)).results
+    results = search(_db.session, "queue", SearchOptions(kind="training", per_page=50)).results
     assert results and {hit.kind for hit in results} == {"training"}
 
 
 def test_category_filter_uses_the_top_level_challenge(library):
-    results = search("queue", SearchOptions(category="SPEED", per_page=50)).results
+    results = search(_db.session, "queue", SearchOptions(category="SPEED", per_page=50)).results
     assert results and all("SPEED" in hit.categories for hit in results)
 
 
 def test_facets_count_each_value_with_the_other_filters(library):
-    result = search("queue", SearchOptions(kind="sop", per_page=5), facets=True)
+    result = search(_db.session, "queue", SearchOptions(kind="sop", per_page=5), facets=True)
     kinds = {value.value: value.count for value in result.facets["kind"]}
     # The kind facet ignores the kind filter, so the other kinds stay one click away...
     assert set(kinds) >= {"sop", "training"}
@@ -154,25 +158,25 @@ def test_facets_count_each_value_with_the_other_filters(library):
 
 
 def test_pages_do_not_overlap_and_share_the_total(library):
-    first = search("customer", SearchOptions(per_page=5, page=1))
-    second = search("customer", SearchOptions(per_page=5, page=2))
+    first = search(_db.session, "customer", SearchOptions(per_page=5, page=1))
+    second = search(_db.session, "customer", SearchOptions(per_page=5, page=2))
     assert first.total == second.total > 10
     assert not {hit.id for hit in first.results} & {hit.id for hit in second.results}
     assert first.pages == -(-first.total // 5)
 
 
 def test_snippets_highlight_the_matched_words(library):
-    result = search("queue", SearchOptions(per_page=3), snippets=True)
+    result = search(_db.session, "queue", SearchOptions(per_page=3), snippets=True)
     assert any("<mark" in (hit.snippet or "") for hit in result.results)
 
 
 def test_empty_query_lists_the_visible_library(library):
-    result = search("", SearchOptions(per_page=10))
+    result = search(_db.session, "", SearchOptions(per_page=10))
     assert result.total > 150 and not result.suggestion
 
 
 def test_json_shape_is_the_contract(library):
-    payload = search("queue", SearchOptions(per_page=3)).as_dict()
+    payload = search(_db.session, "queue", SearchOptions(per_page=3)).as_dict()
     assert set(payload) == {"query", "total", "suggestion", "results"}
     assert set(payload["results"][0]) == {"type", "id", "title", "score"}
     scores = [item["score"] for item in payload["results"]]
@@ -180,13 +184,13 @@ def test_json_shape_is_the_contract(library):
 
 
 def test_a_typo_among_known_words_is_corrected_before_words_are_dropped(library):
-    result = search("till grteeting", SearchOptions(per_page=5))
+    result = search(_db.session, "till grteeting", SearchOptions(per_page=5))
     assert result.corrected and not result.relaxed
     assert result.suggestion == "till greeting"
 
 
 def test_language_filter_keeps_one_language(library):
-    results = search("queue", SearchOptions(language="fr", per_page=50)).results
+    results = search(_db.session, "queue", SearchOptions(language="fr", per_page=50)).results
     assert results and {hit.language for hit in results} == {"fr"}
 
 

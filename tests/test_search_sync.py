@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from whoosh import index as whoosh_index
 
+from cxactions.foundations.extensions import db as _db
 from cxactions.foundations.vocabulary import SolutionStatus
 from cxactions.library.models import Solution
 from cxactions.search import index, sync
@@ -23,7 +24,9 @@ from tests.factories import challenge, solution
 
 
 def codes(query: str, **options) -> list[str]:
-    return [hit.id for hit in search(query, SearchOptions(per_page=100, **options)).results]
+    return [
+        hit.id for hit in search(_db.session, query, SearchOptions(per_page=100, **options)).results
+    ]
 
 
 def outbox_rows(db) -> int:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cxactions.analytics.panel import PERIODS, Panel, build_panel
+from cxactions.foundations import trees
 from cxactions.foundations.vocabulary import AdoptionStatus, MetricKind
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
@@ -191,21 +192,11 @@ def _fetch_numbers(session: Session, query, width: int) -> np.ndarray:
 
 def subtree_unit_ids(session: Session, unit_code: str) -> list[int]:
     """Database ids of a unit and every unit below it; ``ValueError`` for an unknown code."""
-    rows = session.execute(sa.select(Unit.id, Unit.code, Unit.parent_id)).all()
-    root = next((unit_id for unit_id, code, _ in rows if code == unit_code), None)
-    if root is None:
+    root = sa.select(Unit.id).where(Unit.code == unit_code)
+    found = sorted(set(session.scalars(trees.subtree_select(Unit, root))))
+    if not found:  # the root itself is always in its subtree
         raise ValueError(f"unknown unit {unit_code!r}")
-    children: dict[int, list[int]] = {}
-    for unit_id, _, parent_id in rows:
-        if parent_id is not None:
-            children.setdefault(parent_id, []).append(unit_id)
-    found, stack = {root}, [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return sorted(found)
+    return found
 
 
 def metric_catalogue(session: Session) -> pd.DataFrame:

@@ -15,9 +15,11 @@ from flask import abort, has_request_context, request
 from flask_login import current_user
 
 from cxactions.auth.models import Role, User
+from cxactions.foundations.extensions import db
 from cxactions.foundations.vocabulary import is_curator
 from cxactions.library.models import Solution, SolutionStatus
 from cxactions.units.models import Unit
+from cxactions.units.services import unit_ids_in_scope
 
 
 def require_role(role: Role) -> Callable:
@@ -92,15 +94,13 @@ def managed_unit_ids(user: User) -> set[int] | None:
 
 def _scope_ids(user: User) -> frozenset[int]:
     """A manager's units and their subtrees, computed once per request (pages ask many times)."""
-    from cxactions.units.services import unit_ids_in_scope
-
     if not has_request_context():
-        return frozenset(unit_ids_in_scope(user))
+        return frozenset(unit_ids_in_scope(db.session, user))
     # Kept in the WSGI environ, not ``g``: ``g`` outlives a request when an app context is
     # already pushed (tests, CLI), and a manager's scope may change between requests.
     cache = request.environ.setdefault("cxactions.unit_scope", {})
     if user.id not in cache:
-        cache[user.id] = frozenset(unit_ids_in_scope(user))
+        cache[user.id] = frozenset(unit_ids_in_scope(db.session, user))
     return cache[user.id]
 
 

@@ -93,7 +93,7 @@ def demo_command(
     progress = StderrProgress()
     password = os.environ.get("CXACTIONS_PASSWORD") or DEFAULT_PASSWORD
     progress.step("Preparing the database schema and the search index")
-    initialise_instance()
+    initialise_instance(db.session)
     session = db.session
     existing = database_unit_count(session)
     if existing and if_empty and not reset:

@@ -66,11 +66,11 @@ def ensure_fresh(
     return dataclasses.replace(fresh, running=True), True
 
 
-def current_freshness() -> Freshness:
+def current_freshness(session: Session) -> Freshness:
     """For a page about to show estimates: their freshness, after starting one background
     refresh when they are stale."""
 
-    fresh, _ = ensure_fresh(current_app._get_current_object(), db.session)
+    fresh, _ = ensure_fresh(current_app._get_current_object(), session)
     return fresh
 
 

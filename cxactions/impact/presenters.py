@@ -234,7 +234,7 @@ def challenge_options(session: Session) -> list[ChallengeOption]:
             options.append(ChallengeOption(node.challenge.code, node.challenge.name, depth))
             walk(node.children, depth + 1)
 
-    walk(challenge_tree(), 0)
+    walk(challenge_tree(session), 0)
     return options
 
 
@@ -772,7 +772,7 @@ def library_gaps(session: Session, fresh: Freshness) -> LibraryGaps:
                     without_evidence.append(GapChallenge(node.challenge, path, evidence))
             walk(node.children, [*path, node.challenge])
 
-    walk(challenge_tree(), [])
+    walk(challenge_tree(session), [])
     return LibraryGaps(fresh, without_solution, without_evidence, leaves)
 
 

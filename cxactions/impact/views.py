@@ -28,7 +28,7 @@ def _leaderboard() -> pages.Leaderboard:
     filters = pages.LeaderboardFilters.from_args(request.args)
     return pages.leaderboard(
         db.session,
-        current_freshness(),
+        current_freshness(db.session),
         filters,
         include_unapproved=is_curator(current_user),
     )
@@ -61,12 +61,12 @@ def export_leaderboard():
 @bp.get("/impact/solutions/<code>")
 @require_role(Role.STAFF)
 def show_solution_impact(code: str):
-    solution = get_solution(code)
+    solution = get_solution(db.session, code)
     # As in the library: a solution the user may not see does not exist for them.
     if solution is None or not can_view_solution(current_user, solution):
         abort(404, description=f"There is no solution with the code “{code}”.")
     impact = pages.solution_impact(
-        db.session, solution, current_freshness(), managed_unit_ids(current_user)
+        db.session, solution, current_freshness(db.session), managed_unit_ids(current_user)
     )
     return render_template("impact/solution.html", impact=impact)
 
@@ -74,7 +74,7 @@ def show_solution_impact(code: str):
 @bp.get("/impact/methods")
 @require_role(Role.STAFF)
 def show_methods():
-    fresh = current_freshness()
+    fresh = current_freshness(db.session)
     settings = pages.method_settings(ImpactSettings.from_config(current_app.config), fresh.run)
     return render_template("impact/methods.html", freshness=fresh, settings=settings)
 
@@ -82,7 +82,7 @@ def show_methods():
 @bp.get("/impact/gaps")
 @require_role(Role.STAFF)
 def show_gaps():
-    gaps = pages.library_gaps(db.session, current_freshness())
+    gaps = pages.library_gaps(db.session, current_freshness(db.session))
     return render_template("impact/gaps.html", gaps=gaps)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from cxactions.audit.services import record
+from cxactions.foundations.trees import find_cycles
 from cxactions.foundations.vocabulary import SolutionStatus
 from cxactions.library.models import Solution
 from cxactions.library.seed_files import SeedError, SeedSolution, read_seed_solutions
@@ -165,14 +166,15 @@ def _check_tree(path: Path, rows: list[SeedChallenge], existing: dict[str, Chall
             and (row.parent_code not in existing)
         ):
             raise SeedError(f"{path}:{row.line}: parent_id: unknown challenge {row.parent_code!r}")
+    every_parent = {**existing_parent_codes, **parents}  # the file's parents win
+    on_cycles = find_cycles(every_parent, list(every_parent))
     for row in rows:
-        seen = {row.code}
-        parent = row.parent_code
-        while parent is not None:
-            if parent in seen:
-                raise SeedError(f"{path}:{row.line}: parent_id: {row.code!r} is in a cycle")
-            seen.add(parent)
-            parent = parents[parent] if parent in parents else existing_parent_codes.get(parent)
+        # The first row whose chain of parents runs into a cycle names it.
+        node: str | None = row.code
+        while node is not None and node not in on_cycles:
+            node = every_parent.get(node)
+        if node is not None:
+            raise SeedError(f"{path}:{row.line}: parent_id: {row.code!r} is in a cycle")
 
 
 def _check_solutions(solutions: list[SeedSolution], known_codes: set[str]) -> None:

@@ -97,15 +97,13 @@ def list_solutions(filters: SolutionFilters, page: int = 1, per_page: int = PER_
     return db.paginate(query, page=min(max(page, 1), MAX_PAGE), per_page=per_page, error_out=False)
 
 
-def available_languages() -> list[str]:
+def available_languages(session: Session) -> list[str]:
     """Languages the library holds solutions in, for the filter."""
-    return list(
-        db.session.scalars(select(Solution.language).distinct().order_by(Solution.language))
-    )
+    return list(session.scalars(select(Solution.language).distinct().order_by(Solution.language)))
 
 
-def get_solution(code: str) -> Solution | None:
-    return db.session.scalar(
+def get_solution(session: Session, code: str) -> Solution | None:
+    return session.scalar(
         select(Solution)
         .where(Solution.code == code)
         .options(
@@ -791,13 +789,13 @@ def resolve_merged(solution: Solution) -> Solution:
     return current
 
 
-def merge_candidates(duplicate: Solution, limit: int = 20) -> list[Solution]:
+def merge_candidates(session: Session, duplicate: Solution, limit: int = 20) -> list[Solution]:
     """Approved solutions that share a challenge with ``duplicate``: the likely survivors."""
     challenge_ids = [challenge.id for challenge in duplicate.challenges]
     if not challenge_ids:
         return []
     return list(
-        db.session.scalars(
+        session.scalars(
             select(Solution)
             .where(
                 Solution.status == SolutionStatus.APPROVED,
@@ -810,9 +808,9 @@ def merge_candidates(duplicate: Solution, limit: int = 20) -> list[Solution]:
     )
 
 
-def solution_by_code(code: str) -> Solution | None:
+def solution_by_code(session: Session, code: str) -> Solution | None:
     """A solution by its code, with the relations the curation pages use."""
-    return db.session.scalar(
+    return session.scalar(
         select(Solution)
         .where(Solution.code == code)
         .options(selectinload(Solution.challenges), selectinload(Solution.merged_into))

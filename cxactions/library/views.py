@@ -40,14 +40,14 @@ def list_solutions():
         filters=filters,
         kinds=list(SolutionKind),
         statuses=list(SolutionStatus),
-        languages=services.available_languages(),
+        languages=services.available_languages(db.session),
     )
 
 
 @bp.get("/solutions/<code>")
 @require_role(Role.STAFF)
 def show_solution(code: str):
-    solution = services.get_solution(code)
+    solution = services.get_solution(db.session, code)
     if (
         solution is not None
         and solution.merged_into_id is not None
@@ -79,7 +79,7 @@ def _render_solution(solution: Solution, status_form: StatusForm | None = None, 
 
 
 def _solution_or_404(code: str) -> Solution:
-    solution = services.solution_by_code(code)
+    solution = services.solution_by_code(db.session, code)
     if solution is None:
         abort(404, description=f"There is no solution with the code “{code}”.")
     return solution
@@ -89,7 +89,7 @@ def _solution_or_404(code: str) -> Solution:
 @require_role(Role.CX_LEAD)
 def create_solution():
     form = NewSolutionForm()
-    form.set_choices(challenge_options())
+    form.set_choices(challenge_options(db.session))
     if form.validate_on_submit():
         try:
             solution = services.create_solution(
@@ -125,7 +125,7 @@ def edit_solution(code: str):
             "challenges": mapped,
         }
     )
-    form.set_choices(challenge_options(), mapped=mapped)
+    form.set_choices(challenge_options(db.session), mapped=mapped)
     if form.validate_on_submit():
         try:
             changed = services.update_solution(
@@ -157,7 +157,7 @@ def change_solution_status(code: str):
         else:
             flash(f"{solution.code} is {STATUS_DONE[solution.status]}.", "success")
             return redirect(url_for("library.show_solution", code=solution.code))
-    return _render_solution(services.get_solution(code), form, 400)
+    return _render_solution(services.get_solution(db.session, code), form, 400)
 
 
 @bp.route("/solutions/<code>/merge", methods=["GET", "POST"])
@@ -168,7 +168,7 @@ def merge_solution(code: str):
     plan = None
     if form.validate_on_submit():
         survivor_code = form.survivor.data.strip()
-        survivor = services.solution_by_code(survivor_code)
+        survivor = services.solution_by_code(db.session, survivor_code)
         try:
             if survivor is None:
                 raise RefusedChange(
@@ -191,7 +191,7 @@ def merge_solution(code: str):
             form=form,
             duplicate=duplicate,
             plan=plan,
-            candidates=services.merge_candidates(duplicate),
+            candidates=services.merge_candidates(db.session, duplicate),
         ),
         400 if invalid else 200,
     )

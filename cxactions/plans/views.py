@@ -28,7 +28,7 @@ bp = Blueprint("plans", __name__)
 
 def _plan_unit(code: str) -> Unit:
     """The unit whose plan the user is changing: 404 when unknown, 403 when not theirs."""
-    unit = get_unit(code)
+    unit = get_unit(db.session, code)
     if unit is None:
         abort(404, description=f"There is no unit with the code “{code}”.")
     if not can_edit_unit_plan(current_user, unit):
@@ -38,7 +38,7 @@ def _plan_unit(code: str) -> Unit:
 
 def _active_challenge(code: str | None) -> Challenge | None:
     """The challenge the user is working on; unknown or retired codes are ignored."""
-    challenge = get_challenge(code) if code else None
+    challenge = get_challenge(db.session, code) if code else None
     return challenge if challenge and challenge.status == ChallengeStatus.ACTIVE else None
 
 
@@ -81,7 +81,7 @@ def find_solution(code: str):
         },
     }
     try:
-        result = search(query, options, snippets=True)
+        result = search(db.session, query, options, snippets=True)
     except SearchUnavailable as error:
         return render_template("plans/find.html", unavailable=str(error), **context), 503
     candidates = services.plan_candidates(db.session, unit, result.results, challenge)
@@ -116,7 +116,7 @@ def adopt_solution(code: str):
     unit_page = url_for("units.show_unit", code=unit.code, _anchor="plan-heading")
     form = AdoptSolutionForm()
     solution_code = (form.solution.data or "").strip()
-    solution = get_solution(solution_code) if solution_code else None
+    solution = get_solution(db.session, solution_code) if solution_code else None
     if solution is None or not can_view_solution(current_user, solution):
         # A draft the user may not see is as absent as a code that does not exist.
         message = (

@@ -42,7 +42,7 @@ def challenges_command(unit_code: str, weeks: int, output_format: str) -> None:
     Without signals configured (or none hit), the unit's weakest drivers against its peers.
     """
 
-    unit = get_unit(unit_code)
+    unit = get_unit(db.session, unit_code)
     if unit is None:
         raise click.ClickException(f"There is no unit with the unit_id {unit_code!r}.")
     priorities = unit_priorities(db.session, unit, weeks=weeks)

@@ -7,6 +7,7 @@ import json
 import click
 from flask.cli import with_appcontext
 
+from cxactions.foundations.extensions import db
 from cxactions.library.models import SolutionKind
 from cxactions.search.service import SearchUnavailable, rebuild_index, search
 
@@ -40,7 +41,7 @@ def search_command(query: str, kind: str | None, limit: int, output_format: str)
     """Search the library as the web page does."""
 
     try:
-        result = search(query, kind=kind, limit=limit)
+        result = search(db.session, query, kind=kind, limit=limit)
     except SearchUnavailable as error:
         raise click.ClickException(str(error)) from error
     if output_format == "json":

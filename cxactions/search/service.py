@@ -12,6 +12,7 @@ import threading
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import Session
 
 from cxactions.foundations.extensions import db
 from cxactions.impact.models import ImpactEstimate
@@ -36,6 +37,7 @@ def index_path() -> str:
 
 
 def search(
+    session: Session,
     query: str,
     options: SearchOptions | None = None,
     *,
@@ -50,8 +52,8 @@ def search(
     """
     options = options if options is not None else SearchOptions(kind=kind, per_page=limit)
     path = index_path()
-    ensure_index()
-    impact_order = _impact_order() if options.sort == "impact" else None
+    ensure_index(session)
+    impact_order = _impact_order(session) if options.sort == "impact" else None
     result = failure = None
     with index.closing_leaked_files() as state:
         try:
@@ -69,11 +71,11 @@ def search(
             path, query, options, impact_order=impact_order, with_facets=facets
         )
     if snippets:
-        add_snippets(result)
+        add_snippets(session, result)
     return result
 
 
-def ensure_index() -> None:
+def ensure_index(session: Session) -> None:
     """Create the index when it is missing; apply changes a writer left in the outbox."""
     path = index_path()
     if not os.path.exists(os.path.join(path, index.VERSION_FILE)):
@@ -82,7 +84,7 @@ def ensure_index() -> None:
     with _watch_lock:
         _watch.interval = float(current_app.config.get("SEARCH_OUTBOX_CHECK_SECONDS", 1.0))
         due = _watch.due()
-    if due and db.session.scalar(sa.select(SearchOutbox.id).limit(1)) is not None:
+    if due and session.scalar(sa.select(SearchOutbox.id).limit(1)) is not None:
         # A writer holding the index drains the outbox itself before it lets go.
         with contextlib.suppress(index.IndexBusy):
             sync.drain(db.engine, path, timeout=0)
@@ -112,12 +114,12 @@ def rebuild_index() -> int:
     return sync.rebuild(db.engine, index_path(), timeout=_timeout())
 
 
-def _impact_order():
+def _impact_order(session: Session):
     """Sort key per solution id: ranked by rank, then early readings, then never adopted."""
-    run = latest_run(db.session)
+    run = latest_run(session)
     if run is None:
         return lambda solution_id: (2, 0)
-    rows = db.session.execute(
+    rows = session.execute(
         sa.select(ImpactEstimate.solution_id, ImpactEstimate.rank, ImpactEstimate.n_units).where(
             ImpactEstimate.run_id == run.id
         )
@@ -129,13 +131,13 @@ def _impact_order():
     return lambda solution_id: keys.get(solution_id, (2, 0))
 
 
-def add_snippets(result: SearchResult) -> None:
+def add_snippets(session: Session, result: SearchResult) -> None:
     """Highlighted snippets for the page's hits, from the database's text."""
     solution_ids = [hit.db_id for hit in result.results if hit.type == "solution"]
     challenge_ids = [hit.db_id for hit in result.results if hit.type == "challenge"]
     texts: dict[tuple[str, int], str] = {}
     if solution_ids:
-        for row in db.session.execute(
+        for row in session.execute(
             sa.select(Solution.id, Solution.summary, Solution.body, Solution.steps).where(
                 Solution.id.in_(solution_ids)
             )
@@ -144,7 +146,7 @@ def add_snippets(result: SearchResult) -> None:
                 filter(None, [row.summary, row.body, row.steps])
             )
     if challenge_ids:
-        for row in db.session.execute(
+        for row in session.execute(
             sa.select(Challenge.id, Challenge.description, Challenge.keywords).where(
                 Challenge.id.in_(challenge_ids)
             )

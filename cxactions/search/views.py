@@ -34,7 +34,9 @@ def search_library():
     )
     result, unavailable = None, None
     try:
-        result = search(search_request.query, search_request.options, facets=True, snippets=True)
+        result = search(
+            db.session, search_request.query, search_request.options, facets=True, snippets=True
+        )
     except SearchUnavailable as error:
         unavailable = str(error)
     return (
@@ -64,7 +66,9 @@ def search_json():
         request.args, curator=is_curator(current_user), known_categories=categories(db.session)
     )
     try:
-        result = search(search_request.query, search_request.options, facets=True, snippets=True)
+        result = search(
+            db.session, search_request.query, search_request.options, facets=True, snippets=True
+        )
     except SearchUnavailable as error:
         return jsonify(error=str(error)), 503
     payload = result.as_dict()

@@ -11,13 +11,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from cxactions.audit.services import record
+from cxactions.foundations import trees
 from cxactions.foundations.changes import (
     RefusedChange,
     change_transaction,
     check_merge_pair,
     session_of,
 )
-from cxactions.foundations.extensions import db
 from cxactions.library.models import Solution, SolutionStatus, solution_challenges
 from cxactions.plans.models import Adoption
 from cxactions.taxonomy.models import Challenge, ChallengeSignal, ChallengeStatus
@@ -54,7 +54,9 @@ class ChallengePage:
     merged_into: Challenge | None
 
 
-def solution_counts(challenge_ids: Collection[int] | None = None) -> dict[int, int]:
+def solution_counts(
+    session: Session, challenge_ids: Collection[int] | None = None
+) -> dict[int, int]:
     """Approved solutions per challenge id, in one aggregated query."""
     query = (
         select(solution_challenges.c.challenge_id, func.count())
@@ -64,55 +66,42 @@ def solution_counts(challenge_ids: Collection[int] | None = None) -> dict[int, i
     )
     if challenge_ids is not None:
         query = query.where(solution_challenges.c.challenge_id.in_(list(challenge_ids)))
-    return {challenge_id: int(count) for challenge_id, count in db.session.execute(query)}
+    return {challenge_id: int(count) for challenge_id, count in session.execute(query)}
 
 
-def challenge_tree(*, include_retired: bool = False) -> list[ChallengeNode]:
+def challenge_tree(session: Session, *, include_retired: bool = False) -> list[ChallengeNode]:
     """Categories with their challenges below them, in curated order (two queries in all).
 
     Retired challenges, and everything below them, are left out unless ``include_retired``.
     """
     challenges = list(
-        db.session.scalars(select(Challenge).order_by(Challenge.position, Challenge.name))
+        session.scalars(select(Challenge).order_by(Challenge.position, Challenge.name))
     )
-    counts = solution_counts()
-    nodes = {
-        challenge.id: ChallengeNode(challenge, counts.get(challenge.id, 0))
-        for challenge in challenges
-        if include_retired or challenge.status == ChallengeStatus.ACTIVE
-    }
-    roots: list[ChallengeNode] = []
-    for challenge in challenges:
-        node = nodes.get(challenge.id)
-        if node is None:
-            continue
-        if challenge.parent_id is None:
-            roots.append(node)
-        elif challenge.parent_id in nodes:
-            nodes[challenge.parent_id].children.append(node)
-        # else: its parent is retired and hidden, so the whole branch is hidden with it.
-    return _without_cycles(roots)
-
-
-def _without_cycles(roots: list[ChallengeNode]) -> list[ChallengeNode]:
-    """Imported data may loop (A under B under A); such nodes never reach a root, so they are
-    already absent. This guards the other case: a node reachable twice."""
-    seen: set[int] = set()
-
-    def prune(node: ChallengeNode) -> None:
-        seen.add(node.challenge.id)
-        node.children = [child for child in node.children if child.challenge.id not in seen]
-        for child in node.children:
-            prune(child)
-
-    for root in roots:
-        prune(root)
+    counts = solution_counts(session)
+    # A challenge whose parent is retired and hidden is hidden with its whole branch; imported
+    # data may loop (A under B under A): such challenges never reach a root.
+    roots, children = trees.arrange(
+        (
+            ChallengeNode(challenge, counts.get(challenge.id, 0))
+            for challenge in challenges
+            if include_retired or challenge.status == ChallengeStatus.ACTIVE
+        ),
+        key=_node_id,
+        parent_key=lambda node: node.challenge.parent_id,
+        orphans_are_roots=False,
+    )
+    for node, _ in trees.walk(roots, children, _node_id):
+        node.children = children.get(node.challenge.id, [])
     return roots
 
 
-def get_challenge(code: str) -> Challenge | None:
+def _node_id(node: ChallengeNode) -> int:
+    return node.challenge.id
+
+
+def get_challenge(session: Session, code: str) -> Challenge | None:
     """The challenge with two levels of children loaded (the page lists both)."""
-    return db.session.scalar(
+    return session.scalar(
         select(Challenge)
         .where(Challenge.code == code)
         .options(selectinload(Challenge.children).selectinload(Challenge.children))
@@ -121,17 +110,12 @@ def get_challenge(code: str) -> Challenge | None:
 
 def breadcrumb(challenge: Challenge) -> list[Challenge]:
     """From the top category down to the challenge's parent."""
-    chain: list[Challenge] = []
-    seen = {challenge.id}
-    node = challenge.parent
-    while node is not None and node.id not in seen:
-        seen.add(node.id)
-        chain.append(node)
-        node = node.parent
-    return list(reversed(chain))
+    return trees.ancestors(challenge)
 
 
-def challenge_page(challenge: Challenge, *, include_retired: bool = False) -> ChallengePage:
+def challenge_page(
+    session: Session, challenge: Challenge, *, include_retired: bool = False
+) -> ChallengePage:
     """Everything the challenge page shows: where it sits, what is below it, what addresses it."""
 
     def visible(items: list[Challenge]) -> list[Challenge]:
@@ -139,7 +123,7 @@ def challenge_page(challenge: Challenge, *, include_retired: bool = False) -> Ch
 
     children = visible(challenge.children)
     below = [grandchild for child in children for grandchild in visible(child.children)]
-    counts = solution_counts([item.id for item in children + below]) if children else {}
+    counts = solution_counts(session, [item.id for item in children + below]) if children else {}
     nodes = [
         ChallengeNode(
             child,
@@ -149,7 +133,7 @@ def challenge_page(challenge: Challenge, *, include_retired: bool = False) -> Ch
         for child in children
     ]
     solutions = list(
-        db.session.scalars(
+        session.scalars(
             select(Solution)
             .join(solution_challenges, solution_challenges.c.solution_id == Solution.id)
             .where(
@@ -160,7 +144,7 @@ def challenge_page(challenge: Challenge, *, include_retired: bool = False) -> Ch
         )
     )
     merged_into = (
-        db.session.get(Challenge, challenge.merged_into_id) if challenge.merged_into_id else None
+        session.get(Challenge, challenge.merged_into_id) if challenge.merged_into_id else None
     )
     return ChallengePage(
         challenge=challenge,
@@ -181,12 +165,14 @@ CHALLENGE_FIELDS = {"name", "description", "keywords", "parent", "status"}
 ACTIVE = ChallengeStatus.ACTIVE
 
 
-def challenge_options(*, exclude: Collection[int] = ()) -> list[tuple[str, str, bool]]:
+def challenge_options(
+    session: Session, *, exclude: Collection[int] = ()
+) -> list[tuple[str, str, bool]]:
     """Every challenge as ``(code, label with its path, active)`` in tree order, for forms.
 
     Challenges in ``exclude`` (and everything below them) are left out.
     """
-    rows = list(db.session.scalars(select(Challenge).order_by(Challenge.position, Challenge.name)))
+    rows = list(session.scalars(select(Challenge).order_by(Challenge.position, Challenge.name)))
     ids = {row.id for row in rows}
     by_parent: dict[int | None, list[Challenge]] = {}
     for row in rows:
@@ -209,11 +195,7 @@ def challenge_options(*, exclude: Collection[int] = ()) -> list[tuple[str, str, 
 def subtree_ids(session: Session, *challenge_ids: int) -> set[int]:
     """The challenges and every challenge below them (a recursive CTE on SQLite and
     PostgreSQL; UNION stops at loops in imported data)."""
-    if not challenge_ids:
-        return set()
-    tree = select(Challenge.id).where(Challenge.id.in_(challenge_ids)).cte("below", recursive=True)
-    tree = tree.union(select(Challenge.id).where(Challenge.parent_id == tree.c.id))
-    return set(session.scalars(select(tree.c.id)))
+    return trees.subtree_ids(session, Challenge, challenge_ids)
 
 
 def _keywords(value: object) -> str | None:

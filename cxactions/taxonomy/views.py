@@ -26,24 +26,24 @@ def _include_retired() -> bool:
 @require_role(Role.STAFF)
 def list_challenges():
     include_retired = _include_retired()
-    tree = services.challenge_tree(include_retired=include_retired)
+    tree = services.challenge_tree(db.session, include_retired=include_retired)
     return render_template("taxonomy/challenges.html", tree=tree, include_retired=include_retired)
 
 
 @bp.get("/challenges/<code>")
 @require_role(Role.STAFF)
 def show_challenge(code: str):
-    challenge = services.get_challenge(code)
+    challenge = services.get_challenge(db.session, code)
     if challenge is None:
         abort(404, description=f"There is no challenge with the code “{code}”.")
-    page = services.challenge_page(challenge, include_retired=_include_retired())
-    fresh = current_freshness()
+    page = services.challenge_page(db.session, challenge, include_retired=_include_retired())
+    fresh = current_freshness(db.session)
     evidence = impact_pages.order_by_evidence(db.session, fresh.run, page.solutions)
     return render_template("taxonomy/challenge.html", page=page, evidence=evidence, freshness=fresh)
 
 
 def _challenge_or_404(code: str):
-    challenge = services.get_challenge(code)
+    challenge = services.get_challenge(db.session, code)
     if challenge is None:
         abort(404, description=f"There is no challenge with the code “{code}”.")
     return challenge
@@ -112,7 +112,7 @@ def edit_challenge(code: str):
         }
     )
     # A challenge cannot go under itself or anything below it.
-    form.set_choices(services.challenge_options(exclude={challenge.id}))
+    form.set_choices(services.challenge_options(db.session, exclude={challenge.id}))
     if form.validate_on_submit():
         try:
             changed = services.update_challenge(
@@ -134,10 +134,10 @@ def edit_challenge(code: str):
 def merge_challenge(code: str):
     source = _challenge_or_404(code)
     form = MergeChallengeForm()
-    form.set_choices(services.challenge_options(exclude={source.id}))
+    form.set_choices(services.challenge_options(db.session, exclude={source.id}))
     plan = None
     if form.validate_on_submit():
-        target = services.get_challenge(form.target.data)
+        target = services.get_challenge(db.session, form.target.data)
         try:
             if target is None:
                 raise RefusedChange(

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
+from cxactions.foundations import trees
 from cxactions.foundations.charts import LineChart, Series, line_chart
-from cxactions.foundations.extensions import db
 from cxactions.foundations.versions import FiguresCache, data_signature
 from cxactions.foundations.vocabulary import AdoptionStatus, MetricKind
 from cxactions.plans.models import Adoption
@@ -19,29 +19,19 @@ from cxactions.surveys.models import Metric, OperationValue, UnitWeekScore
 from cxactions.units.models import Unit
 
 
-def subtree_ids(root_ids: Iterable[int]) -> set[int]:
+def subtree_ids(session: Session, root_ids: Iterable[int]) -> set[int]:
     """The given units and every unit below them (a recursive CTE, portable to SQLite and PG)."""
-    roots = list(root_ids)
-    if not roots:
-        return set()
-    return set(db.session.scalars(subtree_select(roots)))
+    return trees.subtree_ids(session, Unit, root_ids)
 
 
-def unit_ids_in_scope(user) -> set[int]:
+def unit_ids_in_scope(session: Session, user) -> set[int]:
     """Every unit a manager looks after: their assigned units and their subtrees."""
-    return subtree_ids(unit.id for unit in user.units)
+    return subtree_ids(session, (unit.id for unit in user.units))
 
 
 def ancestors(unit: Unit) -> list[Unit]:
     """From the root down to the unit's parent (the breadcrumb)."""
-    chain: list[Unit] = []
-    seen: set[int] = set()
-    node = unit.parent
-    while node is not None and node.id not in seen:
-        seen.add(node.id)
-        chain.append(node)
-        node = node.parent
-    return list(reversed(chain))
+    return trees.ancestors(unit, include_self_on_cycle=True)
 
 
 # --- Pages: the unit tree and the unit scorecard -------------------------------------------
@@ -171,19 +161,17 @@ class Scorecard:
 
 def subtree_select(root_ids: Iterable[int]) -> Select:
     """A SELECT of the ids of the given units and everything below them, to use in ``in_()``."""
-    tree = select(Unit.id).where(Unit.id.in_(list(root_ids))).cte("subtree", recursive=True)
-    tree = tree.union(select(Unit.id).where(Unit.parent_id == tree.c.id))
-    return select(tree.c.id)
+    return trees.subtree_select(Unit, root_ids)
 
 
-def outcome_metric_id() -> int | None:
+def outcome_metric_id(session: Session) -> int | None:
     """The id of ``overall``, the satisfaction outcome; ``None`` before any survey import."""
-    return db.session.scalar(
+    return session.scalar(
         select(Metric.id).where(Metric.code == OVERALL, Metric.kind == MetricKind.OUTCOME)
     )
 
 
-def latest_week(metric_id: int | None) -> date | None:
+def latest_week(session: Session, metric_id: int | None) -> date | None:
     """The newest week with survey data anywhere: scorecards count back from it, not from today.
 
     Kept until the data changes: without an index on the week alone, PostgreSQL answers it with
@@ -192,14 +180,16 @@ def latest_week(metric_id: int | None) -> date | None:
     if metric_id is None:
         return None
     return _SCOPE_CACHE.get_or_compute(
-        (data_signature(db.session), "latest-week", metric_id),
-        lambda: db.session.scalar(
+        (data_signature(session), "latest-week", metric_id),
+        lambda: session.scalar(
             select(func.max(UnitWeekScore.week_start)).where(UnitWeekScore.metric_id == metric_id)
         ),
     )
 
 
-def unit_tree(scope: Collection[int] | None = None, *, recent_weeks: int = 4) -> UnitTree:
+def unit_tree(
+    session: Session, scope: Collection[int] | None = None, *, recent_weeks: int = 4
+) -> UnitTree:
     """The organisation as an indented list; ``scope`` limits it to those unit ids.
 
     Response counts and the recent mean of ``overall`` are summed over each unit's subtree, from
@@ -210,9 +200,9 @@ def unit_tree(scope: Collection[int] | None = None, *, recent_weeks: int = 4) ->
         if not scope:
             return UnitTree(rows=[], as_of=None, recent_weeks=recent_weeks)
         query = query.where(Unit.id.in_(list(scope)))
-    units = list(db.session.scalars(query))
-    metric_id = outcome_metric_id()
-    as_of = latest_week(metric_id)
+    units = list(session.scalars(query))
+    metric_id = outcome_metric_id(session)
+    as_of = latest_week(session, metric_id)
     totals: dict[int, int] = {}
     recent: dict[int, tuple[int, float]] = {}
     if metric_id is not None:
@@ -223,7 +213,7 @@ def unit_tree(scope: Collection[int] | None = None, *, recent_weeks: int = 4) ->
         )
         if scope is not None:
             by_unit = by_unit.where(UnitWeekScore.unit_id.in_(list(scope)))
-        totals = {unit_id: int(n) for unit_id, n in db.session.execute(by_unit)}
+        totals = {unit_id: int(n) for unit_id, n in session.execute(by_unit)}
         if as_of is not None:
             since = as_of - timedelta(weeks=recent_weeks - 1)
             recent_query = (
@@ -239,39 +229,38 @@ def unit_tree(scope: Collection[int] | None = None, *, recent_weeks: int = 4) ->
                 recent_query = recent_query.where(UnitWeekScore.unit_id.in_(list(scope)))
             recent = {
                 unit_id: (int(n), float(total))
-                for unit_id, n, total in db.session.execute(recent_query)
+                for unit_id, n, total in session.execute(recent_query)
             }
 
-    rows = {unit.id: UnitRow(unit=unit, depth=0) for unit in units}
-    roots: list[UnitRow] = []
-    for unit in units:  # already sorted by name, so children come out sorted too
-        parent = rows.get(unit.parent_id) if unit.parent_id is not None else None
-        (parent.children if parent is not None else roots).append(rows[unit.id])
-
+    # Units already sorted by name, so children come out sorted too; a unit whose parent is
+    # out of scope is a root, and a cycle in imported data cannot hang the page.
+    roots, children = trees.arrange(
+        (UnitRow(unit=unit, depth=0) for unit in units),
+        key=_row_id,
+        parent_key=lambda row: row.unit.parent_id,
+        orphans_are_roots=True,
+    )
     flat: list[UnitRow] = []
-
-    def walk(row: UnitRow, depth: int, seen: set[int]) -> None:
-        seen.add(row.unit.id)
+    for row, depth in trees.walk(roots, children, _row_id):
         row.depth = depth
+        row.children = children.get(row.unit.id, [])
         row.responses = totals.get(row.unit.id, 0)
         row.recent_n, row.recent_total = recent.get(row.unit.id, (0, 0.0))
         flat.append(row)
+    for row in reversed(flat):  # every row's children are summed before the row itself
         for child in row.children:
-            if child.unit.id in seen:  # a cycle in imported data must not hang the page
-                continue
-            walk(child, depth + 1, seen)
             row.responses += child.responses
             row.recent_n += child.recent_n
             row.recent_total += child.recent_total
-
-    seen: set[int] = set()
-    for root in roots:
-        walk(root, 0, seen)
     return UnitTree(rows=flat, as_of=as_of, recent_weeks=recent_weeks)
 
 
-def get_unit(code: str) -> Unit | None:
-    return db.session.scalar(select(Unit).where(Unit.code == code))
+def _row_id(row: UnitRow) -> int:
+    return row.unit.id
+
+
+def get_unit(session: Session, code: str) -> Unit | None:
+    return session.scalar(select(Unit).where(Unit.code == code))
 
 
 def region_of(unit: Unit, chain: list[Unit]) -> Unit | None:
@@ -285,7 +274,7 @@ def region_of(unit: Unit, chain: list[Unit]) -> Unit | None:
 Units = Select | Collection[int] | None  # a SELECT of unit ids, the ids themselves, or all units
 
 
-def _weekly(metric_id: int, units: Units, since: date) -> list[WeekPoint]:
+def _weekly(session: Session, metric_id: int, units: Units, since: date) -> list[WeekPoint]:
     query = (
         select(
             UnitWeekScore.week_start,
@@ -300,18 +289,20 @@ def _weekly(metric_id: int, units: Units, since: date) -> list[WeekPoint]:
         query = query.where(UnitWeekScore.unit_id.in_(units))
     return [
         WeekPoint(week_start=week, mean=float(total) / int(n), responses=int(n))
-        for week, n, total in db.session.execute(query)
+        for week, n, total in session.execute(query)
         if n
     ]
 
 
-def _shared_weekly(metric_id: int, peer: Unit | None, since: date) -> list[WeekPoint]:
+def _shared_weekly(
+    session: Session, metric_id: int, peer: Unit | None, since: date
+) -> list[WeekPoint]:
     """The weekly series of a region (``peer``) or of the company (``None``), the same for every
     unit below it: kept until the data changes (see metric_comparisons)."""
     units = subtree_select([peer.id]) if peer is not None else None
     return _SCOPE_CACHE.get_or_compute(
-        (data_signature(db.session), "weeks", metric_id, peer.id if peer else None, since),
-        lambda: _weekly(metric_id, units, since),
+        (data_signature(session), "weeks", metric_id, peer.id if peer else None, since),
+        lambda: _weekly(session, metric_id, units, since),
     )
 
 
@@ -330,7 +321,11 @@ _SCOPE_CACHE = FiguresCache(256)
 
 
 def metric_comparisons(
-    own_units: Units, peer: Unit | None, as_of: date, weeks: int = COMPARISON_WEEKS
+    session: Session,
+    own_units: Units,
+    peer: Unit | None,
+    as_of: date,
+    weeks: int = COMPARISON_WEEKS,
 ) -> list[MetricComparison]:
     """Every driver and input over the last ``weeks``: the units (None: all), their region and
     the company, one grouped query each for the survey sums and for the operational values."""
@@ -341,9 +336,9 @@ def metric_comparisons(
         scopes["region"] = subtree_select([peer.id])
     survey: dict[str, dict[int, tuple[float, int]]] = {}
     operations: dict[str, dict[int, tuple[float, int]]] = {}
-    signature = data_signature(db.session)
+    signature = data_signature(session)
     metrics = list(
-        db.session.scalars(
+        session.scalars(
             select(Metric)
             .where(Metric.kind != MetricKind.OUTCOME)
             .order_by(Metric.kind, Metric.code)
@@ -372,8 +367,8 @@ def metric_comparisons(
         if units is not None:
             scores = scores.where(UnitWeekScore.unit_id.in_(units))
             values = values.where(OperationValue.unit_id.in_(units))
-        survey[scope] = _means(scores.group_by(UnitWeekScore.metric_id))
-        operations[scope] = _means(values.group_by(OperationValue.metric_id))
+        survey[scope] = _means(session, scores.group_by(UnitWeekScore.metric_id))
+        operations[scope] = _means(session, values.group_by(OperationValue.metric_id))
         if shared is not None:
             _SCOPE_CACHE.remember(shared, (survey[scope], operations[scope]))
     found = []
@@ -398,15 +393,15 @@ def metric_comparisons(
     return found
 
 
-def _means(query: Select) -> dict[int, tuple[float, int]]:
+def _means(session: Session, query: Select) -> dict[int, tuple[float, int]]:
     return {
         metric_id: (float(total) / int(n), int(n))
-        for metric_id, total, n in db.session.execute(query)
+        for metric_id, total, n in session.execute(query)
         if n
     }
 
 
-def unit_scorecard(unit: Unit, chain: list[Unit]) -> Scorecard:
+def unit_scorecard(session: Session, unit: Unit, chain: list[Unit]) -> Scorecard:
     """The unit's ``overall`` (summed over its subtree): recent means against the previous
     period, its region, the company and the target; response counts and the weekly trend;
     its drivers and inputs; where it started.
@@ -414,26 +409,28 @@ def unit_scorecard(unit: Unit, chain: list[Unit]) -> Scorecard:
     The subtree's ids are read first and passed as a list: PostgreSQL misjudges the size of a
     recursive CTE (thousands of rows for a store's one) and would scan the whole aggregate.
     """
-    return _scorecard(unit.name, sorted(subtree_ids([unit.id])), region_of(unit, chain))
+    return _scorecard(
+        session, unit.name, sorted(subtree_ids(session, [unit.id])), region_of(unit, chain)
+    )
 
 
-def company_scorecard() -> Scorecard:
+def company_scorecard(session: Session) -> Scorecard:
     """The same scorecard for the whole company (every unit)."""
-    return _scorecard("Company", None, None)
+    return _scorecard(session, "Company", None, None)
 
 
-def _scorecard(name: str, own_units: Units, peer: Unit | None) -> Scorecard:
-    metric_id = outcome_metric_id()
-    as_of = latest_week(metric_id)
+def _scorecard(session: Session, name: str, own_units: Units, peer: Unit | None) -> Scorecard:
+    metric_id = outcome_metric_id(session)
+    as_of = latest_week(session, metric_id)
     peer_label = peer.name if peer is not None else ("All units" if own_units is not None else "")
     if metric_id is None or as_of is None:
         return Scorecard(None, [], 0, None, peer_label, [], [], None)
     longest = max(max(SCORECARD_WEEKS) * 2, TREND_WEEKS)
     since = as_of - timedelta(weeks=longest - 1)
-    weeks = _weekly(metric_id, own_units, since)
-    company_weeks = weeks if own_units is None else _shared_weekly(metric_id, None, since)
+    weeks = _weekly(session, metric_id, own_units, since)
+    company_weeks = weeks if own_units is None else _shared_weekly(session, metric_id, None, since)
     if peer is not None:
-        peer_weeks = _shared_weekly(metric_id, peer, since)
+        peer_weeks = _shared_weekly(session, metric_id, peer, since)
     else:
         peer_weeks = company_weeks if own_units is not None else []
     totals = select(func.sum(UnitWeekScore.n), func.min(UnitWeekScore.week_start)).where(
@@ -441,7 +438,7 @@ def _scorecard(name: str, own_units: Units, peer: Unit | None) -> Scorecard:
     )
     if own_units is not None:
         totals = totals.where(UnitWeekScore.unit_id.in_(own_units))
-    total, first_week = db.session.execute(totals).one()
+    total, first_week = session.execute(totals).one()
     periods = []
     for length in SCORECARD_WEEKS:
         start = as_of - timedelta(weeks=length - 1)
@@ -470,12 +467,12 @@ def _scorecard(name: str, own_units: Units, peer: Unit | None) -> Scorecard:
         series.append(
             Series(peer_label, [(p.week_start, p.mean) for p in peer_trend], "series--peer")
         )
-    baseline_mean, baseline_weeks = _baseline(metric_id, own_units, first_week)
-    comparisons = metric_comparisons(own_units, peer, as_of)
+    baseline_mean, baseline_weeks = _baseline(session, metric_id, own_units, first_week)
+    comparisons = metric_comparisons(session, own_units, peer, as_of)
     return Scorecard(
         baseline_mean=baseline_mean,
         baseline_weeks=baseline_weeks,
-        target=db.session.scalar(select(Metric.target).where(Metric.id == metric_id)),
+        target=session.scalar(select(Metric.target).where(Metric.id == metric_id)),
         drivers=[item for item in comparisons if item.kind == MetricKind.DRIVER],
         inputs=[item for item in comparisons if item.kind == MetricKind.OPERATIONAL],
         as_of=as_of,
@@ -493,13 +490,17 @@ def _scorecard(name: str, own_units: Units, peer: Unit | None) -> Scorecard:
 
 
 def _baseline(
-    metric_id: int, units: Units, first_week: date | None
+    session: Session, metric_id: int, units: Units, first_week: date | None
 ) -> tuple[float | None, tuple[date, date] | None]:
     """``overall`` over the unit's first weeks with data: where it started."""
     if first_week is None:
         return None, None
     last = first_week + timedelta(weeks=BASELINE_WEEKS - 1)
-    points = [point for point in _weekly(metric_id, units, first_week) if point.week_start <= last]
+    points = [
+        point
+        for point in _weekly(session, metric_id, units, first_week)
+        if point.week_start <= last
+    ]
     mean, _ = _mean_between(points, first_week, last)
     return mean, (first_week, last)
 
@@ -515,9 +516,9 @@ def _last_weeks(series: list[Series], weeks: int) -> list[Series]:
     ]
 
 
-def unit_adoptions(unit: Unit) -> list[Adoption]:
+def unit_adoptions(session: Session, unit: Unit) -> list[Adoption]:
     """The unit's action plan: work in progress first, then planned, done and abandoned."""
-    adoptions = db.session.scalars(
+    adoptions = session.scalars(
         select(Adoption)
         .where(Adoption.unit_id == unit.id)
         .options(selectinload(Adoption.solution), selectinload(Adoption.challenge))
@@ -532,8 +533,8 @@ def unit_adoptions(unit: Unit) -> list[Adoption]:
     )
 
 
-def child_rows(unit: Unit) -> list[UnitRow]:
+def child_rows(session: Session, unit: Unit) -> list[UnitRow]:
     """The unit's direct children with figures summed over their own subtrees."""
-    scope = set(db.session.scalars(subtree_select([unit.id])))
-    tree = unit_tree(scope)
+    scope = set(session.scalars(subtree_select([unit.id])))
+    tree = unit_tree(session, scope)
     return [row for row in tree.rows if row.depth == 1]

@@ -22,7 +22,7 @@ bp = Blueprint("units", __name__)
 @require_role(Role.STAFF)
 def list_units():
     scope = managed_unit_ids(current_user)
-    tree = services.unit_tree(scope)
+    tree = services.unit_tree(db.session, scope)
     return render_template("units/units.html", tree=tree, scoped=scope is not None)
 
 
@@ -30,13 +30,13 @@ def list_units():
 @require_role(Role.STAFF)
 def show_company():
     """The company's scorecard: every unit rolled up."""
-    return render_template("units/company.html", scorecard=services.company_scorecard())
+    return render_template("units/company.html", scorecard=services.company_scorecard(db.session))
 
 
 @bp.get("/units/<code>")
 @require_role(Role.STAFF)
 def show_unit(code: str):
-    unit = services.get_unit(code)
+    unit = services.get_unit(db.session, code)
     if unit is None:
         abort(404, description=f"There is no unit with the code “{code}”.")
     if not can_view_unit(current_user, unit):
@@ -46,10 +46,10 @@ def show_unit(code: str):
         "units/unit.html",
         unit=unit,
         ancestors=chain,
-        children=services.child_rows(unit),
-        scorecard=services.unit_scorecard(unit, chain),
+        children=services.child_rows(db.session, unit),
+        scorecard=services.unit_scorecard(db.session, unit, chain),
         priorities=unit_priorities(db.session, unit),
-        adoptions=services.unit_adoptions(unit),
+        adoptions=services.unit_adoptions(db.session, unit),
     )
 
 
@@ -57,16 +57,19 @@ def show_unit(code: str):
 @require_role(Role.STAFF)
 def show_adoption(code: str, solution_code: str):
     """ "Did it work here?": one unit's scores against its expected ones around one adoption."""
-    unit = services.get_unit(code)
+    unit = services.get_unit(db.session, code)
     if unit is None:
         abort(404, description=f"There is no unit with the code “{code}”.")
     if not can_view_unit(current_user, unit):
         abort(403, description="This unit is outside the units you look after.")
-    solution = get_solution(solution_code)
+    solution = get_solution(db.session, solution_code)
     adoption = impact_pages.unit_adoption(db.session, unit, solution) if solution else None
     if adoption is None:
         abort(404, description=f"{unit.name} has no plan item for “{solution_code}”.")
     story = impact_pages.adoption_story(
-        db.session, adoption, current_freshness(), ImpactSettings.from_config(current_app.config)
+        db.session,
+        adoption,
+        current_freshness(db.session),
+        ImpactSettings.from_config(current_app.config),
     )
     return render_template("units/adoption.html", story=story, ancestors=services.ancestors(unit))

@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from cxactions.foundations.extensions import db
 from cxactions.web.instance import initialise_instance
 
 
@@ -13,5 +14,5 @@ from cxactions.web.instance import initialise_instance
 @with_appcontext
 def init_command() -> None:
     """Create the schema and the search index; safe to run again."""
-    initialise_instance()
+    initialise_instance(db.session)
     click.echo(f"Initialised {current_app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")

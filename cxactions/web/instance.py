@@ -6,12 +6,13 @@ import os
 
 from flask import current_app
 from flask_migrate import upgrade
+from sqlalchemy.orm import Session
 
 from cxactions.search.service import ensure_index
 
 
-def initialise_instance() -> None:
+def initialise_instance(session: Session) -> None:
     """Bring the database schema to the newest migration and make sure the index exists."""
     os.makedirs(current_app.instance_path, exist_ok=True)
     upgrade()
-    ensure_index()
+    ensure_index(session)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from cxactions.foundations.extensions import db
 from cxactions.library.models import Solution, SolutionStatus, solution_challenges
 from cxactions.plans.models import Adoption, AdoptionStatus
 from cxactions.surveys.models import UnitWeekScore
@@ -31,48 +31,54 @@ class HomeOverview:
         return not (self.challenge_count or self.solution_count or self.unit_count)
 
 
-def _count(stmt) -> int:
-    return int(db.session.scalar(stmt) or 0)
+def _count(session: Session, stmt) -> int:
+    return int(session.scalar(stmt) or 0)
 
 
-def home_overview() -> HomeOverview:
+def home_overview(session: Session) -> HomeOverview:
     """The headline counts, each one aggregated query."""
-    metric_id = outcome_metric_id()
+    metric_id = outcome_metric_id(session)
     # Responses are counted from the weekly aggregate kept in step with every import: the
     # responses table may hold millions of rows, the aggregate a few hundred thousand.
     responses = (
-        _count(select(func.sum(UnitWeekScore.n)).where(UnitWeekScore.metric_id == metric_id))
+        _count(
+            session, select(func.sum(UnitWeekScore.n)).where(UnitWeekScore.metric_id == metric_id)
+        )
         if metric_id is not None
         else 0
     )
     return HomeOverview(
         challenge_count=_count(
+            session,
             select(func.count())
             .select_from(Challenge)
-            .where(Challenge.status == ChallengeStatus.ACTIVE)
+            .where(Challenge.status == ChallengeStatus.ACTIVE),
         ),
         solution_count=_count(
+            session,
             select(func.count())
             .select_from(Solution)
-            .where(Solution.status == SolutionStatus.APPROVED)
+            .where(Solution.status == SolutionStatus.APPROVED),
         ),
         pending_count=_count(
+            session,
             select(func.count())
             .select_from(Solution)
-            .where(Solution.status == SolutionStatus.PENDING)
+            .where(Solution.status == SolutionStatus.PENDING),
         ),
-        unit_count=_count(select(func.count()).select_from(Unit)),
+        unit_count=_count(session, select(func.count()).select_from(Unit)),
         response_count=responses,
         implemented_count=_count(
+            session,
             select(func.count())
             .select_from(Adoption)
-            .where(Adoption.status == AdoptionStatus.IMPLEMENTED)
+            .where(Adoption.status == AdoptionStatus.IMPLEMENTED),
         ),
-        gap_count=library_gap_count(),
+        gap_count=library_gap_count(session),
     )
 
 
-def library_gap_count() -> int:
+def library_gap_count(session: Session) -> int:
     """Active challenges with no active sub-challenge and no approved solution."""
     parent = Challenge.__table__.alias("parent_of")
     has_active_child = (
@@ -90,7 +96,8 @@ def library_gap_count() -> int:
         .exists()
     )
     return _count(
+        session,
         select(func.count())
         .select_from(Challenge)
-        .where(Challenge.status == ChallengeStatus.ACTIVE, ~has_active_child, ~has_solution)
+        .where(Challenge.status == ChallengeStatus.ACTIVE, ~has_active_child, ~has_solution),
     )

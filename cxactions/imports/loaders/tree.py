@@ -1,5 +1,5 @@
 """The tree loader shared by units and challenges: parents may come later in the same file;
-unknown parents and cycles (``_cycles``) are found once the whole file is known.
+unknown parents and cycles (``find_cycles``) are found once the whole file is known.
 """
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
+from cxactions.foundations.trees import find_cycles
 from cxactions.imports.bulk import upsert
 from cxactions.imports.loaders.base import (
     Loader,
@@ -94,7 +95,7 @@ class TreeLoader(Loader):
                         "this file)",
                     )
                 )
-        for code, cycle in _cycles(parents, codes).items():
+        for code, cycle in find_cycles(parents, codes).items():
             bad.add(code)
             path = " → ".join([*cycle, cycle[0]])
             errors.add(ParseError(lines[code], "parent_id", f"the parents form a cycle: {path}"))
@@ -171,25 +172,3 @@ class TreeLoader(Loader):
                     for code, parent in parent_changes
                 ],
             )
-
-
-def _cycles(parents: dict[str, str | None], starts: list[str]) -> dict[str, list[str]]:
-    """The codes among ``starts`` that sit on a parent cycle, each with its cycle."""
-    found: dict[str, list[str]] = {}
-    done: set[str] = set()
-    for start in starts:
-        path: list[str] = []
-        on_path: dict[str, int] = {}
-        node: str | None = start
-        while node is not None and node not in done and node not in on_path:
-            on_path[node] = len(path)
-            path.append(node)
-            node = parents.get(node)
-        if node is not None and node in on_path:
-            cycle = path[on_path[node] :]
-            for member in cycle:
-                found.setdefault(
-                    member, cycle[cycle.index(member) :] + cycle[: cycle.index(member)]
-                )
-        done.update(path)
-    return {code: cycle for code, cycle in found.items() if code in set(starts)}
