@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from cxactions import create_app
 from cxactions.config import normalise_database_url
 
@@ -36,24 +33,6 @@ def test_creating_the_app_touches_no_database_or_disk(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x")
     create_app()
     assert not (tmp_path / "never").exists()
-
-
-def test_pure_modules_import_no_flask():
-    pure = [
-        "cxactions.library.seed_files",
-        "cxactions.foundations.db_types",
-        "cxactions.foundations.csv_export",
-        "cxactions.foundations.paging",
-        "cxactions.language.analysis",
-        "cxactions.search.engine",
-    ]
-    code = (
-        "import sys\n"
-        + "".join(f"import {name}\n" for name in pure)
-        + "print(sorted(m for m in sys.modules if m == 'flask' or m.startswith('flask.')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
 
 
 def test_health(client):

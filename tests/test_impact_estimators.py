@@ -12,21 +12,6 @@ from cxactions.analytics.panel import Panel, build_panel, period_starts
 from cxactions.analytics.ranking import estimate_prior, rank_on_evidence
 
 
-def test_pure_analytics_modules_import_no_flask_or_database():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys\n"
-        "import cxactions.analytics.estimators, cxactions.analytics.panel, cxactions.analytics.ranking\n"
-        "import cxactions.analytics.fixed_effects, cxactions.analytics.simulator\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy')]\n"
-        "print(','.join(bad))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
-
-
 def test_period_starts_follow_the_contract():
     days = pd.to_datetime(["2024-03-03", "2024-03-04", "2024-03-10", "2024-05-31", "2024-12-31"])
     assert list(period_starts(days, "week").astype(str)) == [

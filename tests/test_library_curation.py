@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
 from cxactions.crowd.models import Comment, Vote
 from cxactions.foundations.changes import RefusedChange
+from cxactions.foundations.extensions import db as _db
 from cxactions.foundations.versions import current_data_version
 from cxactions.foundations.vocabulary import (
     AdoptionStatus,
@@ -28,15 +28,12 @@ from cxactions.plans.models import Adoption
 from cxactions.search.models import SearchOutbox
 from cxactions.search.service import SearchOptions, search
 from tests.factories import challenge, solution, unit_tree
-
-
-def visible_text(html: str) -> str:
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+from tests.pages import visible_text
 
 
 def found(query: str, **options) -> set[str]:
     """Codes of the solutions ``search`` returns, for staff unless ``curator=True``."""
-    result = search(query, SearchOptions(doc_type="solution", per_page=50, **options))
+    result = search(_db.session, query, SearchOptions(doc_type="solution", per_page=50, **options))
     return {hit.id for hit in result.results}
 
 

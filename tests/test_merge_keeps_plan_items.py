@@ -3,9 +3,7 @@ with one item on the survivor that keeps both items' history (issue 11, item 3).
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
-from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -17,10 +15,7 @@ from cxactions.foundations.vocabulary import AdoptionStatus
 from cxactions.library import services
 from cxactions.plans.models import Adoption, AdoptionEvent
 from tests.factories import challenge, solution, unit_tree
-
-
-def visible_text(html: str) -> str:
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+from tests.pages import visible_text
 
 
 def item(unit, sol, status, effective_on=None, *, history=(), **fields) -> Adoption:

@@ -6,10 +6,7 @@ import re
 
 from cxactions.auth.models import Role
 from tests.conftest import TEST_PASSWORD
-
-
-def visible_text(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+from tests.pages import visible_text
 
 
 def test_login_page_has_labelled_fields(client):

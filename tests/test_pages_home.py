@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from cxactions.auth.models import Role
@@ -11,11 +10,7 @@ from cxactions.plans.models import Adoption
 from cxactions.surveys.aggregates import refresh_unit_weeks
 from cxactions.surveys.models import Response
 from tests.factories import challenge, solution, unit_tree
-
-
-def visible_text(html: str) -> str:
-    """The page as a reader sees it: tags dropped, white space squashed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+from tests.pages import visible_text
 
 
 def _populate(db):

@@ -4,7 +4,6 @@ freshness of the cached estimates (a stale cache is recomputed once, in the back
 from __future__ import annotations
 
 import csv
-import html
 import io
 import re
 import threading
@@ -27,16 +26,7 @@ from cxactions.impact.services import (
 )
 from cxactions.library.models import Solution
 from tests.impact_world import build_world
-
-
-def visible_text(markup: str) -> str:
-    return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", markup).split()))
-
-
-def table(markup: str, table_id: str) -> str:
-    """The markup of one table, found by its id."""
-    start = markup.index(f'id="{table_id}"')
-    return markup[start : markup.index("</table>", start)]
+from tests.pages import table, visible_text
 
 
 def linked_solutions(markup: str) -> list[str]:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from cxactions.auth.models import Role
 from cxactions.foundations.vocabulary import ChallengeStatus, Level, SolutionKind, SolutionStatus
 from tests.factories import challenge, solution
-
-
-def visible_text(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+from tests.pages import visible_text
 
 
 def _library(db):

@@ -9,10 +9,7 @@ import pytest
 from cxactions.auth.models import Role
 from cxactions.foundations.vocabulary import ChallengeStatus, SolutionKind, SolutionStatus
 from tests.factories import challenge, solution
-
-
-def visible_text(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+from tests.pages import visible_text
 
 
 @pytest.fixture

@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from contextlib import contextmanager
-
 import sqlalchemy as sa
 
 from cxactions.auth.models import Role
 from cxactions.foundations.vocabulary import ChallengeStatus, SolutionKind, SolutionStatus
 from tests.factories import challenge, solution
-
-
-def visible_text(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
-
-
-@contextmanager
-def counting_queries(db):
-    """Counts the SQL statements run inside the block: ``with counting_queries(db) as count``."""
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
+from tests.pages import counting_queries, visible_text
 
 
 def _taxonomy(db):

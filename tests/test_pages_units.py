@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import date, timedelta
-
-import sqlalchemy as sa
 
 from cxactions.auth.models import Role
 from cxactions.foundations.vocabulary import AdoptionStatus
@@ -15,26 +12,9 @@ from cxactions.surveys.aggregates import refresh_unit_weeks
 from cxactions.surveys.models import Response
 from cxactions.units.models import Unit
 from tests.factories import challenge, solution, unit_tree
+from tests.pages import counting_queries, visible_text
 
 LATEST_WEEK = date(2024, 6, 3)  # a Monday
-
-
-def visible_text(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
-
-
-@contextmanager
-def counting_queries(db):
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 def _responses(db, unit: Unit, weeks_back: range, overall: float, per_week: int) -> None:

@@ -19,12 +19,9 @@ from cxactions.foundations.vocabulary import (
 )
 from cxactions.plans.models import Adoption
 from tests.factories import challenge, solution, unit_tree
+from tests.pages import visible_text
 
 DUE = date.today() + timedelta(days=30)
-
-
-def visible_text(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 @pytest.fixture

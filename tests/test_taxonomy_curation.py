@@ -4,7 +4,6 @@ services, each audited, refused for non-curators, and followed by the search ind
 from __future__ import annotations
 
 import re
-from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +11,7 @@ import sqlalchemy as sa
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
 from cxactions.foundations.changes import RefusedChange
+from cxactions.foundations.extensions import db as _db
 from cxactions.foundations.vocabulary import ChallengeStatus, MetricKind, SignalDirection
 from cxactions.plans.models import Adoption
 from cxactions.search.models import SearchOutbox
@@ -20,14 +20,11 @@ from cxactions.surveys.models import Metric
 from cxactions.taxonomy import services
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
 from tests.factories import challenge, solution, unit_tree
-
-
-def visible_text(html: str) -> str:
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+from tests.pages import visible_text
 
 
 def found(query: str, doc_type: str = "solution", **options) -> set[str]:
-    result = search(query, SearchOptions(doc_type=doc_type, per_page=50, **options))
+    result = search(_db.session, query, SearchOptions(doc_type=doc_type, per_page=50, **options))
     return {hit.id for hit in result.results}
 
 
