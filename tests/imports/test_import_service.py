@@ -19,8 +19,9 @@ from cxactions.plans.models import Adoption
 from cxactions.surveys.models import Metric, OperationValue, Response, UnitWeekScore
 from cxactions.taxonomy.models import Challenge
 from cxactions.units.models import Unit
+from tests.paths import DATA as TEST_DATA
 
-DATA = Path(__file__).parent / "data" / "imports"
+DATA = TEST_DATA / "imports"
 ORDER = ["units", "challenges", "solutions", "responses", "operations", "adoptions"]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from itertools import permutations
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,8 +14,7 @@ from cxactions.analytics.drivers import (
     key_drivers,
     shapley_from_correlation,
 )
-
-DATA = Path(__file__).parent / "data"
+from tests.paths import DATA
 
 
 def planted(seed: int = 1, rows: int = 20_000) -> pd.DataFrame:

@@ -8,7 +8,6 @@ so a production setting weakened by mistake fails here.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from werkzeug.security import generate_password_hash
@@ -17,9 +16,10 @@ from cxactions import create_app
 from cxactions.auth.models import Role, User
 from cxactions.foundations.extensions import db as _db
 from tests.conftest import TEST_PASSWORD, browser_for
+from tests.paths import REPO
 
 HTTPS = "https://cx.example.com"
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = REPO / "templates"
 
 
 @pytest.fixture

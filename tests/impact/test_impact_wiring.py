@@ -1,6 +1,6 @@
 """The estimator's settings reach the numbers people read (issue 11, item 13).
 
-Not the maths (tests/test_impact_estimators.py) but the wiring: the estimates the pages store
+Not the maths (tests/analytics/test_impact_estimators.py) but the wiring: the estimates the pages store
 (``refresh_impact``, shown by the leaderboard and its CSV) and those ``cxactions impact`` prints
 are shrunk by empirical Bayes when enough solutions are ranked, and leave the dip window (6
 weeks) out of the baseline. Each world is built for one setting (tests/impact_wiring_world.py).

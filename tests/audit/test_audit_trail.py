@@ -29,8 +29,8 @@ from cxactions.surveys.models import Metric
 from cxactions.taxonomy import services as taxonomy
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
 from tests.factories import challenge
-from tests.test_import_service import DATA
-from tests.test_seed import CHALLENGES, solution_file, write_seed
+from tests.imports.test_import_service import DATA
+from tests.library.test_seed import CHALLENGES, solution_file, write_seed
 
 
 def events(db, action: str) -> list[AuditEvent]:
@@ -203,7 +203,7 @@ def test_the_seed_records_its_creations_and_updates(db, tmp_path):
     assert (updated.entity_type, updated.actor) == ("challenge", "tester-2")
     assert code_of(Challenge, updated.entity_id) == "SPEED-QUEUE"
     assert updated.details == {"code": "SPEED-QUEUE", "source": "seed", "fields": ["name"]}
-    # solution.update from the seed: tests/test_seed.py reads it.
+    # solution.update from the seed: tests/library/test_seed.py reads it.
 
 
 # --- The demo: its users, its library and its staff submissions --------------------------------

@@ -21,7 +21,7 @@ from cxactions.library.services import create_solution
 from cxactions.surveys.models import Metric
 from cxactions.taxonomy.models import Challenge
 from cxactions.units.models import Unit
-from tests.test_import_service import database_snapshot, load, write
+from tests.imports.test_import_service import database_snapshot, load, write
 
 RULE = "codes are unique ignoring case"
 

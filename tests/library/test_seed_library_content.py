@@ -6,14 +6,14 @@ import csv
 import itertools
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from cxactions.foundations.vocabulary import SolutionKind
 from cxactions.library.seed_files import read_seed_solutions
+from tests.paths import REPO
 
-SEED = Path(__file__).resolve().parent.parent / "seed"
+SEED = REPO / "seed"
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from cxactions.foundations.extensions import db as _db
 from cxactions.units.models import Unit
-from tests.test_import_service import DATA, database_snapshot
+from tests.imports.test_import_service import DATA, database_snapshot
 
 
 def invoke(runner, *args: str):

@@ -36,7 +36,7 @@ from cxactions.imports.values import parse_numbers
 from cxactions.surveys.models import Metric, OperationValue, Response, UnitWeekScore
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
 from cxactions.units.models import Unit
-from tests.test_import_service import database_snapshot, load, write
+from tests.imports.test_import_service import database_snapshot, load, write
 
 UNITS = "unit_id,name,parent_id,kind\nR1,North,,region\nS1,Store 1,R1,store\nS2,Store 2,R1,store\n"
 RESPONSES = "response_id,unit_id,responded_at,overall,staff_rating\n"

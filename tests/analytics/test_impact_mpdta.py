@@ -8,8 +8,8 @@ import io
 import pandas as pd
 import pytest
 
+from tests.analytics.test_cs import PUBLISHED_EVENT, PUBLISHED_GROUP_TIME, PUBLISHED_SIMPLE
 from tests.reference_data import write_mpdta_csvs
-from tests.test_cs import PUBLISHED_EVENT, PUBLISHED_GROUP_TIME, PUBLISHED_SIMPLE
 
 CS_YEARLY = ["--estimator", "cs", "--period", "year", "--control", "never", "--window", "0"]
 

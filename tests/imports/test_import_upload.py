@@ -16,7 +16,7 @@ from cxactions.auth.models import Role
 from cxactions.foundations.extensions import db as _db
 from cxactions.imports.views import InstanceUploadRequest
 from cxactions.units.models import Unit
-from tests.test_import_service import DATA, database_snapshot
+from tests.imports.test_import_service import DATA, database_snapshot
 
 
 def post(client, kind: str, content: bytes, name: str = "units.csv", **fields):

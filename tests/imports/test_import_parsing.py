@@ -13,8 +13,9 @@ from cxactions.imports.encodings import detect_encoding
 from cxactions.imports.reader import MAX_FIELD_CHARS, ImportFile
 from cxactions.imports.results import ErrorLog, ParseError
 from cxactions.imports.values import parse_datetimes, parse_numbers
+from tests.paths import DATA as TEST_DATA
 
-DATA = Path(__file__).parent / "data" / "imports"
+DATA = TEST_DATA / "imports"
 
 
 def write(tmp_path: Path, content: str | bytes, name: str = "file.csv") -> Path:

@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from cxactions.auth.models import User
 from cxactions.foundations.vocabulary import Role
 from tests.factories import unit_tree
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.paths import REPO
 
 
 def cxactions(

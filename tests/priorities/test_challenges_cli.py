@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from tests.test_priorities import add_signals, fixed_importance, import_world  # noqa: F401
+from tests.priorities.test_priorities import add_signals, fixed_importance, import_world  # noqa: F401
 
 
 def challenges(runner, *args: str):

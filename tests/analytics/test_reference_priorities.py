@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-DATA = Path(__file__).parent / "data"
+from tests.paths import DATA
+
 DAY = "2024-01-03"
 
 SWISS_LMG = {  # Grömping (2006), JSS 17(1), section 4

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cxactions.auth.models import Role
 from cxactions.foundations.charts import ScatterPoint, scatter_chart
-from tests.test_scorecard import organisation  # noqa: F401  (the fixture)
+from tests.units.test_scorecard import organisation  # noqa: F401  (the fixture)
 
 
 def test_the_page_ranks_drivers_and_draws_the_chart(organisation, client_as):  # noqa: F811

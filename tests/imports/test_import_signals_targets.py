@@ -15,8 +15,8 @@ from cxactions.imports.models import ImportRun
 from cxactions.imports.services import run_import
 from cxactions.surveys.models import Metric
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
-from tests.test_import_parsing import messages, read
-from tests.test_import_service import DATA, database_snapshot, load, load_all, write
+from tests.imports.test_import_parsing import messages, read
+from tests.imports.test_import_service import DATA, database_snapshot, load, load_all, write
 
 
 def signals() -> dict[tuple[str, str, str], tuple[str, float]]:
