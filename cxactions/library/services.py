@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_sqlalchemy.pagination import Pagination
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -24,7 +24,6 @@ from cxactions.foundations.changes import (
     session_of,
 )
 from cxactions.foundations.db_types import utcnow
-from cxactions.foundations.extensions import db
 from cxactions.foundations.paging import MAX_PAGE
 from cxactions.foundations.versions import bump_data_version
 from cxactions.foundations.vocabulary import (
@@ -82,7 +81,9 @@ class SolutionFilters:
         return bool(self.as_args())
 
 
-def list_solutions(filters: SolutionFilters, page: int = 1, per_page: int = PER_PAGE) -> Pagination:
+def list_solutions(
+    session: Session, filters: SolutionFilters, page: int = 1, per_page: int = PER_PAGE
+) -> Pagination:
     """One page of solutions matching ``filters``, by title, with the challenges they address."""
     query = (
         select(Solution)
@@ -94,7 +95,14 @@ def list_solutions(filters: SolutionFilters, page: int = 1, per_page: int = PER_
         query = query.where(Solution.kind == filters.kind)
     if filters.language is not None:
         query = query.where(Solution.language == filters.language)
-    return db.paginate(query, page=min(max(page, 1), MAX_PAGE), per_page=per_page, error_out=False)
+    return SelectPagination(
+        select=query,
+        session=session,
+        page=min(max(page, 1), MAX_PAGE),
+        per_page=per_page,
+        max_per_page=None,
+        error_out=False,
+    )
 
 
 def available_languages(session: Session) -> list[str]:

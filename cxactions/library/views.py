@@ -33,7 +33,7 @@ def list_solutions():
     filters = services.SolutionFilters.from_args(
         request.args, may_see_unapproved=is_curator(current_user)
     )
-    page = services.list_solutions(filters, page=page_number(request.args))
+    page = services.list_solutions(db.session, filters, page=page_number(request.args))
     return render_template(
         "library/solutions.html",
         page=page,

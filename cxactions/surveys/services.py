@@ -1,6 +1,6 @@
 """Curating the metrics: their labels, which way is better, their targets and their scales.
 
-The scale rules are shared with the targets import (``imports/services.py``): a scale is finite
+The scale rules are shared with the targets import (``imports/loaders/targets.py``): a scale is finite
 with min < max, the target lies on it, and a scale never shrinks past stored data or the
 absolute threshold of a signal.
 """
