@@ -27,7 +27,7 @@ from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
 from cxactions.search.models import SearchOutbox
 from cxactions.search.service import SearchOptions, search
-from tests.factories import challenge, solution, unit_tree
+from tests.factories import challenge, small_library, solution, unit_tree
 from tests.pages import visible_text
 
 
@@ -47,16 +47,26 @@ def outbox_rows(db) -> int:
 
 @pytest.fixture
 def library(db):
-    """Two challenges, an approved solution, a pending proposal and a retired challenge."""
-    queue = challenge("SPEED-QUEUE", "Long checkout queues")
-    greet = challenge("STAFF-GREET", "Customers not greeted")
-    challenge("OLD", "Fax replies", status=ChallengeStatus.RETIRED)
-    till = solution("SOP-TILL", "Open a till at three", challenges=[queue], summary="A trigger.")
-    pending = solution(
-        "PROP-SMILE", "Smile marmalade", challenges=[greet], status=SolutionStatus.PENDING
+    """Two challenges, an approved solution, a pending proposal and a retired challenge: the
+    small library without categories or training, its proposal PROP-SMILE on STAFF-GREET."""
+    lib = small_library(
+        categories=False,
+        training=False,
+        pending=False,
+        solutions={
+            "PROP-SMILE": {
+                "title": "Smile marmalade",
+                "challenges": ["STAFF-GREET"],
+                "status": SolutionStatus.PENDING,
+            }
+        },
     )
-    db.session.commit()
-    return {"queue": queue, "greet": greet, "till": till, "pending": pending}
+    return {
+        "queue": lib["SPEED-QUEUE"],
+        "greet": lib["STAFF-GREET"],
+        "till": lib["SOP-TILL"],
+        "pending": lib["PROP-SMILE"],
+    }
 
 
 @pytest.fixture

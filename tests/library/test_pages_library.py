@@ -3,30 +3,37 @@
 from __future__ import annotations
 
 from cxactions.auth.models import Role
-from cxactions.foundations.vocabulary import ChallengeStatus, Level, SolutionKind, SolutionStatus
-from tests.factories import challenge, solution
+from cxactions.foundations.vocabulary import Level, SolutionKind, SolutionStatus
+from tests.factories import small_library, solution
 from tests.pages import visible_text
 
 
 def _library(db):
-    queue = challenge("SPEED-QUEUE", "Long checkout queues")
-    old = challenge("OLD", "An old problem", status=ChallengeStatus.RETIRED)
-    solution(
-        "SOP-TILL",
-        "Open a till at three",
-        challenges=[queue, old],
-        summary="A visible trigger.",
-        body="## Why\n\nQueues **hurt**.\n\n- one\n- two",
-        steps="Count the queue\nCall a backup cashier\n\n",
-        effort=Level.LOW,
-        cost=Level.MEDIUM,
-        owner="Store operations",
+    """A flat small library: the retired ``OLD`` is also on SOP-TILL; one French training,
+    a pending proposal on no challenge and a retired solution."""
+    small_library(
+        categories=False,
+        staff=False,
+        challenges={"OLD": {"name": "An old problem"}},
+        solutions={
+            "SOP-TILL": {
+                "challenges": ["SPEED-QUEUE", "OLD"],
+                "summary": "A visible trigger.",
+                "body": "## Why\n\nQueues **hurt**.\n\n- one\n- two",
+                "steps": "Count the queue\nCall a backup cashier\n\n",
+                "effort": Level.LOW,
+                "cost": Level.MEDIUM,
+                "owner": "Store operations",
+            },
+            "PEND-1": {"challenges": []},
+            "TRN-FR": {
+                "title": "Accueil en caisse",
+                "kind": SolutionKind.TRAINING,
+                "language": "fr",
+            },
+            "OLD-1": {"title": "A retired fix", "status": SolutionStatus.RETIRED},
+        },
     )
-    solution("TRN-LINE", "Line-busting training", challenges=[queue], kind=SolutionKind.TRAINING)
-    solution("TRN-FR", "Accueil en caisse", kind=SolutionKind.TRAINING, language="fr")
-    solution("PEND-1", "A pending proposal", status=SolutionStatus.PENDING)
-    solution("OLD-1", "A retired fix", status=SolutionStatus.RETIRED)
-    db.session.commit()
 
 
 def test_list_shows_approved_solutions_with_their_challenges(db, client_as):

@@ -11,14 +11,9 @@ import sqlalchemy as sa
 
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
-from cxactions.foundations.vocabulary import (
-    AdoptionStatus,
-    ChallengeStatus,
-    SolutionKind,
-    SolutionStatus,
-)
+from cxactions.foundations.vocabulary import AdoptionStatus, ChallengeStatus, SolutionStatus
 from cxactions.plans.models import Adoption
-from tests.factories import challenge, solution, unit_tree
+from tests.factories import small_library, unit_tree
 from tests.pages import visible_text
 
 DUE = date.today() + timedelta(days=30)
@@ -28,27 +23,33 @@ DUE = date.today() + timedelta(days=30)
 def world(db, make_user):
     """Units R1 > D1 (S1, S2), D2 (S3, S4); a manager of D1; queue and greeting solutions."""
     units = unit_tree()
-    speed = challenge("SPEED", "Speed and responsiveness")
-    queue = challenge("SPEED-QUEUE", "Long checkout queues", parent=speed)
-    staff = challenge("STAFF", "Staff attitude")
-    greet = challenge("STAFF-GREET", "Nobody says hello", parent=staff)
-    challenge("OLD-QUEUE", "Queues of old", parent=speed, status=ChallengeStatus.RETIRED)
-    solution(
-        "SOP-TILL",
-        "Open a third till at rush hour",
-        challenges=[queue],
-        summary="When the queue passes three customers, open a till.",
+    lib = small_library(
+        retired=False,
+        pending=False,
+        challenges={
+            "STAFF": {"name": "Staff attitude"},
+            "STAFF-GREET": {"name": "Nobody says hello"},
+            "OLD-QUEUE": {
+                "name": "Queues of old",
+                "parent": "SPEED",
+                "status": ChallengeStatus.RETIRED,
+            },
+        },
+        solutions={
+            "SOP-TILL": {
+                "title": "Open a third till at rush hour",
+                "summary": "When the queue passes three customers, open a till.",
+            },
+            "TRN-LINE": {"summary": "Take payment in the queue at peaks."},
+            "TRN-GREET": {
+                "title": "Greeting every customer",
+                "challenges": ["STAFF-GREET"],
+                "summary": "Say hello.",
+            },
+            "DRAFT-QUEUE": {"title": "A draft queue idea", "status": SolutionStatus.DRAFT},
+        },
     )
-    solution(
-        "TRN-LINE",
-        "Line-busting training",
-        challenges=[queue],
-        kind=SolutionKind.TRAINING,
-        summary="Take payment in the queue at peaks.",
-    )
-    solution("TRN-GREET", "Greeting every customer", challenges=[greet], summary="Say hello.")
-    solution("DRAFT-QUEUE", "A draft queue idea", status=SolutionStatus.DRAFT)
-    db.session.commit()
+    queue = lib["SPEED-QUEUE"]
     manager = make_user(Role.MANAGER, units=[units["D1"]], email="maya@example.com")
     return {"units": units, "manager": manager, "queue": queue}
 

@@ -7,45 +7,46 @@ import re
 import pytest
 
 from cxactions.auth.models import Role
-from cxactions.foundations.vocabulary import ChallengeStatus, SolutionKind, SolutionStatus
-from tests.factories import challenge, solution
+from cxactions.foundations.vocabulary import SolutionKind, SolutionStatus
+from tests.factories import small_library, solution
 from tests.pages import visible_text
 
 
 @pytest.fixture
 def library(db):
-    """Two categories with one challenge each; approved, draft and retired solutions."""
-    speed = challenge("SPEED", "Speed and responsiveness")
-    queue = challenge(
-        "SPEED-QUEUE", "Long checkout queues", parent=speed, description="Customers wait in line."
+    """Two categories with one challenge each; approved, draft and retired solutions: the small
+    library with its STAFF branch renamed, a French SOP and no pending proposal."""
+    small_library(
+        pending=False,
+        challenges={
+            "SPEED-QUEUE": {"description": "Customers wait in line."},
+            "STAFF": {"name": "Staff attitude"},
+            "STAFF-GREET": {"name": "Nobody says hello"},
+            "OLD": {"name": "An old category"},
+        },
+        solutions={
+            "SOP-TILL": {
+                "title": "Open a third till at rush hour",
+                "summary": "When the queue passes three customers, open a till.",
+            },
+            "TRN-LINE": {
+                "summary": "Take payment in the queue <script>alert(1)</script> at peaks."
+            },
+            "TRN-GREET": {
+                "title": "Greeting every customer",
+                "challenges": ["STAFF-GREET"],
+                "kind": SolutionKind.TRAINING,
+                "summary": "A warm greeting within ten seconds.",
+            },
+            "FR-ACCUEIL": {
+                "title": "Accueil en caisse",
+                "language": "fr",
+                "summary": "Saluer chaque client.",
+            },
+            "DRAFT-GREET": {"title": "A draft greeting idea", "status": SolutionStatus.DRAFT},
+            "OLD-GREET": {"title": "A retired greeting poster", "status": SolutionStatus.RETIRED},
+        },
     )
-    staff = challenge("STAFF", "Staff attitude")
-    greet = challenge("STAFF-GREET", "Nobody says hello", parent=staff)
-    challenge("OLD", "An old category", status=ChallengeStatus.RETIRED)
-    solution(
-        "SOP-TILL",
-        "Open a third till at rush hour",
-        challenges=[queue],
-        summary="When the queue passes three customers, open a till.",
-    )
-    solution(
-        "TRN-LINE",
-        "Line-busting training",
-        challenges=[queue],
-        kind=SolutionKind.TRAINING,
-        summary="Take payment in the queue <script>alert(1)</script> at peaks.",
-    )
-    solution(
-        "TRN-GREET",
-        "Greeting every customer",
-        challenges=[greet],
-        kind=SolutionKind.TRAINING,
-        summary="A warm greeting within ten seconds.",
-    )
-    solution("FR-ACCUEIL", "Accueil en caisse", language="fr", summary="Saluer chaque client.")
-    solution("DRAFT-GREET", "A draft greeting idea", status=SolutionStatus.DRAFT)
-    solution("OLD-GREET", "A retired greeting poster", status=SolutionStatus.RETIRED)
-    db.session.commit()
 
 
 def test_results_link_to_their_pages_with_highlighted_snippets(library, client_as):

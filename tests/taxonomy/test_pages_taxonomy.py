@@ -5,34 +5,34 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from cxactions.auth.models import Role
-from cxactions.foundations.vocabulary import ChallengeStatus, SolutionKind, SolutionStatus
-from tests.factories import challenge, solution
+from cxactions.foundations.vocabulary import ChallengeStatus
+from tests.factories import challenge, small_library, solution
 from tests.pages import counting_queries, visible_text
 
 
 def _taxonomy(db):
-    speed = challenge("SPEED", "Speed and responsiveness", description="Customers wait.")
-    queue = challenge(
-        "SPEED-QUEUE",
-        "Long checkout queues",
-        parent=speed,
-        description="Customers queue too long to pay.",
-        keywords="queue\nfile d'attente",
+    """The small library with descriptions and keywords; a gap ``SPEED-HOLD`` and a retired
+    ``SPEED-OLD`` under SPEED; TRN-LINE in French on QUEUE and GREET; PEND-1 hidden on QUEUE."""
+    small_library(
+        retired=False,
+        challenges={
+            "SPEED": {"description": "Customers wait."},
+            "SPEED-QUEUE": {
+                "description": "Customers queue too long to pay.",
+                "keywords": "queue\nfile d'attente",
+            },
+            "SPEED-HOLD": {"name": "Long phone hold times", "parent": "SPEED"},
+            "SPEED-OLD": {
+                "name": "Fax replies",
+                "parent": "SPEED",
+                "status": ChallengeStatus.RETIRED,
+            },
+        },
+        solutions={
+            "TRN-LINE": {"challenges": ["SPEED-QUEUE", "STAFF-GREET"], "language": "fr"},
+            "PEND-1": {"title": "Hidden proposal"},
+        },
     )
-    challenge("SPEED-HOLD", "Long phone hold times", parent=speed)
-    challenge("SPEED-OLD", "Fax replies", parent=speed, status=ChallengeStatus.RETIRED)
-    staff = challenge("STAFF", "Staff interaction")
-    greet = challenge("STAFF-GREET", "Customers not greeted", parent=staff)
-    solution("SOP-TILL", "Open a till at three", challenges=[queue], summary="A trigger.")
-    solution(
-        "TRN-LINE",
-        "Line-busting training",
-        challenges=[queue, greet],
-        kind=SolutionKind.TRAINING,
-        language="fr",
-    )
-    solution("PEND-1", "Hidden proposal", challenges=[queue], status=SolutionStatus.PENDING)
-    db.session.commit()
 
 
 def test_tree_lists_categories_challenges_and_solution_counts(db, client_as):

@@ -5,21 +5,25 @@ from __future__ import annotations
 from datetime import date
 
 from cxactions.auth.models import Role
-from cxactions.foundations.vocabulary import AdoptionStatus, SolutionStatus
+from cxactions.foundations.vocabulary import AdoptionStatus
 from cxactions.plans.models import Adoption
 from cxactions.surveys.aggregates import refresh_unit_weeks
 from cxactions.surveys.models import Response
-from tests.factories import challenge, solution, unit_tree
+from tests.factories import small_library, unit_tree
 from tests.pages import visible_text
 
 
 def _populate(db):
     units = unit_tree()
-    category = challenge("SPEED", "Speed")
-    queue = challenge("SPEED-QUEUE", "Long queues", parent=category)
-    challenge("SPEED-HOLD", "Long hold times", parent=category)  # a gap: no solution
-    fix = solution("SOP-TILL", "Open a till", challenges=[queue])
-    solution("PEND-1", "A proposal", challenges=[queue], status=SolutionStatus.PENDING)
+    # Three challenges (SPEED > QUEUE and the gap HOLD), SOP-TILL and a pending proposal.
+    lib = small_library(
+        staff=False,
+        training=False,
+        retired=False,
+        challenges={"SPEED-HOLD": {"name": "Long hold times", "parent": "SPEED"}},
+        commit=False,
+    )
+    fix = lib["SOP-TILL"]
     for index, day in enumerate([date(2024, 3, 4), date(2024, 3, 5), date(2024, 3, 12)]):
         db.session.add(
             Response(response_key=f"r{index}", unit_id=units["S1"].id, responded_on=day, overall=8)
