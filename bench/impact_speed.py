@@ -312,7 +312,7 @@ class Target:
         environment.pop("DATABASE_URL", None)
         environment.update(
             CXACTIONS_INSTANCE_PATH=str(self.instance),
-            SECRET_KEY="benchmark",
+            SECRET_KEY="benchmark-" + "x" * 32,
             CXACTIONS_ENV="production",
         )
         if self.url:

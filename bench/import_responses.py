@@ -101,7 +101,9 @@ def run_cli(arguments: list[str], instance: Path) -> tuple[float, str, float]:
     environment = dict(os.environ)
     environment.pop("DATABASE_URL", None)
     environment.update(
-        CXACTIONS_INSTANCE_PATH=str(instance), SECRET_KEY="benchmark", CXACTIONS_ENV="production"
+        CXACTIONS_INSTANCE_PATH=str(instance),
+        SECRET_KEY="benchmark-" + "x" * 32,
+        CXACTIONS_ENV="production",
     )
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
@@ -139,7 +141,7 @@ def refresh_seconds(instance: Path) -> float:
     )
     environment = dict(os.environ)
     environment.pop("DATABASE_URL", None)
-    environment.update(CXACTIONS_INSTANCE_PATH=str(instance), SECRET_KEY="benchmark")
+    environment.update(CXACTIONS_INSTANCE_PATH=str(instance), SECRET_KEY="benchmark-" + "x" * 32)
     out = subprocess.run(
         [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
     )

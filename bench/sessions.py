@@ -197,8 +197,8 @@ def main() -> None:
     )
     lines += [
         "",
-        "The session read is one indexed lookup (`uq_user_sessions_token_hash`) and the user by "
-        "primary key; the throttle check two index range scans (`ix_sign_in_attempts_email_at`, "
+        "The session read is one query: an indexed lookup (`uq_user_sessions_token_hash`) with "
+        "the user joined in; the throttle check two index range scans (`ix_sign_in_attempts_email_at`, "
         "`ix_sign_in_attempts_ip_at`). A sign-in is dominated by the password hash, which an "
         "unknown account pays too.",
     ]
