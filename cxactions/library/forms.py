@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from cxactions.foundations.changes import RefusedChange
+from cxactions.foundations.forms import CurationForm
 from cxactions.foundations.vocabulary import Level, SolutionKind, SolutionStatus
 from cxactions.library.services import CONTENT_FIELDS, LANGUAGE_NAMES
 
@@ -28,21 +27,6 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
-
-
-class CurationForm(FlaskForm):
-    """A form whose service errors land on the field they name, or above the form."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.general_errors: list[str] = []
-
-    def show_error(self, error: RefusedChange) -> None:
-        field = self._fields.get(error.field or "")
-        if field is not None and field.type not in ("SubmitField", "CSRFTokenField"):
-            field.errors = [*field.errors, error.message]
-        else:
-            self.general_errors.append(error.message)
 
 
 class SolutionForm(CurationForm):

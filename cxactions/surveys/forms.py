@@ -1,30 +1,11 @@
-"""The form of one metric's label, direction, target and scale (shape only; rules in services).
-
-``FiniteNumber`` is the validator every number field of the curation forms uses: WTForms'
-FloatField and DecimalField accept 'nan', 'inf' and '1e308'.
-"""
+"""The form of one metric's label, direction, target and scale (shape only; rules in services)."""
 
 from __future__ import annotations
 
 from wtforms import BooleanField, FloatField, StringField, SubmitField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import Length, Optional
 
-from cxactions.foundations.scales import number_problem
-from cxactions.library.forms import CurationForm
-
-
-class FiniteNumber:
-    """Refuses NaN, infinities and numbers too large to compute with (see ``cxactions.foundations.scales``)."""
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message
-
-    def __call__(self, form, field) -> None:
-        if field.data is None:
-            return
-        problem = number_problem(field.data)
-        if problem:
-            raise ValidationError(self.message or f"Give a finite number ({problem}).")
+from cxactions.foundations.forms import CurationForm, FiniteNumber
 
 
 class MetricForm(CurationForm):

@@ -13,9 +13,8 @@ from wtforms import FloatField, SelectField, StringField, SubmitField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from cxactions.foundations.forms import CurationForm, FiniteNumber
 from cxactions.foundations.vocabulary import ChallengeStatus, SignalDirection, ThresholdKind
-from cxactions.library.forms import CurationForm
-from cxactions.surveys.forms import FiniteNumber
 
 TOP_LEVEL = SelectChoice("", "None: a top-level category")
 

@@ -1,0 +1,42 @@
+"""What every curation form shares: refused changes shown beside their field, finite numbers.
+
+``FiniteNumber`` is the validator every number field of the curation forms uses: WTForms'
+FloatField and DecimalField accept 'nan', 'inf' and '1e308'.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms.validators import ValidationError
+
+from cxactions.foundations.changes import RefusedChange
+from cxactions.foundations.scales import number_problem
+
+
+class CurationForm(FlaskForm):
+    """A form whose service errors land on the field they name, or above the form."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.general_errors: list[str] = []
+
+    def show_error(self, error: RefusedChange) -> None:
+        field = self._fields.get(error.field or "")
+        if field is not None and field.type not in ("SubmitField", "CSRFTokenField"):
+            field.errors = [*field.errors, error.message]
+        else:
+            self.general_errors.append(error.message)
+
+
+class FiniteNumber:
+    """Refuses NaN, infinities and numbers too large to compute with (see ``cxactions.foundations.scales``)."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if field.data is None:
+            return
+        problem = number_problem(field.data)
+        if problem:
+            raise ValidationError(self.message or f"Give a finite number ({problem}).")
