@@ -193,7 +193,7 @@ def _fetch_numbers(session: Session, query, width: int) -> np.ndarray:
 def subtree_unit_ids(session: Session, unit_code: str) -> list[int]:
     """Database ids of a unit and every unit below it; ``ValueError`` for an unknown code."""
     root = sa.select(Unit.id).where(Unit.code == unit_code)
-    found = sorted(set(session.scalars(trees.subtree_select(Unit, root))))
+    found = sorted(trees.subtree_ids(session, Unit, root))
     if not found:  # the root itself is always in its subtree
         raise ValueError(f"unknown unit {unit_code!r}")
     return found

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from flask.cli import with_appcontext
 
 from cxactions.drivers.services import driver_importance
 from cxactions.foundations.cli_options import (
     format_option,
-    frame_records,
-    frame_table,
+    frame_report,
     output_option,
     write_report,
 )
-from cxactions.foundations.csv_export import frame_csv_text
 from cxactions.foundations.extensions import db
 
 METHOD_CHOICES = {"relative-weights": "relative_weights", "shapley": "shapley"}
@@ -51,32 +47,22 @@ def drivers_command(
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     frame = report.rows
-    if output_format == "csv":
-        text = frame_csv_text(frame)
-    elif output_format == "json":
-        text = json.dumps(
-            {
-                "outcome": "overall",
-                "method": method,
-                "region": region,
-                "weeks": weeks,
-                "r_squared": report.r_squared,
-                "unit_weeks": report.n_unit_weeks,
-                "responses": report.n_responses,
-                "results": frame_records(frame),
-                "notes": report.notes,
-            },
-            ensure_ascii=False,
-            indent=2,
-        )
-    else:
-        shown = frame[["driver", "importance", "rank", "label", "kind", "performance", "target",
-                       "quadrant"]]  # fmt: skip
-        text = frame_table(shown)
-        text += (
-            f"\n\nR² = {report.r_squared:.3f} over {report.n_unit_weeks} unit-weeks "
-            f"({report.n_responses} responses), method: {method}"
-        )
-        if report.notes:
-            text += "\n" + "\n".join(f"note: {note}" for note in report.notes)
+    about = {
+        "outcome": "overall",
+        "method": method,
+        "region": region,
+        "weeks": weeks,
+        "r_squared": report.r_squared,
+        "unit_weeks": report.n_unit_weeks,
+        "responses": report.n_responses,
+    }
+    shown = frame[["driver", "importance", "rank", "label", "kind", "performance", "target",
+                   "quadrant"]]  # fmt: skip
+    summary = (
+        f"R² = {report.r_squared:.3f} over {report.n_unit_weeks} unit-weeks "
+        f"({report.n_responses} responses), method: {method}"
+    )
+    text = frame_report(
+        frame, output_format, about=about, notes=report.notes, table=shown, summary=summary
+    )
     write_report(text, len(frame), output)

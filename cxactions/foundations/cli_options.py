@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Iterable
 
 import click
 import pandas as pd
+
+from cxactions.foundations.csv_export import frame_csv_text
 
 # --format table|csv|json [table], as the contract names it.
 format_option = click.option(
@@ -66,3 +70,26 @@ def frame_records(frame) -> list[dict]:
             clean[key] = value
         records.append(clean)
     return records
+
+
+def frame_report(
+    frame,
+    output_format: str,
+    *,
+    about: dict,
+    notes: Iterable[str] = (),
+    table=None,
+    summary: str = "",
+) -> str:
+    """A report in the contract's formats: the frame as CSV; as JSON, ``about`` with the rows as
+    ``results`` and the notes; as a table, ``table`` (the frame unless given), then after a
+    blank line the ``summary`` and one line per note."""
+    notes = list(notes)
+    if output_format == "csv":
+        return frame_csv_text(frame)
+    if output_format == "json":
+        payload = {**about, "results": frame_records(frame), "notes": notes}
+        return json.dumps(payload, ensure_ascii=False, indent=2)
+    footer = ([summary] if summary else []) + [f"note: {note}" for note in notes]
+    text = frame_table(frame if table is None else table)
+    return text + "\n\n" + "\n".join(footer) if footer else text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -14,12 +13,10 @@ from cxactions.analytics.panel import PERIODS
 from cxactions.analytics.ranking import MIN_UNITS
 from cxactions.foundations.cli_options import (
     format_option,
-    frame_records,
-    frame_table,
+    frame_report,
     output_option,
     write_report,
 )
-from cxactions.foundations.csv_export import frame_csv_text
 from cxactions.foundations.extensions import db
 from cxactions.impact.services import DETAILS, ImpactSettings, compute_impact, refresh_impact
 
@@ -110,28 +107,16 @@ def impact_command(
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     frame = report.rows(detail)
-    if output_format == "csv":
-        text = frame_csv_text(frame)
-    elif output_format == "json":
-        text = json.dumps(
-            {
-                "estimator": estimator,
-                "period": period,
-                "window": window,
-                "anticipation": report.result.options.anticipation,
-                "control": control,
-                "detail": detail,
-                "min_units": min_units,
-                "results": frame_records(frame),
-                "notes": report.notes,
-            },
-            ensure_ascii=False,
-            indent=2,
-        )
-    else:
-        text = frame_table(frame)
-        if report.notes:
-            text += "\n\n" + "\n".join(f"note: {note}" for note in report.notes)
+    about = {
+        "estimator": estimator,
+        "period": period,
+        "window": window,
+        "anticipation": report.result.options.anticipation,
+        "control": control,
+        "detail": detail,
+        "min_units": min_units,
+    }
+    text = frame_report(frame, output_format, about=about, notes=report.notes)
     write_report(text, len(frame), output)
 
 

@@ -535,6 +535,6 @@ def unit_adoptions(session: Session, unit: Unit) -> list[Adoption]:
 
 def child_rows(session: Session, unit: Unit) -> list[UnitRow]:
     """The unit's direct children with figures summed over their own subtrees."""
-    scope = set(session.scalars(subtree_select([unit.id])))
+    scope = subtree_ids(session, [unit.id])
     tree = unit_tree(session, scope)
     return [row for row in tree.rows if row.depth == 1]

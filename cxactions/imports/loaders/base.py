@@ -67,6 +67,25 @@ class Loader:
     def finish(self, errors: ErrorLog, skip_invalid: bool) -> int:
         return 0
 
+    def write(self, table: sa.Table, inserts: list[dict], updates: list[dict]) -> None:
+        """Insert the new rows, and update changed ones by id: each update is
+        ``{"row_id": id, "new_<column>": value, ...}``, the same columns in every one."""
+        if inserts:
+            self.session.execute(sa.insert(table), inserts)
+        if updates:
+            columns = [key.removeprefix("new_") for key in updates[0] if key != "row_id"]
+            statement = (
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("row_id"))
+                .values(
+                    {
+                        name: sa.bindparam(f"new_{name}", type_=table.c[name].type)
+                        for name in columns
+                    }
+                )
+            )
+            self.session.execute(statement, updates)
+
     def codes(self, table: sa.Table) -> dict[str, int]:
         return dict(self.session.execute(sa.select(table.c.code, table.c.id)).all())
 

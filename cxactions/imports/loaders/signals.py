@@ -106,21 +106,9 @@ class SignalsLoader(MetricReferences, Loader):
             if stale:
                 self.updated += 1
                 updates.extend(
-                    {"row_id": row_id, "new_kind": kind, "new_threshold": threshold}
+                    {"row_id": row_id, "new_threshold_kind": kind, "new_threshold": threshold}
                     for row_id in stale
                 )
         if not self.writing:
             return
-        table = ChallengeSignal.__table__
-        if inserts:
-            self.session.execute(sa.insert(table), inserts)
-        if updates:
-            statement = (
-                sa.update(table)
-                .where(table.c.id == sa.bindparam("row_id"))
-                .values(
-                    threshold_kind=sa.bindparam("new_kind", type_=table.c.threshold_kind.type),
-                    threshold=sa.bindparam("new_threshold"),
-                )
-            )
-            self.session.execute(statement, updates)
+        self.write(ChallengeSignal.__table__, inserts, updates)

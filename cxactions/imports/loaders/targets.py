@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
 from cxactions.foundations.scales import default_scale, describe_scale, on_scale, scale_problem
 from cxactions.foundations.vocabulary import MetricKind
@@ -31,8 +30,6 @@ from cxactions.imports.results import ErrorLog, ParseError
 from cxactions.surveys.aggregates import OVERALL, default_label
 from cxactions.surveys.models import Metric
 from cxactions.surveys.services import scale_change_problems
-
-TARGET_COLUMNS = ("target", "label", "higher_is_better", "scale_min", "scale_max")
 
 
 def _number_or_none(value: Any) -> float | None:
@@ -194,13 +191,4 @@ class TargetsLoader(MetricReferences, Loader):
             updates.append({"row_id": current.id, **{f"new_{k}": v for k, v in values.items()}})
         if not self.writing:
             return
-        table = Metric.__table__
-        if inserts:
-            self.session.execute(sa.insert(table), inserts)
-        if updates:
-            statement = (
-                sa.update(table)
-                .where(table.c.id == sa.bindparam("row_id"))
-                .values({name: sa.bindparam(f"new_{name}") for name in TARGET_COLUMNS})
-            )
-            self.session.execute(statement, updates)
+        self.write(Metric.__table__, inserts, updates)

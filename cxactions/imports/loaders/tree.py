@@ -160,15 +160,11 @@ class TreeLoader(Loader):
             self.session.execute(statement, changed_rows)
         if parent_changes:
             ids = self.codes(table)
-            update = (
-                sa.update(table)
-                .where(table.c.id == sa.bindparam("row_id"))
-                .values(parent_id=sa.bindparam("new_parent"))
-            )
-            self.session.execute(
-                update,
+            self.write(
+                table,
+                [],
                 [
-                    {"row_id": ids[code], "new_parent": ids[parent] if parent else None}
+                    {"row_id": ids[code], "new_parent_id": ids[parent] if parent else None}
                     for code, parent in parent_changes
                 ],
             )
