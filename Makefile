@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test install serve chromium postgres lint bench clean
+.PHONY: demo test install translations messages serve chromium postgres lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,19 +17,39 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## The interface's translations: the .po catalogues are committed, their compiled .mo are built here.
+CATALOGUES := $(wildcard cxactions/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+# Keywords that mark a message besides Babel's defaults (_, gettext, ngettext, N_, pgettext...).
+KEYWORDS := -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+translations: $(COMPILED)
+
+## make messages: re-extract every marked string and merge it into the catalogues (then translate
+## the new entries; tests/test_catalogue.py fails while one lacks its French).
+messages: install
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-location --sort-output \
+		--project cxactions -o build/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i build/messages.pot \
+		-d cxactions/translations
+
 ## make demo: install, initialise ./instance with the demo organisation, serve on http://127.0.0.1:5000
-demo: install
+demo: install translations
 	$(BIN)/cxactions demo --if-empty
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop)"
 	$(BIN)/cxactions run --host $(HOST) --port $(PORT)
 
-serve: install
+serve: install translations
 	$(BIN)/cxactions run --host $(HOST) --port $(PORT)
 
 ## make test: install, make sure chromium and PostgreSQL are there, run the whole suite
 # One pytest worker per core (pytest-xdist): each worker has its own PostgreSQL database,
 # browser and caches.
-test: install chromium postgres
+test: install translations chromium postgres
 	$(BIN)/python -m pytest -n auto
 
 # Debian's chromium drives the browser tests; Playwright never downloads a browser of its own.

@@ -39,6 +39,7 @@ PURE = [
     "cxactions.foundations.scales",
     "cxactions.foundations.vocabulary",
     "cxactions.foundations.charts",
+    "cxactions.foundations.translation",
 ]
 # Database helpers that know SQLAlchemy but not Flask.
 FLASK_FREE = [

@@ -31,6 +31,8 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"), default=Role.STAFF)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The interface language the user chose with the switch in the header (None: not chosen).
+    locale: Mapped[str | None] = mapped_column(String(5))
     last_login_at: Mapped[datetime | None]
 
     units = relationship("Unit", secondary=user_units, order_by="Unit.name")

@@ -142,6 +142,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "auth.login": Access.PUBLIC,
     "auth.logout": Access.SIGNED_IN,
     "auth.change_own_password": Access.SIGNED_IN,
+    "auth.set_language": Access.PUBLIC,
     "taxonomy.list_challenges": Access.SIGNED_IN,
     "taxonomy.show_challenge": Access.SIGNED_IN,
     "taxonomy.edit_challenge": Access.CX_LEAD,

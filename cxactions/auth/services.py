@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from cxactions.audit.services import record
 from cxactions.auth.models import Role, User
 from cxactions.auth.sessions import end_sessions, renew_after_password_change
+from cxactions.foundations.i18n import supported
 from cxactions.units.models import Unit
 
 MIN_PASSWORD_LENGTH = 8
@@ -130,3 +131,11 @@ def change_password(session: Session, user: User, new_password: str) -> int:
         details={"email": user.email, "sessions_ended": ended},
     )
     return ended
+
+
+def set_locale(session: Session, user: User, language: str) -> None:
+    """Remember ``user``'s interface language (one of ``i18n.LANGUAGES``) for every device."""
+    if supported(language) is None:
+        raise UserError(f"Unknown interface language: {language!r}.")
+    user.locale = language
+    session.flush()

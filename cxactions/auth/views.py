@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from cxactions.auth import sessions, throttle
 from cxactions.auth.forms import LoginForm, PasswordChangeForm
 from cxactions.auth.models import User
-from cxactions.auth.services import UserError, change_password, verify_password
+from cxactions.auth.services import UserError, change_password, set_locale, verify_password
 from cxactions.foundations.db_types import utcnow
 from cxactions.foundations.extensions import db
+from cxactions.foundations.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE, supported
 
 bp = Blueprint("auth", __name__)
 
@@ -123,3 +124,28 @@ def change_own_password():
                 return redirect(url_for("web.home"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/password.html", form=form), status
+
+
+@bp.post("/language")
+def set_language():
+    """The switch in the header: serve the pages in another language from now on.
+
+    Kept in a cookie (so it also holds before signing in) and, for a signed-in user, on the
+    account, so it follows them to the shop-floor tablet and back.
+    """
+    language = supported(request.form.get("language"))
+    response = redirect(_safe_next(request.form.get("next")))
+    if language is None:
+        return response
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=LANGUAGE_COOKIE_AGE,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    if current_user.is_authenticated:
+        set_locale(db.session, current_user._get_current_object(), language)
+        db.session.commit()
+    return response

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 
+from cxactions.foundations.translation import N_, _
+
 
 class Role(enum.StrEnum):
     """Roles in increasing power; each role can do what the ones before it can."""
@@ -23,9 +25,7 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"staff": "Staff", "manager": "Manager", "cx_lead": "CX lead", "admin": "Admin"}[
-            self.value
-        ]
+        return label_of(self)
 
 
 def is_curator(user: object) -> bool:
@@ -46,9 +46,7 @@ class SolutionKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"training": "Training", "sop": "SOP", "asset": "Asset", "other": "Other"}[
-            self.value
-        ]
+        return label_of(self)
 
 
 class SolutionStatus(enum.StrEnum):
@@ -94,6 +92,57 @@ class ThresholdKind(enum.StrEnum):
 class CommentKind(enum.StrEnum):
     COMMENT = "comment"
     TRIED_IT = "tried_it"  # "we tried it at our store, here is what happened"
+
+
+# What people read for each value of the vocabularies (and the unit kinds the demo uses), in
+# English; ``label_of`` translates them for the page.
+LABELS = {
+    "staff": N_("Staff"),
+    "manager": N_("Manager"),
+    "cx_lead": N_("CX lead"),
+    "admin": N_("Admin"),
+    "active": N_("Active"),
+    "training": N_("Training"),
+    "sop": N_("SOP"),
+    "asset": N_("Asset"),
+    "other": N_("Other"),
+    "draft": N_("Draft"),
+    "pending": N_("Pending"),
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
+    "retired": N_("Retired"),
+    "low": N_("Low"),
+    "medium": N_("Medium"),
+    "high": N_("High"),
+    "planned": N_("Planned"),
+    "in_progress": N_("In progress"),
+    "implemented": N_("Implemented"),
+    "abandoned": N_("Abandoned"),
+    "outcome": N_("Outcome"),
+    "driver": N_("Driver"),
+    "operational": N_("Operational"),
+    "below": N_("Below"),
+    "above": N_("Above"),
+    "absolute": N_("Absolute"),
+    "peer_sd": N_("Peer standard deviations"),
+    "peer_percentile": N_("Peer percentile"),
+    "comment": N_("Comment"),
+    "tried_it": N_("Tried it"),
+    "company": N_("Company"),
+    "region": N_("Region"),
+    "district": N_("District"),
+    "store": N_("Store"),
+    "branch": N_("Branch"),
+}
+
+
+def label_of(value: object) -> str:
+    """A vocabulary value (or a free code such as a unit kind) as words in the reader's language:
+    ``in_progress`` → "In progress" / "En cours". Unknown codes are humanised, untranslated."""
+    code = str(getattr(value, "value", value) or "")
+    if code in LABELS:
+        return _(LABELS[code])
+    return code.replace("_", " ").capitalize()
 
 
 def threshold_problem(kind: str, threshold: float) -> str | None:

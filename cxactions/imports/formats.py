@@ -88,6 +88,9 @@ FORMATS: dict[str, FileFormat] = {
             Field("name", "text", not_empty=True, max_length=200),
             Field("parent_id", "code", required=False, max_length=64),
             Field("description", "text", required=False),
+            # The French name and description, shown to readers of the French interface.
+            Field("name_fr", "text", required=False, max_length=200),
+            Field("description_fr", "text", required=False),
             Field("keywords", "codes", required=False, max_length=200),
         ),
         key=("challenge_id",),

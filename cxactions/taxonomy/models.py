@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cxactions.foundations.db_types import str_enum, unique_ignoring_case, utcnow
 from cxactions.foundations.extensions import db
+from cxactions.foundations.translation import in_reader_language
 from cxactions.foundations.vocabulary import ChallengeStatus, SignalDirection, ThresholdKind
 from cxactions.language.tagging import keyword_lines
 
@@ -22,6 +23,9 @@ class Challenge(db.Model):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
+    # The French name and description; pages show the reader's language, else the other one.
+    name_fr: Mapped[str | None] = mapped_column(String(200))
+    description_fr: Mapped[str | None] = mapped_column(Text)
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("challenges.id", ondelete="SET NULL"), index=True
     )
@@ -53,6 +57,24 @@ class Challenge(db.Model):
         back_populates="challenges",
         order_by="Solution.title",
     )
+
+    @property
+    def shown_name(self) -> str:
+        """The name in the reader's language, else in the other one (see ``shown_name_lang``)."""
+        return in_reader_language(self.name, self.name_fr)[0] or ""
+
+    @property
+    def shown_name_lang(self) -> str:
+        """The language ``shown_name`` is written in, for the element's ``lang`` attribute."""
+        return in_reader_language(self.name, self.name_fr)[1]
+
+    @property
+    def shown_description(self) -> str | None:
+        return in_reader_language(self.description, self.description_fr)[0]
+
+    @property
+    def shown_description_lang(self) -> str:
+        return in_reader_language(self.description, self.description_fr)[1]
 
     @property
     def keyword_list(self) -> list[str]:

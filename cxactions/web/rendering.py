@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import markdown as markdown_lib
 import nh3
@@ -11,8 +11,10 @@ from markupsafe import Markup
 
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import can
+from cxactions.foundations import i18n, translation
 from cxactions.foundations.db_types import utcnow
 from cxactions.foundations.scales import describe_scale
+from cxactions.foundations.vocabulary import label_of
 from cxactions.library.services import language_name
 
 # Tags a solution body may use once rendered from Markdown; everything else is stripped.
@@ -38,53 +40,9 @@ def render_markdown(text: str | None) -> Markup:
     return Markup(clean)  # noqa: S704  (sanitised by nh3 just above)
 
 
-def format_number(value: float | int | None) -> str:
-    """Whole numbers with thousands separators: 12,345."""
-    if value is None:
-        return "–"
-    return f"{round(value):,}"
-
-
-def format_score(value: float | None, decimals: int = 2) -> str:
-    """A mean score; an en dash when there is nothing to average."""
-    if value is None:
-        return "–"
-    return f"{value:.{decimals}f}"
-
-
-def format_signed(value: float | None, decimals: int = 2) -> str:
-    """A difference with its sign (a true minus sign, easier to read than a hyphen)."""
-    if value is None:
-        return "–"
-    rounded = round(value, decimals)
-    if rounded == 0:
-        return f"±{0:.{decimals}f}"
-    return f"{'+' if rounded > 0 else '−'}{abs(rounded):.{decimals}f}"
-
-
-def format_date(value: date | datetime | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value.day} {value:%b %Y}"
-
-
 def format_ago(value: datetime | None, now: datetime | None = None) -> str:
-    """How long ago a naive UTC instant was, in words: "just now", "5 minutes ago"."""
-    if value is None:
-        return "–"
-
-    seconds = max(((now or utcnow()) - value).total_seconds(), 0)
-    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
-        if seconds >= size:
-            count = int(seconds // size)
-            return f"{count} {unit}{'' if count == 1 else 's'} ago"
-    return "just now"
-
-
-def humanize(value: object) -> str:
-    """An enum value or code as words: ``in_progress`` → ``In progress``."""
-    text = str(getattr(value, "value", value) or "")
-    return text.replace("_", " ").capitalize()
+    """How long ago a naive UTC instant was, in the page's language."""
+    return translation.format_ago(value, now or utcnow())
 
 
 def feature_url(blueprint: str) -> str | None:
@@ -108,16 +66,20 @@ def feature_url(blueprint: str) -> str | None:
 def register_template_helpers(app: Flask) -> None:
 
     app.add_template_filter(render_markdown, "markdown")
-    app.add_template_filter(format_number, "number")
-    app.add_template_filter(format_score, "score")
-    app.add_template_filter(format_signed, "signed")
-    app.add_template_filter(format_date, "day")
+    app.add_template_filter(translation.format_number, "number")
+    app.add_template_filter(translation.format_score, "score")
+    app.add_template_filter(translation.format_signed, "signed")
+    app.add_template_filter(translation.format_percent, "percent")
+    app.add_template_filter(translation.format_day, "day")
     app.add_template_filter(format_ago, "ago")
-    app.add_template_filter(humanize, "humanize")
+    app.add_template_filter(label_of, "humanize")
     app.add_template_filter(language_name, "language_name")
     app.add_template_filter(
         lambda metric: describe_scale(metric.scale_min, metric.scale_max), "scale"
     )
+    app.add_template_global(i18n.current_language, "current_language")
+    app.add_template_global(i18n.other_languages, "other_languages")
+    app.add_template_global(translation.in_reader_language, "in_reader_language")
     app.add_template_global(can, "can")
     app.add_template_global(feature_url, "feature_url")
     app.add_template_global(Role, "Role")

@@ -9,7 +9,8 @@ import pytest
 
 from cxactions.auth.models import Role
 from cxactions.foundations.charts import Series, line_chart, nice_ticks
-from cxactions.web.rendering import format_number, format_score, format_signed, render_markdown
+from cxactions.foundations.translation import format_number, format_score, format_signed
+from cxactions.web.rendering import render_markdown
 from tests.factories import solution
 
 HOSTILE_BODY = """\

@@ -15,7 +15,13 @@ class ChallengesLoader(TreeLoader):
     search_type = "challenge"
     key_column = "challenge_id"
     what = "challenge_id"
-    columns = {"name": "name", "description": "description", "keywords": "keywords"}
+    columns = {
+        "name": "name",
+        "description": "description",
+        "name_fr": "name_fr",
+        "description_fr": "description_fr",
+        "keywords": "keywords",
+    }
 
     def values(self, rows: pd.DataFrame) -> dict[str, list]:
         values = super().values(rows)
