@@ -76,5 +76,5 @@ def sign_in(page, email: str) -> None:
     page.goto("/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", TEST_PASSWORD)
-    page.click("[type=submit]")
+    page.click("main [type=submit]")
     page.wait_for_url("**/")

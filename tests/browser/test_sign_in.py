@@ -15,7 +15,7 @@ def test_manager_signs_in_and_out(page, make_user):
     page.goto("/login")
     page.fill("input[name=email]", manager.email)
     page.fill("input[name=password]", TEST_PASSWORD)
-    page.click("button[type=submit], input[type=submit]")
+    page.click("main button[type=submit], main input[type=submit]")
     page.wait_for_url("**/")
     assert "maya@example.com" in page.content()
     page.click("text=Sign out")
@@ -28,6 +28,6 @@ def test_wrong_password_keeps_the_email_and_says_why(page, make_user):
     page.goto("/login")
     page.fill("input[name=email]", "sam@example.com")
     page.fill("input[name=password]", "not the password")
-    page.click("button[type=submit], input[type=submit]")
+    page.click("main button[type=submit], main input[type=submit]")
     assert page.locator("text=Wrong email or password.").is_visible()
     assert page.input_value("input[name=email]") == "sam@example.com"
