@@ -25,7 +25,15 @@ from cxactions.library.models import Solution
 from cxactions.library.seed_files import SeedError, SeedSolution, read_seed_solutions
 from cxactions.taxonomy.models import Challenge
 
-CHALLENGE_COLUMNS = {"challenge_id", "parent_id", "name", "description", "keywords"}
+CHALLENGE_COLUMNS = {
+    "challenge_id",
+    "parent_id",
+    "name",
+    "description",
+    "name_fr",
+    "description_fr",
+    "keywords",
+}
 REQUIRED_CHALLENGE_COLUMNS = {"challenge_id", "name"}
 
 
@@ -40,6 +48,8 @@ class SeedChallenge:
     keywords: str | None
     line: int
     position: int
+    name_fr: str | None = None
+    description_fr: str | None = None
 
 
 @dataclass
@@ -113,6 +123,8 @@ def read_seed_challenges(path: Path) -> list[SeedChallenge]:
                     keywords="\n".join(word for word in keywords if word) or None,
                     line=line,
                     position=position,
+                    name_fr=(row.get("name_fr") or "").strip() or None,
+                    description_fr=(row.get("description_fr") or "").strip() or None,
                 )
             )
     return rows
@@ -217,7 +229,13 @@ def _upsert_challenge(
     actor: str,
 ) -> None:
     parent = by_code[row.parent_code] if row.parent_code else None
-    wanted = {"name": row.name, "description": row.description, "keywords": row.keywords}
+    wanted = {
+        "name": row.name,
+        "description": row.description,
+        "name_fr": row.name_fr,
+        "description_fr": row.description_fr,
+        "keywords": row.keywords,
+    }
     challenge = by_code.get(row.code)
     if challenge is None:
         challenge = Challenge(code=row.code, parent=parent, position=row.position, **wanted)
