@@ -21,7 +21,7 @@ install: $(STAMP)
 CATALOGUES := $(wildcard cxactions/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 # Keywords that mark a message besides Babel's defaults (_, gettext, ngettext, N_, pgettext...).
-KEYWORDS := -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
+KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
 
 %.mo: %.po $(STAMP)
 	$(BIN)/pybabel compile --statistics -i $< -o $@

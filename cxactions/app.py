@@ -25,8 +25,8 @@ from cxactions.config import (
 from cxactions.demo.cli import demo_command
 from cxactions.drivers.cli import drivers_command
 from cxactions.drivers.views import bp as drivers_bp
+from cxactions.foundations import i18n
 from cxactions.foundations.extensions import csrf, db, login_manager, migrate
-from cxactions.foundations.i18n import babel, install_translation, select_locale
 from cxactions.impact.cli import impact_command, refresh_impact_command
 from cxactions.impact.views import bp as impact_bp
 from cxactions.imports.cli import import_command
@@ -86,10 +86,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "cxactions" / "migrations"))
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
-    install_translation()
-    # {% trans %} blocks are extracted and looked up with their whitespace collapsed.
-    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    i18n.init_app(app)
     login_manager.init_app(app)
     configure_login(login_manager)
     sync.install()  # the search index follows every commit (idempotent)

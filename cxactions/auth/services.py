@@ -6,6 +6,7 @@ import functools
 import secrets
 from collections.abc import Sequence
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -27,7 +28,7 @@ class UserError(ValueError):
 
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
-    local, _, domain = email.partition("@")
+    local, _at, domain = email.partition("@")
     if not local or "." not in domain or " " in email:
         raise UserError(f"{email!r} is not an email address")
     return email
@@ -93,10 +94,15 @@ def upsert_user(
 
 
 def check_password_length(password: str) -> None:
+    """Refuse a password too short or too long (in the page's language; English on the CLI)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(
+            _("the password must have at least %(num)d characters", num=MIN_PASSWORD_LENGTH)
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise UserError(f"the password must have at most {MAX_PASSWORD_LENGTH} characters")
+        raise UserError(
+            _("the password must have at most %(num)d characters", num=MAX_PASSWORD_LENGTH)
+        )
 
 
 @functools.cache
@@ -136,6 +142,6 @@ def change_password(session: Session, user: User, new_password: str) -> int:
 def set_locale(session: Session, user: User, language: str) -> None:
     """Remember ``user``'s interface language (one of ``i18n.LANGUAGES``) for every device."""
     if supported(language) is None:
-        raise UserError(f"Unknown interface language: {language!r}.")
+        raise UserError(_("Unknown interface language: %(language)r.", language=language))
     user.locale = language
     session.flush()

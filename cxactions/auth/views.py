@@ -6,13 +6,21 @@ import math
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext, refresh
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from cxactions.auth import sessions, throttle
 from cxactions.auth.forms import LoginForm, PasswordChangeForm
 from cxactions.auth.models import User
-from cxactions.auth.services import UserError, change_password, set_locale, verify_password
+from cxactions.auth.services import (
+    MIN_PASSWORD_LENGTH,
+    UserError,
+    change_password,
+    set_locale,
+    verify_password,
+)
 from cxactions.foundations.db_types import utcnow
 from cxactions.foundations.extensions import db
 from cxactions.foundations.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE, supported
@@ -40,8 +48,11 @@ def _too_many(form, wait: int):
     """The answer once the failures of an account or an address reach their limit (HTTP 429)."""
     minutes = max(1, math.ceil(wait / 60))
     form.password.errors.append(
-        f"Too many failed sign-ins. Wait {minutes} minute{'s' if minutes > 1 else ''}, "
-        "then try again."
+        ngettext(
+            "Too many failed sign-ins. Wait %(num)d minute, then try again.",
+            "Too many failed sign-ins. Wait %(num)d minutes, then try again.",
+            minutes,
+        )
     )
     response = current_app.make_response((render_template("auth/login.html", form=form), 429))
     response.headers["Retry-After"] = str(wait)
@@ -69,13 +80,14 @@ def login():
             throttle.record_failure(db.session, email, address)
             db.session.commit()
             current_app.logger.warning("failed sign-in for %s from %s", email, address)
-            form.password.errors.append("Wrong email or password.")
+            form.password.errors.append(_("Wrong email or password."))
         else:
             throttle.forget_failures(db.session, email)
             sessions.sign_in(db.session, user, remember=form.remember.data)
             user.last_login_at = utcnow()
             db.session.commit()
-            flash(f"Welcome, {user.display_name}.", "success")
+            refresh()  # greet them in the language their account chose
+            flash(_("Welcome, %(name)s.", name=user.display_name), "success")
             return redirect(_safe_next(request.args.get("next")))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
@@ -86,7 +98,7 @@ def login():
 def logout():
     sessions.sign_out_everywhere(db.session, current_user._get_current_object())
     db.session.commit()
-    flash("You are signed out, in this browser and everywhere else.", "info")
+    flash(_("You are signed out, in this browser and everywhere else."), "info")
     return redirect(url_for("web.home"))
 
 
@@ -101,14 +113,14 @@ def change_own_password():
         wait = throttle.seconds_to_wait(db.session, user.email, address, limits)
         if wait:
             form.current_password.errors.append(
-                "Too many wrong passwords. Wait a few minutes, then try again."
+                _("Too many wrong passwords. Wait a few minutes, then try again.")
             )
-            return render_template("auth/password.html", form=form), 429
+            return _password_page(form), 429
         if not verify_password(user, form.current_password.data):
             throttle.record_failure(db.session, user.email, address)
             db.session.commit()
             current_app.logger.warning("wrong current password for %s from %s", user.email, address)
-            form.current_password.errors.append("This is not your current password.")
+            form.current_password.errors.append(_("This is not your current password."))
         else:
             try:
                 ended = change_password(db.session, user, form.new_password.data)
@@ -117,13 +129,23 @@ def change_own_password():
                 form.new_password.errors.append(str(error))
             else:
                 db.session.commit()
-                others = (
-                    f" {ended} other session{'s' if ended != 1 else ''} ended." if ended else ""
+                flash(
+                    ngettext(
+                        "Your password is changed. %(num)d other session ended.",
+                        "Your password is changed. %(num)d other sessions ended.",
+                        ended,
+                    )
+                    if ended
+                    else _("Your password is changed."),
+                    "success",
                 )
-                flash(f"Your password is changed.{others}", "success")
                 return redirect(url_for("web.home"))
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/password.html", form=form), status
+    return _password_page(form), status
+
+
+def _password_page(form: PasswordChangeForm) -> str:
+    return render_template("auth/password.html", form=form, min_password_length=MIN_PASSWORD_LENGTH)
 
 
 @bp.post("/language")

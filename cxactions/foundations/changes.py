@@ -12,6 +12,14 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session, object_session
 
+from cxactions.foundations.translation import N_, _
+
+# "A solution cannot be merged into itself." for each kind of item that can be merged.
+MERGED_INTO_ITSELF = {
+    "solution": N_("A solution cannot be merged into itself."),
+    "challenge": N_("A challenge cannot be merged into itself."),
+}
+
 
 class RefusedChange(ValueError):
     """A change was refused and nothing was written; the message says why.
@@ -57,10 +65,15 @@ def change_transaction(session: Session, commit: bool) -> Iterator[None]:
 def check_merge_pair(item, into, *, noun: str, field: str) -> None:
     """Refuse to merge a solution or challenge into itself, or to merge it a second time."""
     if item.id == into.id:
-        raise RefusedChange(f"A {noun} cannot be merged into itself.", field)
+        message = MERGED_INTO_ITSELF.get(noun)
+        raise RefusedChange(
+            _(message) if message else f"A {noun} cannot be merged into itself.", field
+        )
     if item.merged_into_id is not None:
         earlier = session_of(item).get(type(item), item.merged_into_id)
         raise RefusedChange(
-            f"{item.code} was already merged into {earlier.code if earlier else 'another'}.",
+            _("%(code)s was already merged into %(into)s.", code=item.code, into=earlier.code)
+            if earlier
+            else _("%(code)s was already merged into another.", code=item.code),
             field,
         )

@@ -6,6 +6,7 @@ FloatField and DecimalField accept 'nan', 'inf' and '1e308'.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms.validators import ValidationError
 
@@ -39,4 +40,6 @@ class FiniteNumber:
             return
         problem = number_problem(field.data)
         if problem:
-            raise ValidationError(self.message or f"Give a finite number ({problem}).")
+            raise ValidationError(
+                self.message or _("Give a finite number (%(problem)s).", problem=problem)
+            )

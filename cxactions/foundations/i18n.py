@@ -8,8 +8,8 @@ The language comes from the signed-in user's saved choice, else the ``cxactions_
 
 from __future__ import annotations
 
-from flask import g, has_request_context, request
-from flask_babel import Babel, get_locale, gettext, ngettext
+from flask import Flask, g, has_request_context, request
+from flask_babel import Babel, get_locale, gettext, ngettext, refresh
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,6 +22,17 @@ LANGUAGE_COOKIE = "cxactions_lang"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
 babel = Babel()
+
+
+def init_app(app: Flask) -> None:
+    """Flask-Babel with this module's locale selector, and the pure modules' seam behind it."""
+    babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel keeps the chosen locale on ``g``: choose afresh for every request, even when
+    # requests share an application context (a test client, a script calling the app).
+    app.before_request(refresh)
+    # {% trans %} blocks are extracted and looked up with their whitespace collapsed.
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    install_translation()
 
 
 def install_translation() -> None:

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import math
 
+from babel.numbers import get_decimal_symbol
+
+from cxactions.foundations.translation import _, locale
+
 # Beyond this, sums and sums of squares over millions of values stop being exact enough to
 # mean anything and get close to overflowing: no score, duration or percentage comes near it.
 MAX_MAGNITUDE = 1e15
@@ -40,17 +44,29 @@ def is_finite_number(value: object) -> bool:
     return number is not None and math.isfinite(number) and abs(number) <= MAX_MAGNITUDE
 
 
+def format_short(value: float) -> str:
+    """A number as people type it, in the reader's language: 10, 1.5 (1,5 in French), 1e+15.
+
+    Python's ``:g`` (no trailing zeros, exponent for the very large or small) with the
+    language's decimal sign: the bounds and thresholds of messages are shown as they were given.
+    """
+    return f"{value:g}".replace(".", get_decimal_symbol(locale()))
+
+
 def number_problem(value: object) -> str | None:
     """Why ``value`` is not a usable number (a phrase), or None."""
     number = _as_float(value)
     if number is None:
-        return "not a number"
+        return _("not a number")
     if math.isnan(number):
-        return "not a number (NaN)"
+        return _("not a number (NaN)")
     if math.isinf(number):
-        return "not a finite number"
+        return _("not a finite number")
     if abs(number) > MAX_MAGNITUDE:
-        return f"too large: numbers must lie between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}"
+        return _(
+            "too large: numbers must lie between -%(max)s and %(max)s",
+            max=format_short(MAX_MAGNITUDE),
+        )
     return None
 
 
@@ -60,14 +76,14 @@ def default_scale(kind: str) -> tuple[float | None, float | None]:
 
 
 def describe_scale(low: float | None, high: float | None) -> str:
-    """``0–10``, ``at least 0``, ``at most 100`` or ``any number``."""
+    """``0–10``, ``at least 0``, ``at most 100`` or ``any number`` (in the reader's language)."""
     if low is not None and high is not None:
-        return f"{low:g}–{high:g}"
+        return f"{format_short(low)}–{format_short(high)}"
     if low is not None:
-        return f"at least {low:g}"
+        return _("at least %(low)s", low=format_short(low))
     if high is not None:
-        return f"at most {high:g}"
-    return "any number"
+        return _("at most %(high)s", high=format_short(high))
+    return _("any number")
 
 
 def on_scale(value: float, low: float | None, high: float | None) -> bool:
@@ -76,11 +92,20 @@ def on_scale(value: float, low: float | None, high: float | None) -> bool:
 
 def scale_problem(low: float | None, high: float | None) -> tuple[str, str] | None:
     """``(which, why)`` when ``low``–``high`` is not a usable scale (``which``: min or max)."""
-    for which, value in (("min", low), ("max", high)):
-        if value is not None and not is_finite_number(value):
-            return which, f"the scale's {which} must be a finite number ({number_problem(value)})"
+    if low is not None and not is_finite_number(low):
+        return "min", _(
+            "the scale's min must be a finite number (%(problem)s)", problem=number_problem(low)
+        )
+    if high is not None and not is_finite_number(high):
+        return "max", _(
+            "the scale's max must be a finite number (%(problem)s)", problem=number_problem(high)
+        )
     if low is not None and high is not None and not low < high:
-        return "max", f"the scale's min ({low:g}) must be less than its max ({high:g})"
+        return "max", _(
+            "the scale's min (%(low)s) must be less than its max (%(high)s)",
+            low=format_short(low),
+            high=format_short(high),
+        )
     return None
 
 

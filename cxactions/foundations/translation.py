@@ -9,12 +9,14 @@ format numbers and dates in; the ``format_*`` functions below write them that wa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_decimal_symbol
 from babel.numbers import format_percent as babel_format_percent
 
 # An en dash stands for "no value" in every language.
@@ -77,24 +79,44 @@ def decimal_pattern(decimals: int) -> str:
     return "#,##0" if decimals <= 0 else f"#,##0.{'0' * decimals}"
 
 
+# Beyond this magnitude figures are written in scientific notation (and Babel's decimal
+# arithmetic would lose or refuse them): a stored 1e300 still renders its page.
+LARGEST_PLAIN = 1e15
+
+
+def _beyond_plain(value: float) -> str | None:
+    """``value`` written for a page when it is not finite or too large to write out, else None."""
+    if math.isnan(value):
+        return NO_VALUE
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    if abs(value) >= LARGEST_PLAIN:
+        return f"{value:.3g}".replace(".", get_decimal_symbol(locale())).replace("-", "−")
+    return None
+
+
 def format_number(value: float | None) -> str:
     """A whole number with the language's grouping: 12,345 or 12 345."""
     if value is None:
         return NO_VALUE
-    return format_decimal(round(value), format="#,##0", locale=locale())
+    return _beyond_plain(value) or format_decimal(round(value), format="#,##0", locale=locale())
 
 
 def format_score(value: float | None, decimals: int = 2) -> str:
     """A number with a fixed count of decimals: 7.25 or 7,25."""
     if value is None:
         return NO_VALUE
-    return format_decimal(value, format=decimal_pattern(decimals), locale=locale())
+    return _beyond_plain(value) or format_decimal(
+        value, format=decimal_pattern(decimals), locale=locale()
+    )
 
 
 def format_signed(value: float | None, decimals: int = 2) -> str:
     """A difference with its sign (a true minus sign, easier to read than a hyphen)."""
     if value is None:
         return NO_VALUE
+    if (written := _beyond_plain(value)) is not None:
+        return f"+{written}" if value > 0 else written
     rounded = round(value, decimals)
     magnitude = format_score(abs(rounded), decimals)
     if rounded == 0:
@@ -104,9 +126,15 @@ def format_signed(value: float | None, decimals: int = 2) -> str:
 
 def format_percent(value: float | None, decimals: int = 0) -> str:
     """A share (0.25) as a percentage: 25% or 25 %."""
-    if value is None:
+    if value is None or math.isnan(value):
         return NO_VALUE
-    pattern = "#,##0%" if decimals <= 0 else f"#,##0.{'0' * decimals}%"
+    if (written := _beyond_plain(value * 100)) is not None:
+        return f"{written}%"
+    # The language's own pattern (French puts a no-break space before %), with the decimals.
+    pattern = Locale.parse(locale()).percent_formats[None].pattern
+    if decimals > 0:
+        last_digit = pattern.rindex("0") + 1
+        pattern = f"{pattern[:last_digit]}.{'0' * decimals}{pattern[last_digit:]}"
     return babel_format_percent(value, format=pattern, locale=locale())
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 
+from cxactions.foundations.scales import format_short
 from cxactions.foundations.translation import N_, _
 
 
@@ -148,13 +149,15 @@ def label_of(value: object) -> str:
 def threshold_problem(kind: str, threshold: float) -> str | None:
     """Why ``threshold`` makes no sense for a signal of threshold ``kind``, or None."""
     if kind == ThresholdKind.PEER_SD.value and not threshold > 0:
-        return (
+        return _(
             "a peer_sd threshold is a number of standard deviations and must be greater than 0 "
-            f"(e.g. 1 or 1.5), not {threshold:g}"
+            "(e.g. 1 or 1.5), not %(threshold)s",
+            threshold=format_short(threshold),
         )
     if kind == ThresholdKind.PEER_PERCENTILE.value and not 0 < threshold < 100:
-        return (
+        return _(
             "a peer_percentile threshold must be between 0 and 100, both excluded (e.g. 10 for "
-            f"the worst 10% of peer units), not {threshold:g}"
+            "the worst 10%% of peer units), not %(threshold)s",
+            threshold=format_short(threshold),
         )
     return None

@@ -12,10 +12,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from cxactions.foundations.translation import N_, _
 from cxactions.imports.results import ParseError
 
 ENCODING_BLOCK_BYTES = 1 << 20
-RE_SAVE_HINT = "re-save it as 'CSV UTF-8 (Comma delimited)' in Excel (or choose UTF-8 in your editor's Save As)"
+# The advice ending each refusal (translated where a message is built: ``_(RE_SAVE_HINT)``).
+RE_SAVE_HINT = N_(
+    "re-save it as 'CSV UTF-8 (Comma delimited)' in Excel (or choose UTF-8 in your editor's "
+    "Save As)"
+)
 
 
 def _plausible_cp1252_bytes() -> frozenset[int]:
@@ -73,8 +78,10 @@ def detect_encoding(path: str | os.PathLike) -> EncodingVerdict:
                 error=ParseError(
                     1,
                     "",
-                    "this is an Excel workbook (.xlsx), not a CSV file: open it in Excel and "
-                    "save it as 'CSV UTF-8 (Comma delimited)'",
+                    _(
+                        "this is an Excel workbook (.xlsx), not a CSV file: open it in Excel and "
+                        "save it as 'CSV UTF-8 (Comma delimited)'"
+                    ),
                 ),
             )
         handle.seek(0)
@@ -86,7 +93,7 @@ def detect_encoding(path: str | os.PathLike) -> EncodingVerdict:
                 line = lines_before + block.count(b"\n", 0, nul) + 1
                 if block.count(b"\x00") * 4 > len(block):
                     return EncodingVerdict(None, error=ParseError(line, "", _utf16_message()))
-                message = "binary data (a NUL byte): this is not a text CSV file"
+                message = _("binary data (a NUL byte): this is not a text CSV file")
                 return EncodingVerdict(None, error=ParseError(line, "", message))
             if not block.isascii():
                 try:
@@ -102,15 +109,25 @@ def detect_encoding(path: str | os.PathLike) -> EncodingVerdict:
 
 
 def _utf16_message() -> str:
-    return "the file is UTF-16 encoded (Excel's 'Unicode Text'), not UTF-8: " + RE_SAVE_HINT
+    return _(
+        "the file is UTF-16 encoded (Excel's 'Unicode Text'), not UTF-8: %(advice)s",
+        advice=_(RE_SAVE_HINT),
+    )
+
+
+def _hex(byte: int) -> str:
+    """A byte as written in the messages: 0xE9."""
+    return f"0x{byte:02X}"
 
 
 def _not_utf8(handle, line: int, bad_byte: int, mixed: bool) -> EncodingVerdict:
     """Decide between a certain Windows-1252 reading and a refusal, reading the file again."""
     if mixed:
-        message = (
-            f"byte 0x{bad_byte:02X} is not UTF-8, yet earlier lines are UTF-8: the file mixes "
-            f"two encodings; {RE_SAVE_HINT}"
+        message = _(
+            "byte %(byte)s is not UTF-8, yet earlier lines are UTF-8: the file mixes two "
+            "encodings; %(advice)s",
+            byte=_hex(bad_byte),
+            advice=_(RE_SAVE_HINT),
         )
         return EncodingVerdict(None, error=ParseError(line, "", message))
     handle.seek(0)
@@ -125,24 +142,34 @@ def _not_utf8(handle, line: int, bad_byte: int, mixed: bool) -> EncodingVerdict:
             try:
                 meaning = f"'{bytes([byte]).decode('cp1252')}'"
             except UnicodeDecodeError:
-                meaning = "undefined"
-            message = (
-                f"the file is not UTF-8 (first at line {line}, byte 0x{bad_byte:02X}) and its "
-                f"encoding is uncertain: byte 0x{byte:02X} would be {meaning} in Windows-1252, "
-                f"which is unlikely in English or French text; {RE_SAVE_HINT}"
+                meaning = _("undefined")
+            message = _(
+                "the file is not UTF-8 (first at line %(line)d, byte %(bad_byte)s) and its "
+                "encoding is uncertain: byte %(byte)s would be %(meaning)s in Windows-1252, "
+                "which is unlikely in English or French text; %(advice)s",
+                line=line,
+                bad_byte=_hex(bad_byte),
+                byte=_hex(byte),
+                meaning=meaning,
+                advice=_(RE_SAVE_HINT),
             )
             return EncodingVerdict(None, error=ParseError(at, "", message))
         sequence = UTF8_SEQUENCE.search(block)
         if sequence:
             at = lines_before + block.count(b"\n", 0, sequence.start()) + 1
-            message = (
-                f"the file is not UTF-8 (line {line}) but line {at} holds UTF-8 text: it mixes "
-                f"two encodings; {RE_SAVE_HINT}"
+            message = _(
+                "the file is not UTF-8 (line %(line)d) but line %(at)d holds UTF-8 text: it "
+                "mixes two encodings; %(advice)s",
+                line=line,
+                at=at,
+                advice=_(RE_SAVE_HINT),
             )
             return EncodingVerdict(None, error=ParseError(at, "", message))
         lines_before += block.count(b"\n")
-    notice = (
-        f"the file is not UTF-8 (byte 0x{bad_byte:02X} on line {line}); it was read as "
-        "Windows-1252 (Excel's 'CSV (Comma delimited)'). Next time save it as 'CSV UTF-8'."
+    notice = _(
+        "the file is not UTF-8 (byte %(byte)s on line %(line)d); it was read as Windows-1252 "
+        "(Excel's 'CSV (Comma delimited)'). Next time save it as 'CSV UTF-8'.",
+        byte=_hex(bad_byte),
+        line=line,
     )
     return EncodingVerdict("cp1252", notice=notice)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cxactions.foundations.translation import N_
 from cxactions.foundations.vocabulary import (
     AdoptionStatus,
     MetricKind,
@@ -59,7 +60,8 @@ class FileFormat:
     key: tuple[str, ...]
     # responses.csv: every column not named below is a numeric driver score.
     extra_numeric: bool = False
-    # A sentence for the upload page, where the columns alone do not say enough.
+    # A sentence for the upload page, where the columns alone do not say enough (marked with
+    # ``N_``: the page translates it).
     note: str = ""
 
     def field(self, name: str) -> Field | None:
@@ -124,7 +126,7 @@ FORMATS: dict[str, FileFormat] = {
         ),
         key=("response_id",),
         extra_numeric=True,
-        note=(
+        note=N_(
             "overall and every driver score must lie on its metric's scale: 0–10 unless a CX "
             "lead set another on the metrics page or in targets.csv (min, max)."
         ),
@@ -138,7 +140,7 @@ FORMATS: dict[str, FileFormat] = {
             Field("value", "number", not_empty=True),
         ),
         key=("unit_id", "date", "metric"),
-        note=(
+        note=N_(
             "A new metric is created unbounded; a value must lie on its metric's scale when a "
             "CX lead set one (metrics page, or targets.csv min and max)."
         ),
@@ -177,7 +179,7 @@ FORMATS: dict[str, FileFormat] = {
             Field("threshold", "number", not_empty=True),
         ),
         key=("challenge_id", "metric", "direction"),
-        note=(
+        note=N_(
             "The challenge shows at a unit when the metric is below (or above) the threshold: "
             "a fixed value (absolute), a number of peer standard deviations from the peers' "
             "mean (peer_sd, more than 0), or the worst percentage of peer units "
@@ -198,7 +200,7 @@ FORMATS: dict[str, FileFormat] = {
             Field("kind", "choice", required=False, choices=_values(MetricKind)),
         ),
         key=("metric",),
-        note=(
+        note=N_(
             "Sets the target (and optionally the label, direction and scale) of metrics that "
             "already exist: survey driver columns of responses.csv, metrics of operations.csv, "
             "or overall. An empty label, higher_is_better, min or max leaves the stored value "

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cxactions.foundations.translation import N_, _, format_number
 from cxactions.foundations.vocabulary import AdoptionStatus, threshold_problem
 from cxactions.imports.encodings import detect_encoding
 from cxactions.imports.formats import (
@@ -37,6 +38,8 @@ from cxactions.imports.values import parse_datetimes, parse_numbers, quote
 
 # ``csv``'s own limit; a longer field is nearly always a quote that never closes.
 MAX_FIELD_CHARS = csv.field_size_limit()
+EMPTY_FILE = N_("the file is empty (no header line)")
+REQUIRED_BUT_EMPTY = N_("required, but empty")
 
 
 @dataclass
@@ -68,7 +71,7 @@ class ImportFile:
         item = cls(str(path), FORMATS[kind], chunk_rows=max(1, int(chunk_rows)))
         item.size = os.path.getsize(path)
         if item.size == 0:
-            item.errors.append(ParseError(1, "", "the file is empty (no header line)"))
+            item.errors.append(ParseError(1, "", _(EMPTY_FILE)))
             return item
         verdict = detect_encoding(path)
         if verdict.error:
@@ -98,9 +101,9 @@ class ImportFile:
             elif ";" in first and first.count(";") > first.count(","):
                 self.delimiter = ";"
             if not first.strip():
-                message = "the file is empty (no header line)"
+                message = _(EMPTY_FILE)
                 if handle.read(1):
-                    message = "the first line is blank: the header must be on line 1"
+                    message = _("the first line is blank: the header must be on line 1")
                 self.errors.append(ParseError(self._first_line, "", message))
                 return
             if "\t" in first and first.count("\t") > first.count(self.delimiter):
@@ -108,8 +111,10 @@ class ImportFile:
                     ParseError(
                         self._first_line,
                         "",
-                        "the header is tab-separated; save the file as 'CSV UTF-8 (Comma "
-                        "delimited)'",
+                        _(
+                            "the header is tab-separated; save the file as 'CSV UTF-8 (Comma "
+                            "delimited)'"
+                        ),
                     )
                 )
                 return
@@ -117,8 +122,10 @@ class ImportFile:
         self.french = self.delimiter == ";"
         if self.french:
             self.notices.append(
-                "read as a French spreadsheet export: ';' separators, decimal commas, "
-                "dd/mm/yyyy dates"
+                _(
+                    "read as a French spreadsheet export: ';' separators, decimal commas, "
+                    "dd/mm/yyyy dates"
+                )
             )
         self._check_header(header)
 
@@ -133,15 +140,21 @@ class ImportFile:
                 self.errors.append(
                     ParseError(
                         line,
-                        f"column {position}",
-                        "the column has no name (a trailing separator? delete the empty column)",
+                        _("column %(position)d", position=position),
+                        _("the column has no name (a trailing separator? delete the empty column)"),
                     )
                 )
                 continue
             if name in seen:
                 self.errors.append(
                     ParseError(
-                        line, name, f"duplicate column (columns {seen[name]} and {position})"
+                        line,
+                        name,
+                        _(
+                            "duplicate column (columns %(first)d and %(second)d)",
+                            first=seen[name],
+                            second=position,
+                        ),
                     )
                 )
                 continue
@@ -154,19 +167,28 @@ class ImportFile:
                         ParseError(
                             line,
                             name,
-                            "a driver column name must be lower-case letters, digits and "
-                            "underscores, starting with a letter (e.g. 'wait_time_rating')",
+                            _(
+                                "a driver column name must be lower-case letters, digits and "
+                                "underscores, starting with a letter (e.g. 'wait_time_rating')"
+                            ),
                         )
                     )
                 continue
             close = difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            self.errors.append(
-                ParseError(line, name, f"unknown column ({hint}expected: {', '.join(known)})")
+            expected = ", ".join(known)
+            message = (
+                _(
+                    "unknown column (did you mean '%(close)s'? expected: %(expected)s)",
+                    close=close[0],
+                    expected=expected,
+                )
+                if close
+                else _("unknown column (expected: %(expected)s)", expected=expected)
             )
+            self.errors.append(ParseError(line, name, message))
         for item in fmt.fields:
             if item.required and item.name not in seen:
-                self.errors.append(ParseError(line, item.name, "required column is missing"))
+                self.errors.append(ParseError(line, item.name, _("required column is missing")))
         self.columns = names
         self.extra_columns = [
             name for name in names if name and name not in known and fmt.extra_numeric
@@ -242,7 +264,7 @@ class ImportFile:
         if self.rows_read == 0:
             yield Chunk(
                 _empty_frame(),
-                [ParseError(self._first_line, "", "the file has a header but no data rows")],
+                [ParseError(self._first_line, "", _("the file has a header but no data rows"))],
                 0,
                 self.size,
             )
@@ -280,8 +302,8 @@ class ImportFile:
         for spec in self.format.fields:
             if spec.name not in out and spec.kind != "datetime":
                 out[spec.name] = _missing_column(spec, count)
-        found.extend(self._row_rules(out, count, {(index, name) for index, _, name, _ in found}))
-        for index, _, _, _ in found:
+        found.extend(self._row_rules(out, count, {(item[0], item[2]) for item in found}))
+        for index, *_rest in found:
             bad[index] = True
         key_problems = keys.check(out, line, bad)
         for index, message in key_problems.items():
@@ -290,7 +312,9 @@ class ImportFile:
         chunk_errors = list(errors)
         chunk_errors.extend(
             ParseError(int(line[index]), column, message)
-            for index, _, column, message in sorted(found, key=lambda item: (item[0], item[1]))
+            for index, _position, column, message in sorted(
+                found, key=lambda item: (item[0], item[1])
+            )
         )
         # Object columns stay object: pandas would otherwise copy them into its string dtype.
         frame = pd.DataFrame(
@@ -328,9 +352,10 @@ class ImportFile:
             )
             values, empty, problems = _convert_text(spec, raw, distinct)
             out[spec.name] = values
-        if spec.not_empty:
+        if spec.not_empty and empty.any():
+            message = _(REQUIRED_BUT_EMPTY)
             for index in np.flatnonzero(empty):
-                problems.setdefault(int(index), "required, but empty")
+                problems.setdefault(int(index), message)
         return problems
 
     def _row_rules(
@@ -344,29 +369,23 @@ class ImportFile:
             # A row may set the scale alone; otherwise it sets a target.
             sets_scale = ~np.isnan(out["min"]) | ~np.isnan(out["max"])
             position = self.columns.index("target")
+            message = _(REQUIRED_BUT_EMPTY)
             for index in np.flatnonzero(np.isnan(out["target"]) & ~sets_scale):
                 cells = {(int(index), name) for name in ("target", "min", "max")}
                 if not cells & refused:
-                    found.append((int(index), position, "target", "required, but empty"))
+                    found.append((int(index), position, "target", message))
         if self.format.kind == "adoptions" and "adopted_on" in self.columns:
             status = out["status"]
             missing = np.isnat(out["adopted_on"]) & (status == AdoptionStatus.IMPLEMENTED.value)
             position = self.columns.index("adopted_on")
+            message = _("required when status is implemented")
             for index in np.flatnonzero(missing):
-                found.append(
-                    (int(index), position, "adopted_on", "required when status is implemented")
-                )
+                found.append((int(index), position, "adopted_on", message))
         elif self.format.kind == "adoptions":
             implemented = out["status"] == AdoptionStatus.IMPLEMENTED.value
+            message = _("required when status is implemented (add an adopted_on column)")
             for index in np.flatnonzero(implemented):
-                found.append(
-                    (
-                        int(index),
-                        len(self.columns),
-                        "adopted_on",
-                        "required when status is implemented (add an adopted_on column)",
-                    )
-                )
+                found.append((int(index), len(self.columns), "adopted_on", message))
         return found
 
     def _threshold_rules(self, out: dict) -> list[tuple[int, int, str, str]]:
@@ -423,7 +442,11 @@ def _convert_text(
         elif spec.kind == "choice":
             text = text.lower()
             if text not in spec.choices:
-                message = f"{quote(value)} is not one of {', '.join(spec.choices)}"
+                message = _(
+                    "%(value)s is not one of %(choices)s",
+                    value=quote(value),
+                    choices=", ".join(spec.choices),
+                )
         elif spec.kind == "boolean":
             word = text.lower()
             if word in TRUE_WORDS:
@@ -431,14 +454,20 @@ def _convert_text(
             elif word in FALSE_WORDS:
                 text = False
             else:
-                message = f"{quote(value)} is not a yes/no value (true/false, yes/no, 1/0)"
+                message = _(
+                    "%(value)s is not a yes/no value (true/false, yes/no, 1/0)", value=quote(value)
+                )
         elif spec.kind == "codes":
             parts = tuple(dict.fromkeys(part.strip() for part in text.split(";") if part.strip()))
             if spec.max_length and any(len(part) > spec.max_length for part in parts):
-                message = f"an item is longer than {spec.max_length} characters"
+                message = _("an item is longer than %(max)d characters", max=spec.max_length)
             text = parts or None
         elif spec.max_length and len(text) > spec.max_length:
-            message = f"longer than {spec.max_length} characters: {quote(value)}"
+            message = _(
+                "longer than %(max)d characters: %(value)s",
+                max=spec.max_length,
+                value=quote(value),
+            )
         elif spec.kind == "text":
             text = text.replace("\r\n", "\n")
         if message:
@@ -474,43 +503,72 @@ def _convert_distinct_text(
     problems: dict[int, str] = {}
     if spec.max_length:
         for index in np.flatnonzero(lengths > spec.max_length):
-            problems[int(index)] = f"longer than {spec.max_length} characters: {quote(raw[index])}"
+            problems[int(index)] = _(
+                "longer than %(max)d characters: %(value)s",
+                max=spec.max_length,
+                value=quote(raw[index]),
+            )
     return values, empty, problems
 
 
+# A row with too many or too few fields: (too many and the file has free text, too many,
+# too few) for each separator, whole sentences so that each language can word them.
+FIELD_COUNT_MESSAGES = {
+    "comma": (
+        N_(
+            "expected %(expected)d fields, found %(found)d: an unquoted comma in a comment? Put "
+            "text holding a comma in double quotes"
+        ),
+        N_("expected %(expected)d fields, found %(found)d: an extra comma?"),
+        N_("expected %(expected)d fields, found %(found)d: a missing comma or a cut-off line?"),
+    ),
+    "semicolon": (
+        N_(
+            "expected %(expected)d fields, found %(found)d: an unquoted semicolon in a comment? "
+            "Put text holding a semicolon in double quotes"
+        ),
+        N_("expected %(expected)d fields, found %(found)d: an extra semicolon?"),
+        N_("expected %(expected)d fields, found %(found)d: a missing semicolon or a cut-off line?"),
+    ),
+}
+
+
 def _field_count_message(expected: int, found: int, free_text: bool, separator: str) -> str:
-    if found > expected:
-        hint = (
-            f"an unquoted {separator} in a comment? Put text holding a {separator} in double quotes"
-            if free_text
-            else f"an extra {separator}?"
-        )
-    else:
-        hint = f"a missing {separator} or a cut-off line?"
-    return f"expected {expected} fields, found {found}: {hint}"
+    in_text, extra, missing = FIELD_COUNT_MESSAGES[separator]
+    message = (in_text if free_text else extra) if found > expected else missing
+    return _(message, expected=expected, found=found)
 
 
 def _tokenising_message(error: str, start: int, end: int) -> tuple[str, bool]:
     """A helpful message for a ``csv`` error, and whether reading can go on after it."""
     if "field larger than field limit" in error:
         return (
-            f"a field is longer than {MAX_FIELD_CHARS:,} characters: probably a quote opened on "
-            f"this line never closes (the rest of the file was read as one field)",
+            _(
+                "a field is longer than %(limit)s characters: probably a quote opened on this "
+                "line never closes (the rest of the file was read as one field)",
+                limit=format_number(MAX_FIELD_CHARS),
+            ),
             True,
         )
     if "unexpected end of data" in error:
         return (
-            f"a quote opened on this line never closes: lines {start}-{end} (the rest of the "
-            "file) were read as one field",
+            _(
+                "a quote opened on this line never closes: lines %(start)d-%(end)d (the rest of "
+                "the file) were read as one field",
+                start=start,
+                end=end,
+            ),
             True,
         )
     if "expected after" in error:
         return (
-            "a quoted field must end with a quote followed by a separator; a quote inside a "
-            'quoted field is written twice ("")',
+            _(
+                "a quoted field must end with a quote followed by a separator; a quote inside a "
+                'quoted field is written twice ("")'
+            ),
             False,
         )
-    return f"unreadable CSV: {error}", False
+    return _("unreadable CSV: %(error)s", error=error), False
 
 
 class KeyTracker:
@@ -566,7 +624,12 @@ class KeyTracker:
     def _message(self, columns, index: int, first_line: int) -> str:
         shown = ", ".join(_show_key_part(column[index]) for column in columns)
         names = ", ".join(self.key)
-        return f"duplicate {names} {shown} (first on line {first_line})"
+        return _(
+            "duplicate %(names)s %(values)s (first on line %(line)d)",
+            names=names,
+            values=shown,
+            line=first_line,
+        )
 
 
 def _hashable(column: np.ndarray) -> np.ndarray:

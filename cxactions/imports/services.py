@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from cxactions.audit.services import record
 from cxactions.drivers.services import survey_data_changed
 from cxactions.foundations.db_types import utcnow
+from cxactions.foundations.translation import _, format_number, format_score, ngettext
 from cxactions.foundations.versions import IMPORT_DATA, bump_data_version
 from cxactions.imports.formats import KINDS
 from cxactions.imports.loaders import LOADERS
@@ -77,29 +78,62 @@ class ImportResult:
             lines.append(where + (f"{error.column}: " if error.column else "") + error.message)
         hidden = self.error_count - len(lines)
         if hidden > 0:
-            lines.append(f"… and {hidden:,} more error{'s' if hidden > 1 else ''}")
+            lines.append(
+                ngettext(
+                    "… and %(count)s more error",
+                    "… and %(count)s more errors",
+                    hidden,
+                    count=format_number(hidden),
+                )
+            )
         return lines
 
     def summary(self) -> str:
-        """One line for the terminal or a flash message."""
+        """One line for the terminal or a flash message (in the reader's language on a page)."""
         if not self.ok:
-            return f"{self.filename}: {self.failure}"
-        read = f"{self.rows_read:,} row{'s' if self.rows_read != 1 else ''} read"
+            return _("%(file)s: %(reason)s", file=self.filename, reason=self.failure)
+        read = ngettext(
+            "%(count)s row read",
+            "%(count)s rows read",
+            self.rows_read,
+            count=format_number(self.rows_read),
+        )
         if self.dry_run:
             if not self.counted:
-                return f"{self.filename}: dry run, {read}, all valid; nothing was written"
-            return (
-                f"{self.filename}: dry run, {read}, all valid: {self.rows_inserted:,} would be "
-                f"inserted, {self.rows_updated:,} updated, {self.rows_unchanged:,} unchanged; "
-                "nothing was written"
+                return _(
+                    "%(file)s: dry run, %(read)s, all valid; nothing was written",
+                    file=self.filename,
+                    read=read,
+                )
+            return _(
+                "%(file)s: dry run, %(read)s, all valid: %(inserted)s would be inserted, "
+                "%(updated)s updated, %(unchanged)s unchanged; nothing was written",
+                file=self.filename,
+                read=read,
+                inserted=format_number(self.rows_inserted),
+                updated=format_number(self.rows_updated),
+                unchanged=format_number(self.rows_unchanged),
             )
-        text = (
-            f"{self.filename}: {read}: {self.rows_inserted:,} inserted, "
-            f"{self.rows_updated:,} updated, {self.rows_unchanged:,} unchanged"
-        )
+        counts = {
+            "file": self.filename,
+            "read": read,
+            "inserted": format_number(self.rows_inserted),
+            "updated": format_number(self.rows_updated),
+            "unchanged": format_number(self.rows_unchanged),
+            "seconds": format_score(self.seconds, 1),
+        }
         if self.rows_skipped:
-            text += f", {self.rows_skipped:,} invalid skipped"
-        return text + f" ({self.seconds:.1f} s)"
+            return _(
+                "%(file)s: %(read)s: %(inserted)s inserted, %(updated)s updated, %(unchanged)s "
+                "unchanged, %(skipped)s invalid skipped (%(seconds)s s)",
+                skipped=format_number(self.rows_skipped),
+                **counts,
+            )
+        return _(
+            "%(file)s: %(read)s: %(inserted)s inserted, %(updated)s updated, %(unchanged)s "
+            "unchanged (%(seconds)s s)",
+            **counts,
+        )
 
 
 def recent_runs(session: Session, limit: int = 20) -> list[ImportRun]:
@@ -135,7 +169,7 @@ def run_import(
     ``progress(bytes_read)`` follows the file; ``filename`` names the file in error lines
     (the upload page passes the name the user chose rather than the temporary path).
     """
-    if kind not in KINDS:
+    if kind not in KINDS:  # a programming error: the CLI and the form offer only KINDS
         raise ValueError(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}")
     clock = time.perf_counter()
     started_at = utcnow()
@@ -147,7 +181,7 @@ def run_import(
     result.notices.extend(source.notices)
     if source.errors:
         errors.extend(source.errors)
-        return _finish_failed(result, errors, clock, "the file cannot be read")
+        return _finish_failed(result, errors, clock, _("the file cannot be read"))
 
     loader = LOADERS[kind](session, source, writing=not dry_run, user_id=getattr(user, "id", None))
     try:
@@ -168,7 +202,7 @@ def run_import(
             if errors and not skip_invalid:
                 raise ImportAborted(_invalid_reason(errors, result))
             if result.rows_valid == 0 and not dry_run:
-                raise ImportAborted("no valid rows: nothing was written")
+                raise ImportAborted(_("no valid rows: nothing was written"))
             result.rows_inserted = loader.inserted
             result.rows_updated = loader.updated
             result.rows_unchanged = result.rows_valid - loader.inserted - loader.updated
@@ -196,7 +230,9 @@ def run_import(
     except (sa.exc.SQLAlchemyError, session.get_bind().dialect.dbapi.Error) as error:
         # DBAPI errors come straight from the bulk path, which bypasses SQLAlchemy.
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        return _finish_failed(result, errors, clock, f"the database refused the rows: {reason}")
+        return _finish_failed(
+            result, errors, clock, _("the database refused the rows: %(reason)s", reason=reason)
+        )
     result.errors = errors.first
     result.error_count = errors.count
     result.seconds = time.perf_counter() - clock
@@ -209,13 +245,22 @@ class _DryRunDone(Exception):
 
 def _invalid_reason(errors: ErrorLog, result: ImportResult) -> str:
     rows = result.rows_read - result.rows_valid
-    plural = "s" if errors.count > 1 else ""
+    count = format_number(errors.count)
     if rows > 0:
-        return (
-            f"{errors.count:,} error{plural} in {rows:,} of {result.rows_read:,} rows: "
-            "nothing was written"
+        return ngettext(
+            "%(count)s error in %(rows)s of %(read)s rows: nothing was written",
+            "%(count)s errors in %(rows)s of %(read)s rows: nothing was written",
+            errors.count,
+            count=count,
+            rows=format_number(rows),
+            read=format_number(result.rows_read),
         )
-    return f"{errors.count:,} error{plural}: nothing was written"
+    return ngettext(
+        "%(count)s error: nothing was written",
+        "%(count)s errors: nothing was written",
+        errors.count,
+        count=count,
+    )
 
 
 def _finish_failed(

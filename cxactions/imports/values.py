@@ -10,7 +10,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from cxactions.foundations.scales import MAX_MAGNITUDE, number_problem
+from cxactions.foundations.scales import MAX_MAGNITUDE, format_short
+from cxactions.foundations.translation import _
 
 NUMBER_DTYPE = np.float64
 ISO_LOOSE = re.compile(
@@ -125,8 +126,17 @@ def _parse_datetimes(
         elif french and (match := FRENCH_DATE.fullmatch(value)):
             canonical[index] = _canonical_datetime(match, french=True)
         else:
-            expected = "dd/mm/yyyy or YYYY-MM-DD" if french else "ISO 8601: YYYY-MM-DD"
-            problems[index] = f"not a date ({expected}, optionally with a time): {quote(value)}"
+            problems[index] = (
+                _(
+                    "not a date (dd/mm/yyyy or YYYY-MM-DD, optionally with a time): %(value)s",
+                    value=quote(value),
+                )
+                if french
+                else _(
+                    "not a date (ISO 8601: YYYY-MM-DD, optionally with a time): %(value)s",
+                    value=quote(value),
+                )
+            )
             continue
         lengths[index] = len(canonical[index])
     instants = pd.to_datetime(
@@ -136,9 +146,9 @@ def _parse_datetimes(
         try:
             date.fromisoformat(canonical[index][:10])
         except ValueError:
-            problems[index] = f"impossible date: {quote(values[index])}"
+            problems[index] = _("impossible date: %(value)s", value=quote(values[index]))
         else:
-            problems[index] = f"impossible time: {quote(values[index])}"
+            problems[index] = _("impossible time: %(value)s", value=quote(values[index]))
     return instants, lengths > 10, problems
 
 
@@ -170,9 +180,14 @@ def _parse_numbers(values: np.ndarray, french: bool) -> tuple[np.ndarray, dict[i
         value = values[index]
         if not value.strip():
             continue
-        if np.isfinite(numbers[index]):
-            problems[int(index)] = f"{quote(value)} is {number_problem(numbers[index])}"
+        if np.isfinite(numbers[index]):  # finite, so too large (scales.number_problem)
+            problems[int(index)] = _(
+                "%(value)s is too large: numbers must lie between %(low)s and %(high)s",
+                value=quote(value),
+                low=format_short(-MAX_MAGNITUDE),
+                high=format_short(MAX_MAGNITUDE),
+            )
         else:  # also 'nan', 'inf' and '1e999'
-            problems[int(index)] = f"not a number: {quote(value)}"
+            problems[int(index)] = _("not a number: %(value)s", value=quote(value))
         numbers[index] = np.nan
     return numbers, problems

@@ -112,6 +112,11 @@ class SearchHit:
     language: str
     categories: list[str]
     snippet: str | None = None  # HTML with <mark>, escaped
+    # For the page (set by the service, not in the JSON): a challenge's name in the reader's
+    # language, and the languages that name and the snippet are written in.
+    shown_title: str | None = None
+    shown_title_lang: str | None = None
+    snippet_lang: str | None = None
 
 
 @dataclass

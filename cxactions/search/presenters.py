@@ -7,19 +7,27 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxactions.foundations.paging import bounded_int, page_number
-from cxactions.foundations.vocabulary import ChallengeStatus, SolutionKind, SolutionStatus
+from cxactions.foundations.translation import in_reader_language
+from cxactions.foundations.vocabulary import (
+    ChallengeStatus,
+    SolutionKind,
+    SolutionStatus,
+    label_of,
+)
 from cxactions.search.engine import MAX_PER_PAGE, SearchHit
 from cxactions.search.service import SearchOptions, SearchResult
 from cxactions.taxonomy.models import Challenge
 
 PER_PAGE = 10
 QUERY_MAX = 200  # characters: longer queries only cost time
-TYPES = {"solution": "Solutions", "challenge": "Challenges"}
-SORT_LABELS = {"relevance": "Relevance", "impact": "Measured impact"}
+TYPES = {"solution": lazy_gettext("Solutions"), "challenge": lazy_gettext("Challenges")}
+SORT_LABELS = {"relevance": lazy_gettext("Relevance"), "impact": lazy_gettext("Measured impact")}
 # Statuses a curator may filter on: solutions' and challenges' ("retired" is both).
 STATUSES = list(dict.fromkeys(str(status) for status in [*SolutionStatus, *ChallengeStatus]))
 # Facet name -> the query-string argument that filters on it.
@@ -37,17 +45,30 @@ class Category:
     code: str
     name: str
     active: bool
+    name_fr: str | None = None
+
+    @property
+    def shown_name(self) -> str:
+        """The name in the reader's language, else in the other one (``shown_name_lang``)."""
+        return in_reader_language(self.name, self.name_fr)[0] or self.code
+
+    @property
+    def shown_name_lang(self) -> str:
+        return in_reader_language(self.name, self.name_fr)[1]
 
 
 def categories(session: Session) -> dict[str, Category]:
     """Top-level challenges by code, by name: the values of the category filter."""
     rows = session.execute(
-        select(Challenge.code, Challenge.name, Challenge.status)
+        select(Challenge.code, Challenge.name, Challenge.name_fr, Challenge.status)
         .where(Challenge.parent_id.is_(None))
         .order_by(Challenge.position, Challenge.name)
     )
     return {
-        row.code: Category(row.code, row.name, row.status == ChallengeStatus.ACTIVE) for row in rows
+        row.code: Category(
+            row.code, row.name, row.status == ChallengeStatus.ACTIVE, name_fr=row.name_fr
+        )
+        for row in rows
     }
 
 
@@ -168,10 +189,14 @@ def hit_url(hit: SearchHit) -> str:
 
 
 def facet_labels(known_categories: Mapping[str, Category]) -> dict[str, dict[str, str]]:
-    """Words for the values of each facet (codes stay codes when nothing better is known)."""
+    """Words for the values of each facet (codes stay codes when nothing better is known), in
+    the reader's language; ``category_lang`` gives the language each category's name is in."""
     return {
-        "type": TYPES,
-        "kind": {kind.value: kind.label for kind in SolutionKind} | {"challenge": "Challenge"},
-        "category": {code: category.name for code, category in known_categories.items()},
-        "status": {status: status.capitalize() for status in STATUSES},
+        "type": {value: str(label) for value, label in TYPES.items()},
+        "kind": {kind.value: kind.label for kind in SolutionKind} | {"challenge": _("Challenge")},
+        "category": {code: category.shown_name for code, category in known_categories.items()},
+        "category_lang": {
+            code: category.shown_name_lang for code, category in known_categories.items()
+        },
+        "status": {status: label_of(status) for status in STATUSES},
     }

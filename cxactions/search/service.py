@@ -12,9 +12,11 @@ import threading
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from cxactions.foundations.extensions import db
+from cxactions.foundations.translation import in_reader_language
 from cxactions.impact.models import ImpactEstimate
 from cxactions.impact.services import latest_run
 from cxactions.language.tagging import keyword_phrases
@@ -99,8 +101,11 @@ def _rebuild_or_fail(path: str, *, force: bool = False) -> None:
     except Exception as error:
         log.exception("search index at %s could not be rebuilt", path)
         raise SearchUnavailable(
-            "search is unavailable while its index is rebuilt; try again in a minute "
-            f"({error.__class__.__name__})"
+            _(
+                "search is unavailable while its index is rebuilt; try again in a minute "
+                "(%(error)s)",
+                error=error.__class__.__name__,
+            )
         ) from error
 
 
@@ -132,10 +137,12 @@ def _impact_order(session: Session):
 
 
 def add_snippets(session: Session, result: SearchResult) -> None:
-    """Highlighted snippets for the page's hits, from the database's text."""
+    """Highlighted snippets for the page's hits, from the database's text; challenges also get
+    their name and description in the reader's language (the index holds the English ones)."""
     solution_ids = [hit.db_id for hit in result.results if hit.type == "solution"]
     challenge_ids = [hit.db_id for hit in result.results if hit.type == "challenge"]
     texts: dict[tuple[str, int], str] = {}
+    challenges: dict[int, sa.Row] = {}
     if solution_ids:
         for row in session.execute(
             sa.select(Solution.id, Solution.summary, Solution.body, Solution.steps).where(
@@ -147,17 +154,32 @@ def add_snippets(session: Session, result: SearchResult) -> None:
             )
     if challenge_ids:
         for row in session.execute(
-            sa.select(Challenge.id, Challenge.description, Challenge.keywords).where(
-                Challenge.id.in_(challenge_ids)
-            )
+            sa.select(
+                Challenge.id,
+                Challenge.name,
+                Challenge.name_fr,
+                Challenge.description,
+                Challenge.description_fr,
+                Challenge.keywords,
+            ).where(Challenge.id.in_(challenge_ids))
         ):
-            keywords = ", ".join(keyword_phrases(row.keywords))
-            texts["challenge", row.id] = "\n\n".join(filter(None, [row.description, keywords]))
+            challenges[row.id] = row
     terms = result.plan.terms if result.plan else {}
     for hit in result.results:
         text = texts.get((hit.type, hit.db_id), "")
         language = hit.language if hit.language in terms else "en"
+        row = challenges.get(hit.db_id) if hit.type == "challenge" else None
+        if row is not None:
+            hit.shown_title, hit.shown_title_lang = in_reader_language(row.name, row.name_fr)
+            description, written_in = in_reader_language(row.description, row.description_fr)
+            language = written_in if description else "en"
+            keywords = ", ".join(keyword_phrases(row.keywords))
+            text = "\n\n".join(filter(None, [description, keywords]))
+            hit.snippet_lang = written_in if description else None
         snippet = engine.make_snippet(text, terms.get(language, set()), language)
-        if hit.type == "challenge" and "<mark" not in snippet and terms.get("fr"):
-            snippet = engine.make_snippet(text, terms["fr"], "fr")
+        if row is not None and "<mark" not in snippet:
+            # Challenges' keywords are in both languages: try the other language's terms.
+            other = "fr" if language == "en" else "en"
+            if terms.get(other):
+                snippet = engine.make_snippet(text, terms[other], other)
         hit.snippet = snippet or None

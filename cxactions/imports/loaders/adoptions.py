@@ -7,7 +7,14 @@ import pandas as pd
 import sqlalchemy as sa
 
 from cxactions.imports.bulk import python_dates, upsert
-from cxactions.imports.loaders.base import UNITS_FIRST, Loader, plain, same_value
+from cxactions.imports.loaders.base import (
+    CHALLENGES_FIRST,
+    SOLUTIONS_FIRST,
+    UNITS_FIRST,
+    Loader,
+    plain,
+    same_value,
+)
 from cxactions.imports.results import ErrorLog
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
@@ -35,7 +42,7 @@ class AdoptionsLoader(Loader):
         rows, unit_ids = self.reference(rows, errors, "unit_id", self.units, UNITS_FIRST)
         rows = rows.assign(unit_pk=unit_ids)
         rows, solution_ids = self.reference(
-            rows, errors, "solution_id", self.solutions, "import solutions.csv first"
+            rows, errors, "solution_id", self.solutions, SOLUTIONS_FIRST
         )
         rows = rows.assign(solution_pk=solution_ids)
         if self.has_column("challenge_id"):
@@ -44,7 +51,7 @@ class AdoptionsLoader(Loader):
                 errors,
                 "challenge_id",
                 self.challenges,
-                "import challenges.csv first",
+                CHALLENGES_FIRST,
                 optional=True,
             )
             rows = rows.assign(challenge_pk=challenge_ids)

@@ -14,15 +14,20 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cxactions.foundations.scales import describe_scale
+from cxactions.foundations.scales import describe_scale, format_short
+from cxactions.foundations.translation import N_, _
 from cxactions.imports.bulk import iso_dates
 from cxactions.imports.reader import ImportFile
 from cxactions.imports.results import ErrorLog, ParseError
 from cxactions.surveys.models import Metric
 from cxactions.units.models import Unit
 
-UNITS_FIRST = "import units.csv first"
-METRICS_FIRST = (
+# Where the codes of a reference come from: the end of an "unknown code" message, translated
+# where the message is built (``_(UNITS_FIRST)``).
+UNITS_FIRST = N_("import units.csv first")
+CHALLENGES_FIRST = N_("import challenges.csv first")
+SOLUTIONS_FIRST = N_("import solutions.csv first")
+METRICS_FIRST = N_(
     "metrics come from the driver columns of responses.csv and from operations.csv: "
     "import those first"
 )
@@ -101,13 +106,15 @@ class Loader:
     ) -> tuple[pd.DataFrame, np.ndarray]:
         """Map ``column`` codes to ids; rows with unknown codes become errors.
 
-        ``what`` names the file that defines the codes, for the hint.
+        ``what`` names the file that defines the codes, for the hint (a message marked with
+        ``N_``, such as ``UNITS_FIRST``).
         """
         ids = rows[column].map(known)
         unknown = ids.isna().to_numpy().copy()
         if optional:
             unknown &= rows[column].notna().to_numpy()
         lower = by_lower_case(known) if unknown.any() else {}
+        hint = _(what) if unknown.any() else ""
         for line, code in zip(
             rows["line"].to_numpy()[unknown], rows[column].to_numpy()[unknown], strict=True
         ):
@@ -115,7 +122,12 @@ class Loader:
             message = (
                 unknown_by_case(column, code, right)
                 if right is not None
-                else f"unknown {column} '{code}' (not in the database: {what})"
+                else _(
+                    "unknown %(column)s '%(code)s' (not in the database: %(hint)s)",
+                    column=column,
+                    code=code,
+                    hint=hint,
+                )
             )
             errors.add(ParseError(int(line), column, message))
         keep = ~unknown
@@ -123,8 +135,6 @@ class Loader:
 
 
 # --------------------------------------------------------------------------- codes and case
-
-CASE_RULE = "codes are unique ignoring case"
 
 
 def by_lower_case(codes) -> dict[str, str]:
@@ -140,12 +150,22 @@ def case_hint(code: str, lower: dict[str, str]) -> str | None:
 
 def unknown_by_case(column: str, code: str, known: str) -> str:
     """A reference that differs only by case from a known code: refused, never resolved."""
-    return f"unknown {column} '{code}' (did you mean '{known}'? {CASE_RULE}: use '{known}')"
+    return _(
+        "unknown %(column)s '%(code)s' (did you mean '%(known)s'? codes are unique ignoring "
+        "case: use '%(known)s')",
+        column=column,
+        code=code,
+        known=known,
+    )
 
 
 def exists_by_case(code: str, known: str) -> str:
     """A new code that differs only by case from an existing one."""
-    return f"{code} already exists as {known} — {CASE_RULE}; use {known}"
+    return _(
+        "%(code)s already exists as %(known)s — codes are unique ignoring case; use %(known)s",
+        code=code,
+        known=known,
+    )
 
 
 class NewCodes:
@@ -169,9 +189,12 @@ class NewCodes:
             if known is not None:
                 message = exists_by_case(code, known)
             elif first is not None and first[0] != code:
-                message = (
-                    f"{code} differs only by case from {first[0]} on line {first[1]} — "
-                    f"{CASE_RULE}; use {first[0]}"
+                message = _(
+                    "%(code)s differs only by case from %(first)s on line %(line)d — codes are "
+                    "unique ignoring case; use %(first)s",
+                    code=code,
+                    first=first[0],
+                    line=first[1],
                 )
             else:
                 self.seen.setdefault(lower, (code, int(line)))
@@ -223,9 +246,12 @@ def scale_of(row: Any) -> tuple[float | None, float | None]:
 
 
 def off_scale_message(value: float, code: str, scale: tuple[float | None, float | None]) -> str:
-    return (
-        f"{value:g} is outside the scale of {code} ({describe_scale(*scale)}); a CX lead can "
-        "change the scale on /metrics or with targets.csv (min, max)"
+    return _(
+        "%(value)s is outside the scale of %(metric)s (%(scale)s); a CX lead can change the "
+        "scale on /metrics or with targets.csv (min, max)",
+        value=format_short(value),
+        metric=code,
+        scale=describe_scale(*scale),
     )
 
 
@@ -306,8 +332,21 @@ class MetricReferences:
                 message = unknown_by_case("metric", code, same)
             else:
                 close = difflib.get_close_matches(code, list(self.metrics), n=1)
-                hint = f"did you mean '{close[0]}'? " if close else ""
-                message = f"unknown metric '{code}' ({hint}not in the database: {METRICS_FIRST})"
+                message = (
+                    _(
+                        "unknown metric '%(code)s' (did you mean '%(close)s'? not in the "
+                        "database: %(hint)s)",
+                        code=code,
+                        close=close[0],
+                        hint=_(METRICS_FIRST),
+                    )
+                    if close
+                    else _(
+                        "unknown metric '%(code)s' (not in the database: %(hint)s)",
+                        code=code,
+                        hint=_(METRICS_FIRST),
+                    )
+                )
             errors_for(rows, errors, mask, "metric", message)
         rows = rows.loc[~bad].reset_index(drop=True)
         return rows.assign(metric_pk=rows["metric"].map(self.metrics).astype(np.int64))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cxactions.foundations.translation import _
 from cxactions.foundations.vocabulary import MetricKind
 from cxactions.imports.bulk import execute_many, upsert_statement
 from cxactions.imports.formats import METRIC_CODE
@@ -53,11 +54,16 @@ class OperationsLoader(BulkLoader):
             if same is not None:
                 message = exists_by_case(code, same)
             elif known is not None and known[1] != MetricKind.OPERATIONAL:
-                message = f"'{code}' is a survey {known[1].value} metric, not an operational input"
+                message = _(
+                    "'%(code)s' is a survey %(kind)s metric, not an operational input",
+                    code=code,
+                    kind=known[1].value,
+                )
             elif known is None and not METRIC_CODE.fullmatch(code):
-                message = (
-                    f"metric '{code}': use lower-case letters, digits and underscores, "
-                    "starting with a letter (e.g. 'wait_minutes')"
+                message = _(
+                    "metric '%(code)s': use lower-case letters, digits and underscores, "
+                    "starting with a letter (e.g. 'wait_minutes')",
+                    code=code,
                 )
             else:
                 if known is not None:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from cxactions.foundations.scales import default_scale
+from cxactions.foundations.translation import _
 from cxactions.foundations.vocabulary import MetricKind
 from cxactions.imports.bulk import execute_many, json_objects, sqlite_datetimes, upsert_statement
 from cxactions.imports.loaders.base import (
@@ -57,8 +58,12 @@ class ResponsesLoader(BulkLoader):
                     ParseError(
                         1,
                         code,
-                        f"'{code}' is already an {row.kind.value} metric, not a survey driver; "
-                        "rename the column",
+                        _(
+                            "'%(code)s' is already an %(kind)s metric, not a survey driver; "
+                            "rename the column",
+                            code=code,
+                            kind=row.kind.value,
+                        ),
                     )
                 )
             else:

@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from cxactions.foundations.translation import _
 from cxactions.foundations.vocabulary import ThresholdKind
 from cxactions.imports.loaders.base import (
+    CHALLENGES_FIRST,
     Loader,
     MetricReferences,
     metric_rows,
@@ -63,12 +65,16 @@ class SignalsLoader(MetricReferences, Loader):
                 ParseError(
                     int(line),
                     "challenge_id",
-                    f"'{code}' was merged into '{self.merged[code]}': use '{self.merged[code]}'",
+                    _(
+                        "'%(code)s' was merged into '%(survivor)s': use '%(survivor)s'",
+                        code=code,
+                        survivor=self.merged[code],
+                    ),
                 )
             )
         rows = rows.loc[~merged].reset_index(drop=True)
         rows, challenge_ids = self.reference(
-            rows, errors, "challenge_id", self.challenges, "import challenges.csv first"
+            rows, errors, "challenge_id", self.challenges, CHALLENGES_FIRST
         )
         rows = rows.assign(challenge_pk=challenge_ids.astype(np.int64))
         rows = self.known_metrics(rows, errors)

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from cxactions.foundations.translation import _
 from cxactions.imports.bulk import upsert
 from cxactions.imports.loaders.base import (
-    CASE_RULE,
+    CHALLENGES_FIRST,
     Loader,
     NewCodes,
     by_lower_case,
@@ -62,15 +63,19 @@ class SolutionsLoader(Loader):
                 shown = ", ".join(
                     f"'{code}'"
                     if hints[code] is None
-                    else f"'{code}' (did you mean '{hints[code]}'?)"
+                    else _("'%(code)s' (did you mean '%(known)s'?)", code=code, known=hints[code])
                     for code in unknown
                 )
                 if all(hints.values()):
-                    message = f"unknown challenge_id {shown}: {CASE_RULE}"
+                    message = _(
+                        "unknown challenge_id %(codes)s: codes are unique ignoring case",
+                        codes=shown,
+                    )
                 else:
-                    message = (
-                        f"unknown challenge_id {shown} (not in the database: import "
-                        "challenges.csv first)"
+                    message = _(
+                        "unknown challenge_id %(codes)s (not in the database: %(hint)s)",
+                        codes=shown,
+                        hint=_(CHALLENGES_FIRST),
                     )
                 errors.add(ParseError(line, "challenge_ids", message))
         return rows.loc[~bad].reset_index(drop=True)

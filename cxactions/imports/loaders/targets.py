@@ -10,7 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxactions.foundations.scales import default_scale, describe_scale, on_scale, scale_problem
+from cxactions.foundations.scales import (
+    default_scale,
+    describe_scale,
+    format_short,
+    on_scale,
+    scale_problem,
+)
+from cxactions.foundations.translation import _
 from cxactions.foundations.vocabulary import MetricKind
 from cxactions.imports.formats import METRIC_CODE
 from cxactions.imports.loaders.base import (
@@ -55,32 +62,73 @@ class TargetsLoader(MetricReferences, Loader):
         if current is not None:
             kind = MetricKind(plain(current.kind))
             if given and given != kind.value:
-                article = "a" if kind == MetricKind.DRIVER else "an"
-                return None, ("kind", f"'{code}' is {article} {kind.value} metric, not {given}")
+                # English needs its article ("a driver", "an outcome"): one sentence for each.
+                message = (
+                    _(
+                        "'%(code)s' is a %(kind)s metric, not %(given)s",
+                        code=code,
+                        kind=kind.value,
+                        given=given,
+                    )
+                    if kind == MetricKind.DRIVER
+                    else _(
+                        "'%(code)s' is an %(kind)s metric, not %(given)s",
+                        code=code,
+                        kind=kind.value,
+                        given=given,
+                    )
+                )
+                return None, ("kind", message)
             return kind, ("", "")
         same = case_hint(code, self.lower)
         if same is not None:
             return None, ("metric", unknown_by_case("metric", code, same))
         if code == OVERALL:
             if given and given != MetricKind.OUTCOME.value:
-                return None, ("kind", f"'{OVERALL}' is the outcome (kind outcome), not {given}")
+                return None, (
+                    "kind",
+                    _(
+                        "'%(code)s' is the outcome (kind outcome), not %(given)s",
+                        code=OVERALL,
+                        given=given,
+                    ),
+                )
             return MetricKind.OUTCOME, ("", "")
         if not given:
             close = difflib.get_close_matches(code, list(self.existing), n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            return None, (
-                "metric",
-                f"unknown metric '{code}' ({hint}not in the database: {METRICS_FIRST}) — or "
-                "declare it with a kind column (driver or operational)",
+            message = (
+                _(
+                    "unknown metric '%(code)s' (did you mean '%(close)s'? not in the database: "
+                    "%(hint)s) — or declare it with a kind column (driver or operational)",
+                    code=code,
+                    close=close[0],
+                    hint=_(METRICS_FIRST),
+                )
+                if close
+                else _(
+                    "unknown metric '%(code)s' (not in the database: %(hint)s) — or declare it "
+                    "with a kind column (driver or operational)",
+                    code=code,
+                    hint=_(METRICS_FIRST),
+                )
             )
+            return None, ("metric", message)
         if given == MetricKind.OUTCOME.value:
-            return None, ("kind", f"only '{OVERALL}' is the outcome: declare a driver or an "
-                                  "operational metric")  # fmt: skip
+            return None, (
+                "kind",
+                _(
+                    "only '%(code)s' is the outcome: declare a driver or an operational metric",
+                    code=OVERALL,
+                ),
+            )
         if not METRIC_CODE.fullmatch(code):
             return None, (
                 "metric",
-                f"metric '{code}': use lower-case letters, digits and underscores, starting "
-                "with a letter (e.g. 'wait_minutes')",
+                _(
+                    "metric '%(code)s': use lower-case letters, digits and underscores, "
+                    "starting with a letter (e.g. 'wait_minutes')",
+                    code=code,
+                ),
             )
         return MetricKind(given), ("", "")
 
@@ -123,8 +171,13 @@ class TargetsLoader(MetricReferences, Loader):
                             "target",
                             off_scale_message(wanted, code, new)
                             if not np.isnan(target)
-                            else f"the stored target {wanted:g} of {code} is outside the scale "
-                            f"{describe_scale(*new)}: give a target on it",
+                            else _(
+                                "the stored target %(target)s of %(metric)s is outside the "
+                                "scale %(scale)s: give a target on it",
+                                target=format_short(wanted),
+                                metric=code,
+                                scale=describe_scale(*new),
+                            ),
                         )
                     )
                 else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
+from cxactions.foundations.translation import _
 from cxactions.foundations.trees import find_cycles
 from cxactions.imports.bulk import upsert
 from cxactions.imports.loaders.base import (
@@ -91,14 +92,21 @@ class TreeLoader(Loader):
                         "parent_id",
                         unknown_by_case(self.what, parent, right)
                         if right is not None
-                        else f"unknown {self.what} '{parent}' (not in the database nor in "
-                        "this file)",
+                        else _(
+                            "unknown %(column)s '%(code)s' (not in the database nor in this file)",
+                            column=self.what,
+                            code=parent,
+                        ),
                     )
                 )
         for code, cycle in find_cycles(parents, codes).items():
             bad.add(code)
             path = " → ".join([*cycle, cycle[0]])
-            errors.add(ParseError(lines[code], "parent_id", f"the parents form a cycle: {path}"))
+            errors.add(
+                ParseError(
+                    lines[code], "parent_id", _("the parents form a cycle: %(path)s", path=path)
+                )
+            )
         if skip_invalid:
             # A row whose parent was skipped cannot be written either.
             changed = True
@@ -113,7 +121,10 @@ class TreeLoader(Loader):
                             ParseError(
                                 lines[code],
                                 "parent_id",
-                                f"skipped because its parent '{parent}' is invalid",
+                                _(
+                                    "skipped because its parent '%(parent)s' is invalid",
+                                    parent=parent,
+                                ),
                             )
                         )
         if bad and not skip_invalid:
