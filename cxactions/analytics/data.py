@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cxactions.analytics.panel import PERIODS, Panel, build_panel
-from cxactions.foundations import trees
+from cxactions.foundations import translation, trees
 from cxactions.foundations.vocabulary import AdoptionStatus, MetricKind
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
@@ -166,7 +166,7 @@ def load_panel(session: Session, period: str = "week", *, region_of: str | None 
     if region_of is not None:
         group = regions.loc[regions["unit_id"] == region_of, "group"]
         if group.empty:
-            raise ValueError(f"unknown unit {region_of!r}")
+            raise ValueError(translation._("unknown unit %(unit)r", unit=region_of))
         codes = regions.loc[regions["group"] == group.iloc[0], "unit_id"].tolist()
     adoptions = implemented_adoptions(session)
     if codes is not None:
@@ -195,7 +195,7 @@ def subtree_unit_ids(session: Session, unit_code: str) -> list[int]:
     root = sa.select(Unit.id).where(Unit.code == unit_code)
     found = sorted(trees.subtree_ids(session, Unit, root))
     if not found:  # the root itself is always in its subtree
-        raise ValueError(f"unknown unit {unit_code!r}")
+        raise ValueError(translation._("unknown unit %(unit)r", unit=unit_code))
     return found
 
 

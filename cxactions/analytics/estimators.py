@@ -34,6 +34,7 @@ from cxactions.analytics import cs
 from cxactions.analytics.distributions import normal_quantile, t_quantile
 from cxactions.analytics.fixed_effects import TwoWaySolver
 from cxactions.analytics.panel import Panel
+from cxactions.foundations import translation
 
 ESTIMATORS = ("imputation", "cs", "twfe", "naive")
 DEFAULT_ESTIMATOR = "imputation"
@@ -865,13 +866,20 @@ def unit_trajectory(
     options = (options or ImpactOptions()).resolved(panel.period)
     rows = np.flatnonzero(panel.unit_ids == unit_id)
     if rows.size == 0:
-        raise ValueError(f"no survey responses at unit {unit_id!r}")
+        # Shown on the unit's "did it work here?" page: in the reader's language.
+        raise ValueError(translation._("no survey responses at unit %(unit)r", unit=unit_id))
     unit = int(rows[0])
     adoption = panel.adoptions[
         (panel.adoptions["unit"] == unit) & (panel.adoptions["solution"] == solution)
     ]
     if adoption.empty:
-        raise ValueError(f"{solution!r} has not taken effect at {unit_id!r} inside the data")
+        raise ValueError(
+            translation._(
+                "%(solution)r has not taken effect at %(unit)r inside the data",
+                solution=solution,
+                unit=unit_id,
+            )
+        )
     start = int(adoption["start"].iloc[0])
     solutions = panel.solutions
     exposure = _exposure(panel, solutions, replace(options, placebo=0))

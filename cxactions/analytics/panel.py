@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cxactions.foundations.translation import _
+
 PERIODS = ("week", "month", "quarter", "year")
 _FREQUENCIES = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
 
@@ -109,7 +111,8 @@ def build_panel(
         raise ValueError(f"unknown period {period!r}: choose one of {', '.join(PERIODS)}")
     cells = cells[cells["n"] > 0]
     if cells.empty:
-        raise ValueError("no survey responses to build a panel from")
+        # Shown on the unit's "did it work here?" page: in the reader's language.
+        raise ValueError(_("no survey responses to build a panel from"))
     starts = pd.to_datetime(cells["period_start"]).to_numpy().astype("datetime64[D]")
     first = starts.min() if first is None else np.datetime64(first, "D")
     last = starts.max() if last is None else np.datetime64(last, "D")

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from cxactions.analytics.data import driver_frame, metric_catalogue, subtree_unit_ids
 from cxactions.analytics.drivers import DEFAULT_METHOD, METHODS, key_drivers
 from cxactions.drivers.models import DriverWeights
 from cxactions.foundations.charts import ScatterPoint, scatter_chart
+from cxactions.foundations.translation import N_, format_number, format_percent
 from cxactions.foundations.versions import SURVEY_DATA, bump_data_version, current_data_version
 from cxactions.surveys.aggregates import OVERALL
 from cxactions.units.models import Unit
@@ -30,6 +33,17 @@ COLUMNS = [
     "higher_is_better", "gap_to_target", "n", "r2_contribution", "beta", "correlation",
     "quadrant",
 ]  # fmt: skip
+
+# Where each predictor falls on the importance-versus-performance chart: the ``quadrant`` codes
+# (a column of the CLI's output), and their words on the page (``_(row.quadrant)``).
+QUADRANTS = {
+    "fix first": N_("fix first"),
+    "keep up": N_("keep up"),
+    "watch": N_("watch"),
+    "over-served": N_("over-served"),
+    "important": N_("important"),
+    "secondary": N_("secondary"),
+}
 
 
 @dataclass
@@ -97,15 +111,21 @@ def driver_importance(
         raise ValueError("weeks must be at least 1")
     unit_ids = subtree_unit_ids(session, region_code) if region_code is not None else None
     frame = driver_frame(session, unit_ids=unit_ids, weeks=weeks)
-    where = f" in {region_code}" if region_code else ""
+    # The reasons below are shown on the drivers page (in the reader's language) and by the CLI.
     if frame.empty:
-        raise ValueError(f"no survey responses{where}: import responses first")
+        if region_code:
+            raise ValueError(
+                _("no survey responses in %(region)s: import responses first", region=region_code)
+            )
+        raise ValueError(_("no survey responses: import responses first"))
     catalogue = metric_catalogue(session).set_index("code")
     candidates = [column for column in frame.columns[4:] if column in catalogue.index]
     if not candidates:
         raise ValueError(
-            "no drivers to analyse: add driver score columns to the responses "
-            "or import operational inputs"
+            _(
+                "no drivers to analyse: add driver score columns to the responses "
+                "or import operational inputs"
+            )
         )
     notes: list[str] = []
     coverage = frame[candidates].notna().mean()
@@ -113,18 +133,35 @@ def driver_importance(
     for code in candidates:
         if code not in predictors:
             notes.append(
-                f"{code} left out: present in {coverage[code]:.0%} of unit-weeks "
-                f"(needs {MIN_COVERAGE:.0%})"
+                _(
+                    "%(code)s left out: present in %(share)s of unit-weeks (needs %(needed)s)",
+                    code=code,
+                    share=format_percent(coverage[code]),
+                    needed=format_percent(MIN_COVERAGE),
+                )
             )
     if not predictors:
-        raise ValueError(f"no driver is recorded on enough unit-weeks{where} to analyse")
+        if region_code:
+            raise ValueError(
+                _(
+                    "no driver is recorded on enough unit-weeks in %(region)s to analyse",
+                    region=region_code,
+                )
+            )
+        raise ValueError(_("no driver is recorded on enough unit-weeks to analyse"))
     weights = frame["n"].to_numpy()
     result = key_drivers(frame, OVERALL, predictors, weights=weights, method=method)
     notes.extend(result.notes)
     complete = frame[[OVERALL, *predictors]].notna().all(axis=1)
     if not complete.all():
+        left_out = int((~complete).sum())
         notes.append(
-            f"{int((~complete).sum())} unit-weeks without every driver left out (listwise)"
+            ngettext(
+                "%(count)s unit-week without every driver left out (listwise)",
+                "%(count)s unit-weeks without every driver left out (listwise)",
+                left_out,
+                count=format_number(left_out),
+            )
         )
 
     table = result.table()

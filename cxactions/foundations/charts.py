@@ -1,7 +1,8 @@
 """Geometry for small server-rendered SVG charts: plain Python, no Flask, no JavaScript.
 
 A template macro (``templates/_macros/charts.html``) draws what these functions compute, so the
-markup stays in templates and the arithmetic stays testable.
+markup stays in templates and the arithmetic stays testable. Tick labels (numbers, months) are
+written the reader's way through the translation seam: 7.5 / 7,5, Dec 2024 / déc. 2024.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+
+from babel.numbers import format_scientific
+
+from cxactions.foundations.translation import format_day, format_score, format_signed, locale
 
 # A gap of more than this many days between two points breaks the line (weeks with no data).
 MAX_GAP_DAYS = 7
@@ -96,12 +101,13 @@ def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
 
 
 def _tick_label(value: float, step: float) -> str:
+    """A tick's number in the reader's language, with as many decimals as the step needs."""
     if not math.isfinite(value):
         return ""
-    if max(abs(value), abs(step)) >= 1e9 or 0 < step < 1e-6:
-        return f"{value:.6g}"
+    if value != 0 and (max(abs(value), abs(step)) >= 1e9 or 0 < step < 1e-6):
+        return format_scientific(value, format="0.#####E0", locale=locale())
     decimals = max(0, -math.floor(math.log10(step))) if 0 < step < 1 else 0
-    return f"{value:.{decimals}f}"
+    return format_score(value, decimals)
 
 
 def _position(value: float, low: float, high: float) -> float:
@@ -202,15 +208,13 @@ def _month_ticks(first: date, last: date, x_of) -> list[tuple[float, str]]:
             months.append(cursor)
         cursor = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
     if not months:
-        return [(round(x_of(first), 1), first.strftime("%d %b"))]
+        return [(round(x_of(first), 1), format_day(first, "d MMM"))]
     stride = math.ceil(len(months) / 6)
     shown = months[::stride]
     return [
         (
             round(x_of(month), 1),
-            month.strftime("%b %Y")
-            if month.month == 1 or month == shown[0]
-            else month.strftime("%b"),
+            format_day(month, "MMM y" if month.month == 1 or month == shown[0] else "MMM"),
         )
         for month in shown
     ]
@@ -310,7 +314,10 @@ def _event_x_ticks(first: float, last: float, x_of, wanted: int = 8) -> list[tup
         value += step
     if first <= 0 <= last and 0 not in ticks:
         ticks.append(0)
-    return [(round(x_of(value), 1), f"{value:+d}" if value else "0") for value in sorted(ticks)]
+    return [
+        (round(x_of(value), 1), format_signed(value, 0) if value else "0")
+        for value in sorted(ticks)
+    ]
 
 
 def event_chart(

@@ -15,6 +15,8 @@ from datetime import date
 
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session, selectinload
 
 from cxactions.analytics.estimators import DEFAULT_DIP, DEFAULT_PLACEBO
@@ -30,14 +32,30 @@ from cxactions.foundations.charts import (
     interval_axis,
     interval_bar,
 )
-from cxactions.foundations.vocabulary import AdoptionStatus, SolutionKind, SolutionStatus
+from cxactions.foundations.translation import (
+    N_,
+    format_day,
+    format_number,
+    format_score,
+    format_signed,
+    in_reader_language,
+)
+from cxactions.foundations.vocabulary import (
+    AdoptionStatus,
+    SolutionKind,
+    SolutionStatus,
+    label_of,
+)
 from cxactions.impact.models import ImpactEstimate, ImpactEventEstimate, ImpactRun
 from cxactions.impact.services import (
     SUMMARY_CSV,
     SUMMARY_EXTRA,
     Freshness,
     ImpactSettings,
+    PeriodWords,
     adoption_trajectory,
+    period_count,
+    period_words,
     plain_reading,
 )
 from cxactions.library.models import Solution, solution_challenges
@@ -46,11 +64,12 @@ from cxactions.taxonomy.models import Challenge
 from cxactions.taxonomy.services import ChallengeNode, challenge_tree, subtree_ids
 from cxactions.units.models import Unit
 
+# The orders of the leaderboard; the template translates the labels (``_(label)``).
 SORTS = {
-    "rank": "Rank (best evidence first)",
-    "effect": "Effect (largest first)",
-    "units": "Adopting units (most first)",
-    "title": "Title (A to Z)",
+    "rank": N_("Rank (best evidence first)"),
+    "effect": N_("Effect (largest first)"),
+    "units": N_("Adopting units (most first)"),
+    "title": N_("Title (A to Z)"),
 }
 CSV_COLUMNS = [*SUMMARY_CSV, "kind", "status", *SUMMARY_EXTRA, "units_needed"]
 # One unit's story shows this many periods either side of its adoption.
@@ -60,8 +79,14 @@ COMPACT_CHART = {"width": 400, "height": 300, "margin": (20, 10, 44, 48)}
 
 
 def period_word(period: str) -> str:
-    """The grain's name in a sentence ("week"), or "period" for an unknown one."""
+    """The grain's code ("week"), or "period" for an unknown one (a CSS class, a switch in
+    a template); ``period_words`` names it in the reader's language."""
     return period if period in PERIODS else "period"
+
+
+def signed_count(value: int) -> str:
+    """A whole number of periods from the adoption, with its sign: +3, −2, +0."""
+    return f"{'−' if value < 0 else '+'}{format_number(abs(value))}"
 
 
 # --- One solution's evidence ------------------------------------------------------------------
@@ -200,8 +225,9 @@ class LeaderboardRow:
 @dataclass
 class ChallengeOption:
     code: str
-    label: str
+    label: str  # the name in the reader's language (see ``lang``)
     depth: int
+    lang: str = "en"
 
 
 @dataclass
@@ -231,7 +257,8 @@ def challenge_options(session: Session) -> list[ChallengeOption]:
 
     def walk(nodes: list[ChallengeNode], depth: int) -> None:
         for node in nodes:
-            options.append(ChallengeOption(node.challenge.code, node.challenge.name, depth))
+            label, lang = in_reader_language(node.challenge.name, node.challenge.name_fr)
+            options.append(ChallengeOption(node.challenge.code, label or "", depth, lang))
             walk(node.children, depth + 1)
 
     walk(challenge_tree(session), 0)
@@ -377,6 +404,33 @@ class SolutionImpact:
     def run(self) -> ImpactRun | None:
         return self.freshness.run
 
+    @property
+    def words(self) -> PeriodWords:
+        """The run's grain in words ("week" before any run)."""
+        return period_words(self.run.period if self.run is not None else "week")
+
+    def chart_description(self) -> str:
+        """The event-study chart's description: what it shows and each phase's average."""
+        period = self.run.period if self.run is not None else "week"
+        phases = []
+        for phase, count, mean in self.phase_summary():
+            values = {"periods": period_count(count, period), "mean": format_signed(mean)}
+            if phase == "placebo":
+                phases.append(_("%(periods)s of placebo check averaging %(mean)s points", **values))
+            elif phase == "dip":
+                phases.append(_("%(periods)s of dip window averaging %(mean)s points", **values))
+            elif phase == "effect":
+                phases.append(_("%(periods)s of effect averaging %(mean)s points", **values))
+            else:
+                phases.append(_("%(periods)s later averaging %(mean)s points", **values))
+        return _(
+            "Estimated change in satisfaction by %(period)s since adoption, each with its 95%% "
+            "interval, against a zero line: %(phases)s. The figures are in the table below the "
+            "chart.",
+            period=self.words.one,
+            phases="; ".join(phases),
+        )
+
     def phase_summary(self) -> list[tuple[str, int, float]]:
         """(phase, periods, mean effect) for each phase present, in event-time order."""
         summary: list[tuple[str, int, float]] = []
@@ -410,27 +464,46 @@ def shrinkage_sentence(estimate: ImpactEstimate, run: ImpactRun | None) -> str |
     ):
         return None
     prior = run.prior_mean if run is not None else None
+    raw = format_signed(estimate.raw_effect)
     if prior is None:
-        return (
-            f"Too few solutions have enough evidence yet to learn how much effects vary, so the "
-            f"{estimate.raw_effect:+.2f} points its adopting units show is not pulled towards "
-            "the library-wide average: read it with its interval."
+        return _(
+            "Too few solutions have enough evidence yet to learn how much effects vary, so the "
+            "%(raw)s points its adopting units show is not pulled towards the library-wide "
+            "average: read it with its interval.",
+            raw=raw,
         )
-    towards = (
-        f"towards the library-wide average of {prior:+.2f}"
-        if prior is not None and math.isfinite(prior)
-        else "towards the library-wide average"
-    )
+    known = math.isfinite(prior)
     if abs(estimate.raw_effect - estimate.effect) < 0.005:
-        return (
-            f"Its adopting units alone show {estimate.raw_effect:+.2f} points; pulling that "
-            f"{towards} in proportion to its uncertainty, as we do to guard against luck, "
-            "leaves it where it is."
+        if known:
+            return _(
+                "Its adopting units alone show %(raw)s points; pulling that towards the "
+                "library-wide average of %(prior)s in proportion to its uncertainty, as we do "
+                "to guard against luck, leaves it where it is.",
+                raw=raw,
+                prior=format_signed(prior),
+            )
+        return _(
+            "Its adopting units alone show %(raw)s points; pulling that towards the "
+            "library-wide average in proportion to its uncertainty, as we do to guard against "
+            "luck, leaves it where it is.",
+            raw=raw,
         )
-    return (
-        f"Its adopting units alone show {estimate.raw_effect:+.2f} points; because a handful of "
-        f"units can flatter or harm a solution by luck, that is pulled {towards} in proportion "
-        f"to its uncertainty, to the {estimate.effect:+.2f} we stand behind and rank on."
+    if known:
+        return _(
+            "Its adopting units alone show %(raw)s points; because a handful of units can "
+            "flatter or harm a solution by luck, that is pulled towards the library-wide "
+            "average of %(prior)s in proportion to its uncertainty, to the %(effect)s we stand "
+            "behind and rank on.",
+            raw=raw,
+            prior=format_signed(prior),
+            effect=format_signed(estimate.effect),
+        )
+    return _(
+        "Its adopting units alone show %(raw)s points; because a handful of units can flatter "
+        "or harm a solution by luck, that is pulled towards the library-wide average in "
+        "proportion to its uncertainty, to the %(effect)s we stand behind and rank on.",
+        raw=raw,
+        effect=format_signed(estimate.effect),
     )
 
 
@@ -440,11 +513,13 @@ def event_study_chart(
     """Effects by event time with their intervals; placebo, dip and effect periods apart."""
     if not events:
         return None
-    word = period_word(period)
+    words = period_words(period_word(period))
     dip = [event.event_time for event in events if event.phase == "dip"]
     bands = []
     if dip:
-        bands.append(Band(min(dip) - 0.5, max(dip) + 0.5, "band--dip", "left out of the baseline"))
+        bands.append(
+            Band(min(dip) - 0.5, max(dip) + 0.5, "band--dip", _("left out of the baseline"))
+        )
     points = [
         EventPoint(
             x=event.event_time,
@@ -452,41 +527,68 @@ def event_study_chart(
             low=event.ci_low,
             high=event.ci_high,
             css_class=f"point--{event.phase}",
-            title=_event_title(event, word),
+            title=_event_title(event, words),
         )
         for event in events
         if event.effect is not None
     ]
+    if compact:
+        x_label = _("%(Periods)s since adoption", Periods=_capital(words.many))
+    else:
+        x_label = _(
+            "%(Periods)s since adoption (0 = the %(period)s it took effect)",
+            Periods=_capital(words.many),
+            period=words.one,
+        )
     return event_chart(
         points=points,
         bands=bands,
         zero_line=True,
-        x_label=f"{word.capitalize()}s since adoption"
-        + ("" if compact else f" (0 = the {word} it took effect)"),
-        y_label="Change in satisfaction (points)",
+        x_label=x_label,
+        y_label=_("Change in satisfaction (points)"),
         **(COMPACT_CHART if compact else {}),
     )
 
 
+# What each phase of an event study is, in a point's tooltip (translated where shown).
 PHASE_WORDS = {
-    "placebo": "placebo check (before the dip)",
-    "dip": "dip window, left out of the baseline",
-    "effect": "effect",
-    "late": "after the effect window",
+    "placebo": N_("placebo check (before the dip)"),
+    "dip": N_("dip window, left out of the baseline"),
+    "effect": N_("effect"),
+    "late": N_("after the effect window"),
 }
 
 
-def _event_title(event: ImpactEventEstimate, word: str) -> str:
-    interval = (
-        f" (95% interval {event.ci_low:+.2f} to {event.ci_high:+.2f})"
-        if event.ci_low is not None and event.ci_high is not None
-        else ""
+def _capital(word: str) -> str:
+    """``word`` with its first letter upper case ("weeks" → "Weeks"), the rest untouched."""
+    return word[:1].upper() + word[1:]
+
+
+def _event_title(event: ImpactEventEstimate, words: PeriodWords) -> str:
+    phase = PHASE_WORDS.get(event.phase)
+    title = _(
+        "%(Period)s %(time)s, %(phase)s: %(effect)s",
+        Period=_capital(words.one),
+        time=signed_count(event.event_time),
+        phase=_(phase) if phase else event.phase,
+        effect=format_signed(event.effect),
     )
-    units = f", {event.n_units} units" if event.n_units is not None else ""
-    return (
-        f"{word.capitalize()} {event.event_time:+d}, {PHASE_WORDS.get(event.phase, event.phase)}: "
-        f"{event.effect:+.2f}{interval}{units}"
-    )
+    if event.ci_low is not None and event.ci_high is not None:
+        title = _(
+            "%(title)s (95%% interval %(low)s to %(high)s)",
+            title=title,
+            low=format_signed(event.ci_low),
+            high=format_signed(event.ci_high),
+        )
+    if event.n_units is not None:
+        title = ngettext(
+            "%(title)s, %(count)s unit",
+            "%(title)s, %(count)s units",
+            event.n_units,
+            title=title,
+            count=format_number(event.n_units),
+        )
+    return title
 
 
 def solution_impact(
@@ -530,8 +632,13 @@ def solution_impact(
     visible = [row for row in adopters if row.visible]
     reading = None
     if evidence.has_interval:
+        kinds = {(item.unit.kind or "").strip().lower() for item in implemented}
         reading = plain_reading(
-            estimate.effect, estimate.ci_low, estimate.ci_high, estimate.n_units, word
+            estimate.effect,
+            estimate.ci_low,
+            estimate.ci_high,
+            estimate.n_units,
+            kinds.pop() if len(kinds) == 1 else None,
         )
     return SolutionImpact(
         evidence=evidence,
@@ -584,6 +691,11 @@ class AdoptionStory:
     @property
     def word(self) -> str:
         return period_word(self.period)
+
+    @property
+    def words(self) -> PeriodWords:
+        """The grain in the reader's language: ``words.one``, ``words.many``, ``words.count(n)``."""
+        return period_words(self.word)
 
     def _mean_gap(self, rows: list[StoryRow]) -> float | None:
         gaps = [row.gap for row in rows if row.gap is not None]
@@ -645,15 +757,16 @@ def adoption_story(
         window=settings.window,
     )
     if adoption.status != AdoptionStatus.IMPLEMENTED or adoption.effective_on is None:
-        story.reason = (
-            f"This plan item is {adoption.status.value.replace('_', ' ')}: there is nothing to "
-            "compare until it has been implemented, with the date it took effect."
+        story.reason = _(
+            "This plan item is %(status)s: there is nothing to compare until it has been "
+            "implemented, with the date it took effect.",
+            status=label_of(adoption.status).lower(),
         )
         return story
     try:
         frame = adoption_trajectory(session, unit.code, solution.code, settings)
     except ValueError as error:
-        story.reason = f"Nothing to compare yet: {error}."
+        story.reason = _("Nothing to compare yet: %(reason)s.", reason=str(error))
         return story
     span = STORY_SPAN.get(settings.period, 26)
     frame = frame[(frame["event_time"] >= -span) & (frame["event_time"] <= span)]
@@ -669,7 +782,7 @@ def adoption_story(
         for row in frame.itertuples(index=False)
     ]
     if not any(row.observed is not None for row in story.rows):
-        story.reason = "Nothing to compare yet: no survey responses around the adoption."
+        story.reason = _("Nothing to compare yet: no survey responses around the adoption.")
         return story
     story.chart = _story_chart(story)
     story.chart_compact = _story_chart(story, compact=True)
@@ -677,41 +790,60 @@ def adoption_story(
 
 
 def _story_chart(story: AdoptionStory, *, compact: bool = False) -> EventChart | None:
-    word = story.word
+    words = story.words
     dip = [row.event_time for row in story.rows if row.phase == "dip"]
     bands = []
     if dip:
-        bands.append(Band(min(dip) - 0.5, max(dip) + 0.5, "band--dip", "left out of the baseline"))
+        bands.append(
+            Band(min(dip) - 0.5, max(dip) + 0.5, "band--dip", _("left out of the baseline"))
+        )
     last = max(row.event_time for row in story.rows)
     effect_end = last if story.window == 0 else min(story.window - 1, last)
     if effect_end >= 0:
-        bands.append(Band(-0.5, effect_end + 0.5, "band--effect", "counted in the effect"))
-
-    def title(row: StoryRow) -> str:
-        observed = "no responses" if row.observed is None else f"observed {row.observed:.2f}"
-        expected = "" if row.expected is None else f", expected {row.expected:.2f}"
-        return (
-            f"{word.capitalize()} of {row.period_start.day} {row.period_start:%b %Y} "
-            f"({row.event_time:+d}): {observed} from {row.n} responses{expected}"
-        )
-
+        bands.append(Band(-0.5, effect_end + 0.5, "band--effect", _("counted in the effect")))
+    titles = {row.event_time: _story_title(row, words) for row in story.rows}
     observed = EventSeries(
-        "Observed",
-        [(row.event_time, row.observed, title(row)) for row in story.rows],
+        _("Observed"),
+        [(row.event_time, row.observed, titles[row.event_time]) for row in story.rows],
         "series--unit",
     )
     expected = EventSeries(
-        "Expected without it",
-        [(row.event_time, row.expected, title(row)) for row in story.rows],
+        _("Expected without it"),
+        [(row.event_time, row.expected, titles[row.event_time]) for row in story.rows],
         "series--expected",
     )
     return event_chart(
         lines=[expected, observed],
         bands=bands,
         marker=0,
-        x_label=f"{word.capitalize()}s since it took effect",
-        y_label="Mean satisfaction (0–10)",
+        x_label=_("%(Periods)s since it took effect", Periods=_capital(words.many)),
+        y_label=_("Mean satisfaction (0–10)"),
         **(COMPACT_CHART if compact else {}),
+    )
+
+
+def _story_title(row: StoryRow, words: PeriodWords) -> str:
+    """A point's tooltip: "Week of 5 Dec 2024 (+0): observed 7.12 from 14 responses, ..."."""
+    if row.observed is None:
+        figures = _("no responses")
+    else:
+        figures = ngettext(
+            "observed %(score)s from %(count)s response",
+            "observed %(score)s from %(count)s responses",
+            row.n,
+            score=format_score(row.observed),
+            count=format_number(row.n),
+        )
+    if row.expected is not None:
+        figures = _(
+            "%(figures)s, expected %(score)s", figures=figures, score=format_score(row.expected)
+        )
+    return _(
+        "%(Period)s of %(day)s (%(time)s): %(figures)s",
+        Period=_capital(words.one),
+        day=format_day(row.period_start),
+        time=signed_count(row.event_time),
+        figures=figures,
     )
 
 
@@ -792,6 +924,11 @@ class MethodSettings:
     @property
     def word(self) -> str:
         return period_word(self.period)
+
+    @property
+    def words(self) -> PeriodWords:
+        """The grain in the reader's language: ``words.one``, ``words.many``, ``words.count(n)``."""
+        return period_words(self.word)
 
 
 def method_settings(settings: ImpactSettings, run: ImpactRun | None) -> MethodSettings:

@@ -12,6 +12,8 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from cxactions.analytics.data import load_panel, solution_titles
@@ -26,6 +28,7 @@ from cxactions.analytics.estimators import (
 )
 from cxactions.analytics.ranking import MIN_UNITS, Prior, rank_on_evidence
 from cxactions.foundations.db_types import utcnow
+from cxactions.foundations.translation import format_number, format_score, locale
 from cxactions.foundations.versions import current_data_version
 from cxactions.impact.models import ImpactEstimate, ImpactEventEstimate, ImpactRun
 from cxactions.library.models import Solution
@@ -117,17 +120,91 @@ def compute_impact(
     )
 
 
-def plain_reading(effect: float, low: float, high: float, units: int, unit_word: str = "units"):
+def unit_count(count: int, kind: str | None = None) -> str:
+    """ "23 stores", "1 store", "23 units": a count of adopting units in the reader's language.
+
+    ``kind`` is the kind every counted unit shares (``None`` when they differ). The demo's kinds
+    have their own words; another kind reads as itself in English and as "units" elsewhere.
+    """
+    shown = format_number(count)
+    kind = (kind or "").strip().lower()
+    if kind == "store":
+        return ngettext("%(count)s store", "%(count)s stores", count, count=shown)
+    if kind == "branch":
+        return ngettext("%(count)s branch", "%(count)s branches", count, count=shown)
+    if kind == "district":
+        return ngettext("%(count)s district", "%(count)s districts", count, count=shown)
+    if kind == "region":
+        return ngettext("%(count)s region", "%(count)s regions", count, count=shown)
+    if kind.isalpha() and locale() == "en":
+        return f"{shown} {kind if count == 1 or kind.endswith('s') else kind + 's'}"
+    return ngettext("%(count)s unit", "%(count)s units", count, count=shown)
+
+
+def plain_reading(effect: float, low: float, high: float, units: int, kind: str | None = None):
     """The sentence a manager reads: "raised satisfaction by about 0.4 points (0.2 to 0.6) at
-    23 units"."""
+    23 stores" (``kind``: the adopting units' common kind, see ``unit_count``)."""
     if not np.isfinite(effect):
-        return "No estimate yet."
-    verb = "raised" if effect >= 0 else "lowered"
-    where = f"at {units} {unit_word}" if units != 1 else f"at 1 {unit_word.rstrip('s')}"
-    return (
-        f"{verb.capitalize()} satisfaction by about {abs(effect):.1f} points "
-        f"({low:.1f} to {high:.1f}) {where}."
+        return _("No estimate yet.")
+    values = {
+        "size": format_score(abs(effect), 1),
+        "low": format_score(low, 1),
+        "high": format_score(high, 1),
+        "units": unit_count(units, kind),
+    }
+    if effect >= 0:
+        return _(
+            "Raised satisfaction by about %(size)s points (%(low)s to %(high)s) at %(units)s.",
+            **values,
+        )
+    return _(
+        "Lowered satisfaction by about %(size)s points (%(low)s to %(high)s) at %(units)s.",
+        **values,
     )
+
+
+# --- Periods in words ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodWords:
+    """A grain of the panel named for sentences in the reader's language: ``one`` ("week"),
+    ``many`` ("weeks"), ``mean`` ("weekly mean"); ``count(12)`` gives "12 weeks"."""
+
+    code: str
+    one: str
+    many: str
+    mean: str
+
+    def count(self, number: int) -> str:
+        return period_count(number, self.code)
+
+
+def period_words(period: str | None) -> PeriodWords:
+    """The words of a grain ("week", "month", "quarter", "year"); "period" for another one."""
+    if period == "week":
+        return PeriodWords(period, _("week"), _("weeks"), _("weekly mean"))
+    if period == "month":
+        return PeriodWords(period, _("month"), _("months"), _("monthly mean"))
+    if period == "quarter":
+        return PeriodWords(period, _("quarter"), _("quarters"), _("quarterly mean"))
+    if period == "year":
+        return PeriodWords(period, _("year"), _("years"), _("yearly mean"))
+    return PeriodWords("period", _("period"), _("periods"), _("mean per period"))
+
+
+def period_count(count: int, period: str | None) -> str:
+    """ "12 weeks", "1 month"...: a number of periods in the reader's language."""
+    shown = format_number(count)
+    if period == "week":
+        return ngettext("%(count)s week", "%(count)s weeks", count, count=shown)
+    if period == "month":
+        return ngettext("%(count)s month", "%(count)s months", count, count=shown)
+    if period == "quarter":
+        return ngettext("%(count)s quarter", "%(count)s quarters", count, count=shown)
+    if period == "year":
+        return ngettext("%(count)s year", "%(count)s years", count, count=shown)
+    return ngettext("%(count)s period", "%(count)s periods", count, count=shown)
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,6 +244,11 @@ class Freshness:
     @property
     def stale(self) -> bool:
         return self.run is None or self.run.data_version < self.data_version
+
+    @property
+    def words(self) -> PeriodWords:
+        """The words of the run's grain ("week" before any run), for the freshness line."""
+        return period_words(self.run.period if self.run is not None else "week")
 
 
 def latest_run(session: Session) -> ImpactRun | None:

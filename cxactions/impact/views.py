@@ -4,6 +4,7 @@ library's gaps. They read cached estimates; a stale cache is recomputed in the b
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from cxactions.auth.models import Role
@@ -64,7 +65,7 @@ def show_solution_impact(code: str):
     solution = get_solution(db.session, code)
     # As in the library: a solution the user may not see does not exist for them.
     if solution is None or not can_view_solution(current_user, solution):
-        abort(404, description=f"There is no solution with the code “{code}”.")
+        abort(404, description=_("There is no solution with the code “%(code)s”.", code=code))
     impact = pages.solution_impact(
         db.session, solution, current_freshness(db.session), managed_unit_ids(current_user)
     )

@@ -92,6 +92,15 @@ class _ChallengeRow:
     status: str
     description: str | None
     keywords: str | None
+    name_fr: str | None = None
+    description_fr: str | None = None
+
+    def name_in(self, language: str) -> str:
+        """The name in ``language`` ("en" or "fr"), the English one when it has no French."""
+        return (self.name_fr if language == "fr" else None) or self.name
+
+    def description_in(self, language: str) -> str | None:
+        return (self.description_fr if language == "fr" else None) or self.description
 
 
 class Taxonomy:
@@ -108,6 +117,8 @@ class Taxonomy:
                 _plain(row.status),
                 row.description,
                 row.keywords,
+                row.name_fr,
+                row.description_fr,
             )
             for row in session.execute(
                 sa.select(
@@ -118,6 +129,8 @@ class Taxonomy:
                     table.c.status,
                     table.c.description,
                     table.c.keywords,
+                    table.c.name_fr,
+                    table.c.description_fr,
                 )
             )
         }
@@ -183,10 +196,14 @@ def _solution_document(row, challenges: list[_ChallengeRow], taxonomy: Taxonomy)
     roots = {root.code: root for root in (taxonomy.root(challenge.id) for challenge in challenges)}
     own_text = "\n".join(filter(None, [row.summary, row.body, row.steps]))
     # The challenges a solution addresses, and their categories, are searchable in both
-    # languages: the taxonomy is shared by documents of every language.
-    context = "\n".join(
-        [challenge.name for challenge in challenges] + [root.name for root in roots.values()]
-    )
+    # languages: the taxonomy is shared by documents of every language, each by its own names.
+    context = {
+        other: "\n".join(
+            [challenge.name_in(other) for challenge in challenges]
+            + [root.name_in(other) for root in roots.values()]
+        )
+        for other in analysis.LANGUAGES
+    }
     status = _plain(row.status)
     document = {
         "key": document_key("solution", row.id),
@@ -202,15 +219,15 @@ def _solution_document(row, challenges: list[_ChallengeRow], taxonomy: Taxonomy)
         "challenge": ",".join(
             sorted({row.code for challenge in challenges for row in taxonomy.lineage(challenge.id)})
         ),
-        "spell": "\n".join([row.title, own_text, context]),
+        "spell": "\n".join([row.title, own_text, *context.values()]),
     }
     for other in analysis.LANGUAGES:
         title_field, body_field = TEXT_FIELDS[other]
         if other == language:
             document[title_field] = row.title
-            document[body_field] = own_text + "\n" + context
+            document[body_field] = own_text + "\n" + context[other]
         else:
-            document[body_field] = context
+            document[body_field] = context[other]
     return document
 
 
@@ -224,16 +241,13 @@ def challenge_documents(
         if row is None:
             continue
         root = taxonomy.root(row.id)
-        body = "\n".join(
-            filter(
-                None,
-                [
-                    row.description,
-                    ", ".join(keyword_phrases(row.keywords)),
-                    root.name if root.id != row.id else None,
-                ],
-            )
-        )
+        keywords = ", ".join(keyword_phrases(row.keywords))
+
+        def body(language: str, row=row, root=root, keywords=keywords) -> str:
+            parts = [row.description_in(language), keywords]
+            parts.append(root.name_in(language) if root.id != row.id else None)
+            return "\n".join(filter(None, parts))
+
         document = {
             "key": document_key("challenge", row.id),
             "type": "challenge",
@@ -245,13 +259,14 @@ def challenge_documents(
             "language": "",
             "category": root.code,
             "challenge": ",".join(sorted(item.code for item in taxonomy.lineage(row.id))),
-            "spell": "\n".join([row.name, body]),
+            "spell": "\n".join(filter(None, [row.name, row.name_fr, body("en"), body("fr")])),
         }
-        # Challenges carry keywords in both languages: both analysers index them.
+        # Challenges carry keywords in both languages and a name and description in each: each
+        # analyser indexes the text of its own language.
         for language in analysis.LANGUAGES:
             title_field, body_field = TEXT_FIELDS[language]
-            document[title_field] = row.name
-            document[body_field] = body
+            document[title_field] = row.name_in(language)
+            document[body_field] = body(language)
         yield document
 
 
