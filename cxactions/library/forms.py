@@ -9,17 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from cxactions.foundations.forms import CurationForm
-from cxactions.foundations.vocabulary import Level, SolutionKind, SolutionStatus
-from cxactions.library.services import CONTENT_FIELDS, LANGUAGE_NAMES
+from cxactions.foundations.vocabulary import LABELS, Level, SolutionKind, SolutionStatus
+from cxactions.library.services import CONTENT_FIELDS, LANGUAGE_NAMES, language_name
+from cxactions.taxonomy.forms import challenge_choice
 
-NOT_STATED = SelectChoice("", "Not stated")
-LEVELS = [NOT_STATED, *(SelectChoice(level.value, level.value.capitalize()) for level in Level)]
+NOT_STATED = SelectChoice("", lazy_gettext("Not stated"))
+# The vocabulary's words (marked in foundations.vocabulary), translated when the form is shown.
+LEVELS = [
+    NOT_STATED,
+    *(SelectChoice(level.value, lazy_gettext(LABELS[level.value])) for level in Level),
+]
+KINDS = [SelectChoice(kind.value, lazy_gettext(LABELS[kind.value])) for kind in SolutionKind]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -33,58 +41,64 @@ class SolutionForm(CurationForm):
     """A solution's content and the challenges it addresses (editing an existing one)."""
 
     title = StringField(
-        "Title",
+        lazy_gettext("Title"),
         validators=[
-            DataRequired(message="A solution needs a title."),
-            Length(max=200, message="Keep the title to 200 characters."),
+            DataRequired(message=lazy_gettext("A solution needs a title.")),
+            Length(max=200, message=lazy_gettext("Keep the title to 200 characters.")),
         ],
     )
     kind = SelectField(
-        "Kind",
-        choices=[SelectChoice(kind.value, kind.label) for kind in SolutionKind],
+        lazy_gettext("Kind"),
+        choices=KINDS,
         validate_choice=False,  # the service names the wrong value
     )
-    language = SelectField("Language", validate_choice=False)
+    language = SelectField(lazy_gettext("Language"), validate_choice=False)
     summary = TextAreaField(
-        "Summary",
-        validators=[Optional(), Length(max=1000, message="Keep the summary to 1,000 characters.")],
+        lazy_gettext("Summary"),
+        validators=[
+            Optional(),
+            Length(max=1000, message=lazy_gettext("Keep the summary to 1,000 characters.")),
+        ],
     )
-    body = TextAreaField("How it works")
-    steps = TextAreaField("Steps")
+    body = TextAreaField(lazy_gettext("How it works"))
+    steps = TextAreaField(lazy_gettext("Steps"))
     effort = SelectField(
-        "Effort",
+        lazy_gettext("Effort"),
         choices=LEVELS,
         validate_choice=False,
     )
     cost = SelectField(
-        "Cost",
+        lazy_gettext("Cost"),
         choices=LEVELS,
         validate_choice=False,
     )
     owner = StringField(
-        "Owner",
-        validators=[Optional(), Length(max=200, message="Keep the owner to 200 characters.")],
+        lazy_gettext("Owner"),
+        validators=[
+            Optional(),
+            Length(max=200, message=lazy_gettext("Keep the owner to 200 characters.")),
+        ],
     )
-    challenges = MultiCheckboxField("Challenges it addresses", validate_choice=False)
-    submit = SubmitField("Save changes")
+    challenges = MultiCheckboxField(lazy_gettext("Challenges it addresses"), validate_choice=False)
+    submit = SubmitField(lazy_gettext("Save changes"))
 
     CONTENT_FIELDS = CONTENT_FIELDS
 
     def set_choices(
-        self, challenges: Iterable[tuple[str, str, bool]], *, mapped: Iterable[str] = ()
+        self, challenges: Iterable[tuple[str, str, bool, str]], *, mapped: Iterable[str] = ()
     ) -> None:
         """Active challenges, plus retired ones the solution is already mapped to."""
         keep = set(mapped)
         self.challenges.choices = [
-            SelectChoice(code, label if active else f"{label} (retired)")
-            for code, label, active in challenges
+            challenge_choice(code, label if active else _("%(name)s (retired)", name=label), lang)
+            for code, label, active, lang in challenges
             if active or code in keep
         ]
-        languages = dict(LANGUAGE_NAMES)
+        codes = list(LANGUAGE_NAMES)
         current = (self.language.data or "").strip().lower()
-        if current and current not in languages:
-            languages[current] = current.upper()
-        self.language.choices = [SelectChoice(code, name) for code, name in languages.items()]
+        if current and current not in codes:
+            codes.append(current)
+        self.language.choices = [SelectChoice(code, language_name(code)) for code in codes]
 
     def content(self) -> dict:
         """The submitted values, as the library services take them."""
@@ -95,20 +109,27 @@ class NewSolutionForm(SolutionForm):
     """A new solution: its content plus its code and first status."""
 
     code = StringField(
-        "Code",
-        validators=[Optional(), Length(max=64, message="Keep the code to 64 characters.")],
+        lazy_gettext("Code"),
+        validators=[
+            Optional(),
+            Length(max=64, message=lazy_gettext("Keep the code to 64 characters.")),
+        ],
     )
     status = SelectField(
-        "Status",
+        lazy_gettext("Status"),
         choices=[
-            SelectChoice(SolutionStatus.APPROVED.value, "Approved: in the library now"),
-            SelectChoice(SolutionStatus.DRAFT.value, "Draft: only curators see it"),
-            SelectChoice(SolutionStatus.PENDING.value, "Pending: waits in the moderation queue"),
+            SelectChoice(
+                SolutionStatus.APPROVED.value, lazy_gettext("Approved: in the library now")
+            ),
+            SelectChoice(SolutionStatus.DRAFT.value, lazy_gettext("Draft: only curators see it")),
+            SelectChoice(
+                SolutionStatus.PENDING.value, lazy_gettext("Pending: waits in the moderation queue")
+            ),
         ],
         default=SolutionStatus.APPROVED.value,
         validate_choice=False,
     )
-    submit = SubmitField("Add to the library")
+    submit = SubmitField(lazy_gettext("Add to the library"))
 
     def content(self) -> dict:
         return {**super().content(), "code": self.code.data, "status": self.status.data}
@@ -117,10 +138,16 @@ class NewSolutionForm(SolutionForm):
 class StatusForm(CurationForm):
     """Approve, reject, retire or reinstate: the button pressed carries the new status."""
 
-    status = StringField("New status", validators=[DataRequired(message="Choose an action.")])
+    status = StringField(
+        lazy_gettext("New status"),
+        validators=[DataRequired(message=lazy_gettext("Choose an action."))],
+    )
     note = TextAreaField(
-        "Note",
-        validators=[Optional(), Length(max=2000, message="Keep the note to 2,000 characters.")],
+        lazy_gettext("Note"),
+        validators=[
+            Optional(),
+            Length(max=2000, message=lazy_gettext("Keep the note to 2,000 characters.")),
+        ],
     )
 
 
@@ -128,15 +155,20 @@ class MergeSolutionForm(CurationForm):
     """Merge a duplicate into the solution that stays; a preview comes before the change."""
 
     survivor = StringField(
-        "Code of the solution to keep",
+        lazy_gettext("Code of the solution to keep"),
         validators=[
-            DataRequired(message="Enter the code of the solution that stays in the library."),
-            Length(max=64, message="Codes are at most 64 characters long."),
+            DataRequired(
+                message=lazy_gettext("Enter the code of the solution that stays in the library.")
+            ),
+            Length(max=64, message=lazy_gettext("Codes are at most 64 characters long.")),
         ],
     )
     note = TextAreaField(
-        "Note",
-        validators=[Optional(), Length(max=2000, message="Keep the note to 2,000 characters.")],
+        lazy_gettext("Note"),
+        validators=[
+            Optional(),
+            Length(max=2000, message=lazy_gettext("Keep the note to 2,000 characters.")),
+        ],
     )
-    preview = SubmitField("Preview the merge")
-    confirm = SubmitField("Merge")
+    preview = SubmitField(lazy_gettext("Preview the merge"))
+    confirm = SubmitField(lazy_gettext("Merge"))

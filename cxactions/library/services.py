@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +27,7 @@ from cxactions.foundations.changes import (
 )
 from cxactions.foundations.db_types import utcnow
 from cxactions.foundations.paging import MAX_PAGE
+from cxactions.foundations.translation import N_
 from cxactions.foundations.versions import bump_data_version
 from cxactions.foundations.vocabulary import (
     AdoptionStatus,
@@ -33,6 +36,7 @@ from cxactions.foundations.vocabulary import (
     SolutionKind,
     SolutionStatus,
     is_curator,
+    label_of,
 )
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption, AdoptionEvent
@@ -43,7 +47,11 @@ LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Es
 
 
 def language_name(code: str | None) -> str:
-    return LANGUAGE_NAMES.get((code or "").lower(), (code or "").upper())
+    """The name of a content language for the reader: each language named in itself on an
+    English page ("Français"), in French on a French one ("Anglais"); unknown codes upper-cased."""
+    names = {"en": _("English"), "fr": _("Français"), "de": _("Deutsch"), "es": _("Español")}
+    key = (code or "").lower()
+    return names[key] if key in names else LANGUAGE_NAMES.get(key, key.upper())
 
 
 @dataclass(frozen=True)
@@ -174,14 +182,37 @@ def _lines(value: object) -> str | None:
     return "\n".join(kept) or None
 
 
-def _choice(enum_class, value: object, field: str, label: str):
+# "The kind “x” is not one of: ..." for each field whose value comes from a vocabulary.
+NOT_ONE_OF = {
+    "kind": N_("The kind “%(value)s” is not one of: %(choices)s."),
+    "effort": N_("The effort “%(value)s” is not one of: %(choices)s."),
+    "cost": N_("The cost “%(value)s” is not one of: %(choices)s."),
+    "status": N_("The status “%(value)s” is not one of: %(choices)s."),
+}
+
+
+def _choice(enum_class, value: object, field: str):
     if value is None or value == "":
         return None
     try:
         return enum_class(getattr(value, "value", value))
     except ValueError:
         choices = ", ".join(member.value for member in enum_class)
-        raise RefusedChange(f"{label} “{value}” is not one of: {choices}.", field) from None
+        raise RefusedChange(_(NOT_ONE_OF[field], value=value, choices=choices), field) from None
+
+
+def _status_word(status: SolutionStatus) -> str:
+    """A status as a word inside a sentence: "approved", "approuvée"."""
+    return label_of(status).lower()
+
+
+def _either(words: list[str]) -> str:
+    """ "a", "a or b", "a, b or c" in the reader's language; "nothing else" when empty."""
+    if not words:
+        return _("nothing else")
+    if len(words) == 1:
+        return words[0]
+    return _("%(some)s or %(last)s", some=", ".join(words[:-1]), last=words[-1])
 
 
 def _code_from_title(session: Session, title: str) -> str:
@@ -211,24 +242,35 @@ def _code_from_title(session: Session, title: str) -> str:
 def _check_code(session: Session, code: str) -> str:
     if not CODE_PATTERN.fullmatch(code):
         raise RefusedChange(
-            f"The code “{code}” may only hold letters, digits, '-', '_' and '.', start with a "
-            "letter or digit, and be at most 64 characters long.",
+            _(
+                "The code “%(code)s” may only hold letters, digits, '-', '_' and '.', start with "
+                "a letter or digit, and be at most 64 characters long.",
+                code=code,
+            ),
             "code",
         )
     if code.lower() in RESERVED_CODES:
-        raise RefusedChange(f"“{code}” is reserved; choose another code.", "code")
+        raise RefusedChange(_("“%(code)s” is reserved; choose another code.", code=code), "code")
     # Codes are unique ignoring case (so is the database's index on lower(code)).
     existing = session.scalar(
         select(Solution.code).where(func.lower(Solution.code) == code.lower())
     )
     if existing == code:
         raise RefusedChange(
-            f"The code “{code}” is already used by another solution; choose another one.", "code"
+            _(
+                "The code “%(code)s” is already used by another solution; choose another one.",
+                code=code,
+            ),
+            "code",
         )
     if existing is not None:
         raise RefusedChange(
-            f"The code “{code}” differs only by case from the existing solution “{existing}”: "
-            "codes are unique ignoring case; choose another one.",
+            _(
+                "The code “%(code)s” differs only by case from the existing solution "
+                "“%(existing)s”: codes are unique ignoring case; choose another one.",
+                code=code,
+                existing=existing,
+            ),
             "code",
         )
     return code
@@ -253,7 +295,12 @@ def _resolve_challenges(
     unknown = [code for code in codes if code not in found]
     if unknown:
         raise RefusedChange(
-            f"Unknown challenge{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
+            ngettext(
+                "Unknown challenge: %(codes)s.",
+                "Unknown challenges: %(codes)s.",
+                len(unknown),
+                codes=", ".join(unknown),
+            ),
             "challenges",
         )
     already = {challenge.id for challenge in current}
@@ -264,8 +311,12 @@ def _resolve_challenges(
     ]
     if retired:
         raise RefusedChange(
-            f"The challenge{'s' if len(retired) > 1 else ''} {', '.join(retired)} "
-            f"{'are' if len(retired) > 1 else 'is'} retired; map an active challenge instead.",
+            ngettext(
+                "The challenge %(codes)s is retired; map an active challenge instead.",
+                "The challenges %(codes)s are retired; map an active challenge instead.",
+                len(retired),
+                codes=", ".join(retired),
+            ),
             "challenges",
         )
     return [found[code] for code in codes]
@@ -278,25 +329,34 @@ def _clean_solution_data(
     unknown = set(data) - SOLUTION_FIELDS
     if unknown:
         raise RefusedChange(
-            f"Unknown solution field{'s' if len(unknown) > 1 else ''}: "
-            f"{', '.join(sorted(unknown))}."
+            ngettext(
+                "Unknown solution field: %(fields)s.",
+                "Unknown solution fields: %(fields)s.",
+                len(unknown),
+                fields=", ".join(sorted(unknown)),
+            )
         )
     creating = solution is None
     clean: dict[str, Any] = {}
     if creating or "title" in data:
         title = _text(data.get("title"))
         if title is None:
-            raise RefusedChange("A solution needs a title.", "title")
+            raise RefusedChange(_("A solution needs a title."), "title")
         if len(title) > TITLE_MAX:
             raise RefusedChange(
-                f"The title is {len(title)} characters long; keep it to {TITLE_MAX}.", "title"
+                _(
+                    "The title is %(length)d characters long; keep it to %(max)d.",
+                    length=len(title),
+                    max=TITLE_MAX,
+                ),
+                "title",
             )
         clean["title"] = title
     if creating or "kind" in data:
-        kind = _choice(SolutionKind, data.get("kind"), "kind", "The kind")
+        kind = _choice(SolutionKind, data.get("kind"), "kind")
         if kind is None:
             raise RefusedChange(
-                "Choose the kind of solution: training, SOP, asset or other.", "kind"
+                _("Choose the kind of solution: training, SOP, asset or other."), "kind"
             )
         clean["kind"] = kind
     for name in ("summary", "body", "owner"):
@@ -304,18 +364,27 @@ def _clean_solution_data(
             clean[name] = _text(data.get(name))
     if clean.get("owner") and len(clean["owner"]) > OWNER_MAX:
         raise RefusedChange(
-            f"The owner is {len(clean['owner'])} characters long; keep it to {OWNER_MAX}.", "owner"
+            _(
+                "The owner is %(length)d characters long; keep it to %(max)d.",
+                length=len(clean["owner"]),
+                max=OWNER_MAX,
+            ),
+            "owner",
         )
     if creating or "steps" in data:
         clean["steps"] = _lines(data.get("steps"))
-    for name, label in (("effort", "The effort"), ("cost", "The cost")):
+    for name in ("effort", "cost"):
         if creating or name in data:
-            clean[name] = _choice(Level, data.get(name), name, label)
+            clean[name] = _choice(Level, data.get(name), name)
     if creating or "language" in data:
         language = (_text(data.get("language")) or "en").lower()
         if not LANGUAGE_PATTERN.fullmatch(language):
             raise RefusedChange(
-                f"The language “{language}” is not a language code such as en or fr.", "language"
+                _(
+                    "The language “%(language)s” is not a language code such as en or fr.",
+                    language=language,
+                ),
+                "language",
             )
         clean["language"] = language
     if creating or "challenges" in data:
@@ -323,10 +392,12 @@ def _clean_solution_data(
             session, data.get("challenges") or (), solution.challenges if solution else ()
         )
     if not creating:
-        for name in ("code", "status"):
-            if name in data and data[name] != getattr(solution, name):
-                what = "code" if name == "code" else "status (use change_status)"
-                raise RefusedChange(f"A solution's {what} cannot be edited.", name)
+        if "code" in data and data["code"] != solution.code:
+            raise RefusedChange(_("A solution's code cannot be edited."), "code")
+        if "status" in data and data["status"] != solution.status:
+            raise RefusedChange(
+                _("A solution's status (use change_status) cannot be edited."), "status"
+            )
     return clean
 
 
@@ -345,13 +416,17 @@ def create_solution(
         _check_code(session, code) if code else _code_from_title(session, clean["title"])
     )
     default = SolutionStatus.APPROVED if is_curator(user) else SolutionStatus.DRAFT
-    status = _choice(SolutionStatus, data.get("status"), "status", "The status") or default
+    status = _choice(SolutionStatus, data.get("status"), "status") or default
     if status not in CREATE_STATUSES:
         raise RefusedChange(
-            f"A new solution can be approved, a draft or pending, not {status.value}.", "status"
+            _(
+                "A new solution can be approved, a draft or pending, not %(status)s.",
+                status=_status_word(status),
+            ),
+            "status",
         )
     if status == SolutionStatus.APPROVED and not is_curator(user):
-        raise RefusedChange("Only a CX lead or an admin can approve a solution.", "status")
+        raise RefusedChange(_("Only a CX lead or an admin can approve a solution."), "status")
     with change_transaction(session, commit):
         challenges = clean.pop("challenges")
         solution = Solution(**clean, status=status, author_id=getattr(user, "id", None))
@@ -364,7 +439,10 @@ def create_solution(
             session.flush()
         except IntegrityError as error:  # another curator took the code a moment ago
             raise RefusedChange(
-                f"The code “{solution.code}” was just taken by another solution; choose another.",
+                _(
+                    "The code “%(code)s” was just taken by another solution; choose another.",
+                    code=solution.code,
+                ),
                 "code",
             ) from error
         record(
@@ -448,29 +526,49 @@ def change_status(
     Allowed moves are in ``TRANSITIONS``; a rejection needs a note (its author reads it).
     """
     session = session_of(solution)
-    target = _choice(SolutionStatus, new_status, "status", "The status")
+    target = _choice(SolutionStatus, new_status, "status")
     if target is None:
-        raise RefusedChange("Choose the new status.", "status")
+        raise RefusedChange(_("Choose the new status."), "status")
     note = _text(note)
     if solution.merged_into_id is not None:
         survivor = session.get(Solution, solution.merged_into_id)
         raise RefusedChange(
-            f"{solution.code} was merged into {survivor.code if survivor else 'another solution'};"
-            " it stays retired.",
+            _(
+                "%(code)s was merged into %(into)s; it stays retired.",
+                code=solution.code,
+                into=survivor.code,
+            )
+            if survivor
+            else _(
+                "%(code)s was merged into another solution; it stays retired.",
+                code=solution.code,
+            ),
             "status",
         )
     if target == solution.status:
-        raise RefusedChange(f"{solution.code} is already {target.value}.", "status")
+        raise RefusedChange(
+            _(
+                "%(code)s is already %(status)s.",
+                code=solution.code,
+                status=_status_word(target),
+            ),
+            "status",
+        )
     allowed = TRANSITIONS.get(solution.status, ())
     if target not in allowed:
-        choices = " or ".join(status.value for status in allowed) or "nothing else"
         raise RefusedChange(
-            f"A {solution.status.value} solution cannot become {target.value}; "
-            f"it can become {choices}.",
+            _(
+                "A %(status)s solution cannot become %(target)s; it can become %(choices)s.",
+                status=_status_word(solution.status),
+                target=_status_word(target),
+                choices=_either([_status_word(status) for status in allowed]),
+            ),
             "status",
         )
     if target == SolutionStatus.REJECTED and note is None:
-        raise RefusedChange("Say why the proposal is rejected: its author reads the note.", "note")
+        raise RefusedChange(
+            _("Say why the proposal is rejected: its author reads the note."), "note"
+        )
     previous = solution.status
     with change_transaction(session, commit):
         solution.status = target
@@ -567,14 +665,26 @@ def plan_solution_merge(duplicate: Solution, survivor: Solution) -> SolutionMerg
     if survivor.merged_into_id is not None:
         into = session.get(Solution, survivor.merged_into_id)
         raise RefusedChange(
-            f"{survivor.code} was itself merged into {into.code if into else 'another'}; "
-            f"merge into {into.code if into else 'that one'} instead.",
+            _(
+                "%(code)s was itself merged into %(into)s; merge into %(into)s instead.",
+                code=survivor.code,
+                into=into.code,
+            )
+            if into
+            else _(
+                "%(code)s was itself merged into another; merge into that one instead.",
+                code=survivor.code,
+            ),
             "survivor",
         )
     if survivor.status != SolutionStatus.APPROVED:
         raise RefusedChange(
-            f"{survivor.code} is {survivor.status.value}: merge only into an approved solution "
-            "(approve it first, or merge the other way round).",
+            _(
+                "%(code)s is %(status)s: merge only into an approved solution (approve it "
+                "first, or merge the other way round).",
+                code=survivor.code,
+                status=_status_word(survivor.status),
+            ),
             "survivor",
         )
     survivor_challenges = {challenge.id for challenge in survivor.challenges}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from cxactions.auth.models import Role
@@ -10,6 +11,7 @@ from cxactions.auth.permissions import can_view_solution, is_curator, require_ro
 from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.extensions import db
 from cxactions.foundations.paging import page_number
+from cxactions.foundations.translation import N_
 from cxactions.foundations.vocabulary import SolutionKind, SolutionStatus
 from cxactions.library import services
 from cxactions.library.forms import MergeSolutionForm, NewSolutionForm, SolutionForm, StatusForm
@@ -18,12 +20,15 @@ from cxactions.taxonomy.services import challenge_options
 
 bp = Blueprint("library", __name__)
 
+# What a status change did, said once it is done (translated when flashed).
 STATUS_DONE = {
-    SolutionStatus.APPROVED: "approved: it is in the library and in search",
-    SolutionStatus.REJECTED: "rejected",
-    SolutionStatus.RETIRED: "retired: it no longer appears in the library or in search",
-    SolutionStatus.PENDING: "sent back to the moderation queue",
-    SolutionStatus.DRAFT: "back to draft",
+    SolutionStatus.APPROVED: N_("%(code)s is approved: it is in the library and in search."),
+    SolutionStatus.REJECTED: N_("%(code)s is rejected."),
+    SolutionStatus.RETIRED: N_(
+        "%(code)s is retired: it no longer appears in the library or in search."
+    ),
+    SolutionStatus.PENDING: N_("%(code)s is sent back to the moderation queue."),
+    SolutionStatus.DRAFT: N_("%(code)s is back to draft."),
 }
 
 
@@ -56,12 +61,19 @@ def show_solution(code: str):
         # An old code keeps working: it leads to the solution it was merged into.
         survivor = services.resolve_merged(solution)
         if can_view_solution(current_user, survivor):
-            flash(f"“{solution.title}” ({solution.code}) was merged into this solution.", "info")
+            flash(
+                _(
+                    "“%(title)s” (%(code)s) was merged into this solution.",
+                    title=solution.title,
+                    code=solution.code,
+                ),
+                "info",
+            )
             return redirect(url_for("library.show_solution", code=survivor.code))
     # A solution the user may not see does not exist for them: 404, not 403, so that drafts
     # and rejected proposals do not leak through their codes.
     if solution is None or not can_view_solution(current_user, solution):
-        abort(404, description=f"There is no solution with the code “{code}”.")
+        abort(404, description=_("There is no solution with the code “%(code)s”.", code=code))
     return _render_solution(solution)
 
 
@@ -81,7 +93,7 @@ def _render_solution(solution: Solution, status_form: StatusForm | None = None, 
 def _solution_or_404(code: str) -> Solution:
     solution = services.solution_by_code(db.session, code)
     if solution is None:
-        abort(404, description=f"There is no solution with the code “{code}”.")
+        abort(404, description=_("There is no solution with the code “%(code)s”.", code=code))
     return solution
 
 
@@ -98,7 +110,14 @@ def create_solution():
         except RefusedChange as error:
             form.show_error(error)
         else:
-            flash(f"“{solution.title}” was added as {solution.code}.", "success")
+            flash(
+                _(
+                    "“%(title)s” was added as %(code)s.",
+                    title=solution.title,
+                    code=solution.code,
+                ),
+                "success",
+            )
             return redirect(url_for("library.show_solution", code=solution.code))
     return (
         render_template("library/solution_form.html", form=form, solution=None),
@@ -134,7 +153,10 @@ def edit_solution(code: str):
         except RefusedChange as error:
             form.show_error(error)
         else:
-            flash("Saved." if changed else "Nothing changed.", "success" if changed else "info")
+            if changed:
+                flash(_("Saved."), "success")
+            else:
+                flash(_("Nothing changed."), "info")
             return redirect(url_for("library.show_solution", code=solution.code))
     return (
         render_template("library/solution_form.html", form=form, solution=solution),
@@ -155,7 +177,7 @@ def change_solution_status(code: str):
         except RefusedChange as error:
             form.show_error(error)
         else:
-            flash(f"{solution.code} is {STATUS_DONE[solution.status]}.", "success")
+            flash(_(STATUS_DONE[solution.status], code=solution.code), "success")
             return redirect(url_for("library.show_solution", code=solution.code))
     return _render_solution(services.get_solution(db.session, code), form, 400)
 
@@ -172,14 +194,22 @@ def merge_solution(code: str):
         try:
             if survivor is None:
                 raise RefusedChange(
-                    f"There is no solution with the code “{survivor_code}”.", "survivor"
+                    _("There is no solution with the code “%(code)s”.", code=survivor_code),
+                    "survivor",
                 )
             plan = services.plan_solution_merge(duplicate, survivor)
             if form.confirm.data:
                 services.merge_solutions(
                     duplicate, survivor, current_user._get_current_object(), form.note.data
                 )
-                flash(f"{duplicate.code} was merged into {survivor.code} and retired.", "success")
+                flash(
+                    _(
+                        "%(code)s was merged into %(into)s and retired.",
+                        code=duplicate.code,
+                        into=survivor.code,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("library.show_solution", code=survivor.code))
         except RefusedChange as error:
             plan = None

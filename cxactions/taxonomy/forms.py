@@ -8,62 +8,97 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import FloatField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from cxactions.foundations.forms import CurationForm, FiniteNumber
+from cxactions.foundations.i18n import current_language
 from cxactions.foundations.vocabulary import ChallengeStatus, SignalDirection, ThresholdKind
 
-TOP_LEVEL = SelectChoice("", "None: a top-level category")
+TOP_LEVEL = SelectChoice("", lazy_gettext("None: a top-level category"))
+
+
+def challenge_choice(code: str, label: str, lang: str) -> SelectChoice:
+    """A challenge among the choices; ``lang`` when its name is not in the page's language."""
+    render_kw = {"lang": lang} if lang != current_language() else {}
+    return SelectChoice(code, label, render_kw=render_kw)
 
 
 class ChallengeForm(CurationForm):
     name = StringField(
-        "Name",
+        lazy_gettext("Name"),
         validators=[
-            DataRequired(message="A challenge needs a name."),
-            Length(max=200, message="Keep the name to 200 characters."),
+            DataRequired(message=lazy_gettext("A challenge needs a name.")),
+            Length(max=200, message=lazy_gettext("Keep the name to 200 characters.")),
         ],
     )
     description = TextAreaField(
-        "Description",
+        lazy_gettext("Description"),
         validators=[
             Optional(),
-            Length(max=2000, message="Keep the description to 2,000 characters."),
+            Length(max=2000, message=lazy_gettext("Keep the description to 2,000 characters.")),
         ],
     )
-    keywords = TextAreaField("Words customers use")
-    parent = SelectField("Parent", validate_choice=False)  # the service explains a bad parent
+    name_fr = StringField(
+        lazy_gettext("French name"),
+        validators=[
+            Optional(),
+            Length(max=200, message=lazy_gettext("Keep the French name to 200 characters.")),
+        ],
+    )
+    description_fr = TextAreaField(
+        lazy_gettext("French description"),
+        validators=[
+            Optional(),
+            Length(
+                max=2000, message=lazy_gettext("Keep the French description to 2,000 characters.")
+            ),
+        ],
+    )
+    keywords = TextAreaField(lazy_gettext("Words customers use"))
+    parent = SelectField(
+        lazy_gettext("Parent"), validate_choice=False
+    )  # the service explains a bad parent
     status = SelectField(
-        "Status",
+        lazy_gettext("Status"),
         choices=[
-            SelectChoice(ChallengeStatus.ACTIVE.value, "Active"),
-            SelectChoice(ChallengeStatus.RETIRED.value, "Retired: hidden from the taxonomy"),
+            SelectChoice(ChallengeStatus.ACTIVE.value, lazy_gettext("Active")),
+            SelectChoice(
+                ChallengeStatus.RETIRED.value, lazy_gettext("Retired: hidden from the taxonomy")
+            ),
         ],
         validate_choice=False,
     )
-    submit = SubmitField("Save changes")
+    submit = SubmitField(lazy_gettext("Save changes"))
 
-    def set_choices(self, challenges: Iterable[tuple[str, str, bool]]) -> None:
+    def set_choices(self, challenges: Iterable[tuple[str, str, bool, str]]) -> None:
         choices = [
             TOP_LEVEL,
             *(
-                SelectChoice(code, label if active else f"{label} (retired)")
-                for code, label, active in challenges
+                challenge_choice(
+                    code, label if active else _("%(name)s (retired)", name=label), lang
+                )
+                for code, label, active, lang in challenges
             ),
         ]
         submitted = self.parent.data or ""
         if submitted and submitted not in {choice.value for choice in choices}:
             # Shown again as submitted, so that the error below it makes sense.
-            choices.append(SelectChoice(submitted, f"{submitted} (not allowed here)"))
+            choices.append(
+                SelectChoice(submitted, _("%(code)s (not allowed here)", code=submitted))
+            )
         self.parent.choices = choices
 
     def content(self) -> dict:
         return {
             "name": self.name.data,
             "description": self.description.data,
+            "name_fr": self.name_fr.data,
+            "description_fr": self.description_fr.data,
             "keywords": self.keywords.data,
             "parent": self.parent.data or None,
             "status": self.status.data,
@@ -74,19 +109,19 @@ class MergeChallengeForm(CurationForm):
     """Merge a challenge into the one that stays; a preview comes before the change."""
 
     target = SelectField(
-        "Merge into",
-        validators=[DataRequired(message="Choose the challenge that stays.")],
+        lazy_gettext("Merge into"),
+        validators=[DataRequired(message=lazy_gettext("Choose the challenge that stays."))],
         validate_choice=False,
     )
-    preview = SubmitField("Preview the merge")
-    confirm = SubmitField("Merge")
+    preview = SubmitField(lazy_gettext("Preview the merge"))
+    confirm = SubmitField(lazy_gettext("Merge"))
 
-    def set_choices(self, challenges: Iterable[tuple[str, str, bool]]) -> None:
+    def set_choices(self, challenges: Iterable[tuple[str, str, bool, str]]) -> None:
         self.target.choices = [
-            SelectChoice("", "Choose a challenge…"),
+            SelectChoice("", _("Choose a challenge…")),
             *(
-                SelectChoice(code, f"{label} ({code})")
-                for code, label, active in challenges
+                challenge_choice(code, _("%(name)s (%(code)s)", name=label, code=code), lang)
+                for code, label, active, lang in challenges
                 if active
             ),
         ]
@@ -96,30 +131,38 @@ class SignalForm(CurationForm):
     """Link the challenge to a metric: the direction that reveals it and the threshold."""
 
     metric = SelectField(
-        "Metric", choices=[], validators=[DataRequired(message="Choose a metric.")]
+        lazy_gettext("Metric"),
+        choices=[],
+        validators=[DataRequired(message=lazy_gettext("Choose a metric."))],
     )
     direction = SelectField(
-        "The challenge shows when the metric is",
+        lazy_gettext("The challenge shows when the metric is"),
         choices=[
-            SelectChoice(SignalDirection.BELOW.value, "low (below)"),
-            SelectChoice(SignalDirection.ABOVE.value, "high (above)"),
+            SelectChoice(SignalDirection.BELOW.value, lazy_gettext("low (below)")),
+            SelectChoice(SignalDirection.ABOVE.value, lazy_gettext("high (above)")),
         ],
     )
     threshold_kind = SelectField(
-        "Threshold measured",
+        lazy_gettext("Threshold measured"),
         choices=[
             SelectChoice(
-                ThresholdKind.PEER_SD.value, "in standard deviations from the peers' mean"
+                ThresholdKind.PEER_SD.value,
+                lazy_gettext("in standard deviations from the peers' mean"),
             ),
-            SelectChoice(ThresholdKind.PEER_PERCENTILE.value, "as the worst share of peers (%)"),
-            SelectChoice(ThresholdKind.ABSOLUTE.value, "as a value of the metric"),
+            SelectChoice(
+                ThresholdKind.PEER_PERCENTILE.value, lazy_gettext("as the worst share of peers (%)")
+            ),
+            SelectChoice(ThresholdKind.ABSOLUTE.value, lazy_gettext("as a value of the metric")),
         ],
     )
     threshold = FloatField(
-        "Threshold",
-        validators=[InputRequired(message="Give a number, e.g. 1 or 10."), FiniteNumber()],
+        lazy_gettext("Threshold"),
+        validators=[
+            InputRequired(message=lazy_gettext("Give a number, e.g. 1 or 10.")),
+            FiniteNumber(),
+        ],
     )
-    submit = SubmitField("Save signal")
+    submit = SubmitField(lazy_gettext("Save signal"))
 
 
 class DeleteForm(FlaskForm):

@@ -7,6 +7,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -18,6 +20,7 @@ from cxactions.foundations.changes import (
     check_merge_pair,
     session_of,
 )
+from cxactions.foundations.translation import in_reader_language
 from cxactions.library.models import Solution, SolutionStatus, solution_challenges
 from cxactions.plans.models import Adoption
 from cxactions.taxonomy.models import Challenge, ChallengeSignal, ChallengeStatus
@@ -90,7 +93,7 @@ def challenge_tree(session: Session, *, include_retired: bool = False) -> list[C
         parent_key=lambda node: node.challenge.parent_id,
         orphans_are_roots=False,
     )
-    for node, _ in trees.walk(roots, children, _node_id):
+    for node, _depth in trees.walk(roots, children, _node_id):
         node.children = children.get(node.challenge.id, [])
     return roots
 
@@ -161,14 +164,23 @@ def challenge_page(
 # raise ``RefusedChange`` having written nothing). The search index follows the commit.
 
 NAME_MAX = 200
-CHALLENGE_FIELDS = {"name", "description", "keywords", "parent", "status"}
+CHALLENGE_FIELDS = {
+    "name",
+    "description",
+    "name_fr",
+    "description_fr",
+    "keywords",
+    "parent",
+    "status",
+}
 ACTIVE = ChallengeStatus.ACTIVE
 
 
 def challenge_options(
     session: Session, *, exclude: Collection[int] = ()
-) -> list[tuple[str, str, bool]]:
-    """Every challenge as ``(code, label with its path, active)`` in tree order, for forms.
+) -> list[tuple[str, str, bool, str]]:
+    """Every challenge as ``(code, label with its path, active, lang)`` in tree order, for
+    forms: the names in the reader's language (``lang``: the challenge's own name's language).
 
     Challenges in ``exclude`` (and everything below them) are left out.
     """
@@ -177,7 +189,7 @@ def challenge_options(
     by_parent: dict[int | None, list[Challenge]] = {}
     for row in rows:
         by_parent.setdefault(row.parent_id if row.parent_id in ids else None, []).append(row)
-    options: list[tuple[str, str, bool]] = []
+    options: list[tuple[str, str, bool, str]] = []
     seen: set[int] = set(exclude)
 
     def walk(parent_id: int | None, path: list[str]) -> None:
@@ -185,8 +197,10 @@ def challenge_options(
             if row.id in seen:
                 continue
             seen.add(row.id)
-            options.append((row.code, " › ".join([*path, row.name]), row.status == ACTIVE))
-            walk(row.id, [*path, row.name])
+            name, lang = in_reader_language(row.name, row.name_fr)
+            label = " › ".join([*path, name or row.code])
+            options.append((row.code, label, row.status == ACTIVE, lang))
+            walk(row.id, [*path, name or row.code])
 
     walk(None, [])
     return options
@@ -229,8 +243,9 @@ def _next_position(session: Session, parent_id: int | None, *, leaving: int | No
 def update_challenge(
     challenge: Challenge, data: Mapping[str, Any], user: Any = None, *, commit: bool = True
 ) -> list[str]:
-    """Edit a challenge: ``name``, ``description``, ``keywords`` (one per line), ``parent`` (a
-    code, or empty for a top-level category) and ``status``; returns the changed fields.
+    """Edit a challenge: ``name``, ``description``, ``name_fr`` and ``description_fr`` (the
+    French ones, optional), ``keywords`` (one per line), ``parent`` (a code, or empty for a
+    top-level category) and ``status``; returns the changed fields.
 
     Keys absent from ``data`` are left alone; changing nothing writes nothing.
     """
@@ -238,21 +253,44 @@ def update_challenge(
     unknown = set(data) - CHALLENGE_FIELDS
     if unknown:
         raise RefusedChange(
-            f"Unknown challenge field{'s' if len(unknown) > 1 else ''}: "
-            f"{', '.join(sorted(unknown))}."
+            ngettext(
+                "Unknown challenge field: %(fields)s.",
+                "Unknown challenge fields: %(fields)s.",
+                len(unknown),
+                fields=", ".join(sorted(unknown)),
+            )
         )
     wanted: dict[str, Any] = {}
     if "name" in data:
         name = _text(data["name"])
         if name is None:
-            raise RefusedChange("A challenge needs a name.", "name")
+            raise RefusedChange(_("A challenge needs a name."), "name")
         if len(name) > NAME_MAX:
             raise RefusedChange(
-                f"The name is {len(name)} characters long; keep it to {NAME_MAX}.", "name"
+                _(
+                    "The name is %(length)d characters long; keep it to %(max)d.",
+                    length=len(name),
+                    max=NAME_MAX,
+                ),
+                "name",
             )
         wanted["name"] = name
     if "description" in data:
         wanted["description"] = _text(data["description"])
+    if "name_fr" in data:
+        name_fr = _text(data["name_fr"])
+        if name_fr is not None and len(name_fr) > NAME_MAX:
+            raise RefusedChange(
+                _(
+                    "The French name is %(length)d characters long; keep it to %(max)d.",
+                    length=len(name_fr),
+                    max=NAME_MAX,
+                ),
+                "name_fr",
+            )
+        wanted["name_fr"] = name_fr
+    if "description_fr" in data:
+        wanted["description_fr"] = _text(data["description_fr"])
     if "keywords" in data:
         wanted["keywords"] = _keywords(data["keywords"])
     status = challenge.status
@@ -261,21 +299,37 @@ def update_challenge(
             status = ChallengeStatus(getattr(data["status"], "value", data["status"]))
         except ValueError:
             raise RefusedChange(
-                f"The status “{data['status']}” is not one of: active, retired.", "status"
+                _(
+                    "The status “%(status)s” is not one of: active, retired.",
+                    status=data["status"],
+                ),
+                "status",
             ) from None
         if status == ACTIVE and challenge.merged_into_id is not None:
             into = session.get(Challenge, challenge.merged_into_id)
             raise RefusedChange(
-                f"{challenge.code} was merged into {into.code if into else 'another challenge'}; "
-                "it stays retired.",
+                _(
+                    "%(code)s was merged into %(into)s; it stays retired.",
+                    code=challenge.code,
+                    into=into.code,
+                )
+                if into
+                else _(
+                    "%(code)s was merged into another challenge; it stays retired.",
+                    code=challenge.code,
+                ),
                 "status",
             )
         if status == ChallengeStatus.RETIRED and challenge.status == ACTIVE:
             active_children = [child.code for child in challenge.children if child.status == ACTIVE]
             if active_children:
                 raise RefusedChange(
-                    f"{challenge.code} still has active sub-challenges "
-                    f"({', '.join(active_children)}): move, merge or retire them first.",
+                    _(
+                        "%(code)s still has active sub-challenges (%(children)s): move, merge or "
+                        "retire them first.",
+                        code=challenge.code,
+                        children=", ".join(active_children),
+                    ),
                     "status",
                 )
         wanted["status"] = status
@@ -287,15 +341,23 @@ def update_challenge(
             parent = session.scalar(select(Challenge).where(Challenge.code == parent_code))
             if parent is None:
                 raise RefusedChange(
-                    f"There is no challenge with the code “{parent_code}”.", "parent"
+                    _("There is no challenge with the code “%(code)s”.", code=parent_code),
+                    "parent",
                 )
             if parent.id in subtree_ids(session, challenge.id):
                 raise RefusedChange(
-                    f"{challenge.code} cannot go under {parent.code}: "
-                    + (
-                        "a challenge cannot be its own parent."
-                        if parent.id == challenge.id
-                        else f"{parent.code} is below {challenge.code}, which would make a loop."
+                    _(
+                        "%(code)s cannot go under %(parent)s: a challenge cannot be its own "
+                        "parent.",
+                        code=challenge.code,
+                        parent=parent.code,
+                    )
+                    if parent.id == challenge.id
+                    else _(
+                        "%(code)s cannot go under %(parent)s: %(parent)s is below %(code)s, "
+                        "which would make a loop.",
+                        code=challenge.code,
+                        parent=parent.code,
                     ),
                     "parent",
                 )
@@ -308,7 +370,10 @@ def update_challenge(
         and (moved or reactivated)
     ):
         raise RefusedChange(
-            f"{parent.code} is retired: an active challenge under it would be hidden.",
+            _(
+                "%(code)s is retired: an active challenge under it would be hidden.",
+                code=parent.code,
+            ),
             "parent",
         )
     changed = [name for name, value in wanted.items() if getattr(challenge, name) != value]
@@ -317,7 +382,7 @@ def update_challenge(
     if not changed:
         return []
     details: dict[str, Any] = {"code": challenge.code, "fields": changed}
-    for name in ("name", "status"):
+    for name in ("name", "name_fr", "status"):
         if name in changed:
             details[name] = {
                 "from": _plain(getattr(challenge, name)),
@@ -365,11 +430,17 @@ def plan_challenge_merge(source: Challenge, target: Challenge) -> ChallengeMerge
     session = session_of(source)
     check_merge_pair(source, target, noun="challenge", field="target")
     if target.status != ACTIVE:
-        raise RefusedChange(f"{target.code} is retired: merge into an active challenge.", "target")
+        raise RefusedChange(
+            _("%(code)s is retired: merge into an active challenge.", code=target.code), "target"
+        )
     if target.id in subtree_ids(session, source.id):
         raise RefusedChange(
-            f"{target.code} is below {source.code}: merge it the other way round, or move it "
-            "out first.",
+            _(
+                "%(target)s is below %(source)s: merge it the other way round, or move it out "
+                "first.",
+                target=target.code,
+                source=source.code,
+            ),
             "target",
         )
     target_solutions = {solution.id for solution in target.solutions}
@@ -470,7 +541,12 @@ def add_signal(
     Raises :class:`RefusedChange` (nothing written) for an unknown metric, a direction or kind
     outside the vocabulary, or a threshold that makes no sense for its kind.
     """
-    from cxactions.foundations.scales import describe_scale, number_problem, on_scale
+    from cxactions.foundations.scales import (
+        describe_scale,
+        format_short,
+        number_problem,
+        on_scale,
+    )
     from cxactions.foundations.vocabulary import (
         MetricKind,
         SignalDirection,
@@ -484,25 +560,35 @@ def add_signal(
     metric = session.scalar(select(Metric).where(func.lower(Metric.code) == code.lower()))
     if metric is not None and metric.code != code and metric.kind != MetricKind.OUTCOME:
         raise RefusedChange(
-            f"There is no metric “{code}”: did you mean “{metric.code}”? Codes are unique "
-            "ignoring case.",
+            _(
+                "There is no metric “%(code)s”: did you mean “%(known)s”? Codes are unique "
+                "ignoring case.",
+                code=code,
+                known=metric.code,
+            ),
             "metric",
         )
     if metric is None or metric.code != code or metric.kind == MetricKind.OUTCOME:
         raise RefusedChange(
-            f"There is no driver or operational metric “{metric_code}”: metrics come from "
-            "imported responses and operations.",
+            _(
+                "There is no driver or operational metric “%(code)s”: metrics come from "
+                "imported responses and operations.",
+                code=metric_code,
+            ),
             "metric",
         )
     if direction not in {item.value for item in SignalDirection}:
         raise RefusedChange(
-            "Choose whether the challenge shows when the metric is low or high.", "direction"
+            _("Choose whether the challenge shows when the metric is low or high."), "direction"
         )
     if threshold_kind not in {item.value for item in ThresholdKind}:
-        raise RefusedChange("Choose how the threshold is measured.", "threshold_kind")
+        raise RefusedChange(_("Choose how the threshold is measured."), "threshold_kind")
     problem = number_problem(threshold)
     if problem:
-        raise RefusedChange(f"The threshold must be a finite number: {problem}.", "threshold")
+        raise RefusedChange(
+            _("The threshold must be a finite number: %(problem)s.", problem=problem),
+            "threshold",
+        )
     threshold = float(threshold)
     problem = threshold_problem(threshold_kind, threshold)
     if problem:
@@ -510,8 +596,13 @@ def add_signal(
     scale = (metric.scale_min, metric.scale_max)
     if threshold_kind == ThresholdKind.ABSOLUTE.value and not on_scale(threshold, *scale):
         raise RefusedChange(
-            f"An absolute threshold is a value of {metric.code}: {threshold:g} is outside its "
-            f"scale ({describe_scale(*scale)}).",
+            _(
+                "An absolute threshold is a value of %(metric)s: %(threshold)s is outside its "
+                "scale (%(scale)s).",
+                metric=metric.code,
+                threshold=format_short(threshold),
+                scale=describe_scale(*scale),
+            ),
             "threshold",
         )
     with change_transaction(session, True):
@@ -552,7 +643,7 @@ def remove_signal(session: Session, challenge: Challenge, signal_id: int, user: 
     """Unlink one of the challenge's signals; committed. Unknown ids are a RefusedChange."""
     signal = session.get(ChallengeSignal, signal_id)
     if signal is None or signal.challenge_id != challenge.id:
-        raise RefusedChange("That signal is not linked to this challenge (any more).")
+        raise RefusedChange(_("That signal is not linked to this challenge (any more)."))
     with change_transaction(session, True):
         record(
             session,

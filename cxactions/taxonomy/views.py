@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -10,6 +11,7 @@ from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_see_retired, require_role
 from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.extensions import db
+from cxactions.foundations.scales import format_short
 from cxactions.impact import presenters as impact_pages
 from cxactions.impact.background import current_freshness
 from cxactions.taxonomy import services
@@ -35,7 +37,7 @@ def list_challenges():
 def show_challenge(code: str):
     challenge = services.get_challenge(db.session, code)
     if challenge is None:
-        abort(404, description=f"There is no challenge with the code “{code}”.")
+        abort(404, description=_("There is no challenge with the code “%(code)s”.", code=code))
     page = services.challenge_page(db.session, challenge, include_retired=_include_retired())
     fresh = current_freshness(db.session)
     evidence = impact_pages.order_by_evidence(db.session, fresh.run, page.solutions)
@@ -45,7 +47,7 @@ def show_challenge(code: str):
 def _challenge_or_404(code: str):
     challenge = services.get_challenge(db.session, code)
     if challenge is None:
-        abort(404, description=f"There is no challenge with the code “{code}”.")
+        abort(404, description=_("There is no challenge with the code “%(code)s”.", code=code))
     return challenge
 
 
@@ -73,11 +75,15 @@ def edit_signals(code: str):
         except RefusedChange as error:
             form.show_error(error)
         else:
-            flash("Signal saved.", "success")
+            flash(_("Signal saved."), "success")
             return redirect(url_for("taxonomy.edit_signals", code=challenge.code))
     return (
         render_template(
-            "taxonomy/signals.html", challenge=challenge, form=form, has_metrics=bool(metrics)
+            "taxonomy/signals.html",
+            challenge=challenge,
+            form=form,
+            has_metrics=bool(metrics),
+            short_number=format_short,  # thresholds as they were typed: 1.5 (1,5 in French)
         ),
         400 if request.method == "POST" else 200,
     )
@@ -88,13 +94,13 @@ def edit_signals(code: str):
 def delete_signal(code: str, signal_id: int):
     challenge = _challenge_or_404(code)
     if not DeleteForm().validate_on_submit():
-        abort(400, description="The form expired: reload the page and try again.")
+        abort(400, description=_("The form expired: reload the page and try again."))
     try:
         services.remove_signal(db.session, challenge, signal_id, user=current_user)
     except RefusedChange as error:
         flash(error.message, "error")
     else:
-        flash("Signal removed.", "success")
+        flash(_("Signal removed."), "success")
     return redirect(url_for("taxonomy.edit_signals", code=challenge.code))
 
 
@@ -106,6 +112,8 @@ def edit_challenge(code: str):
         data={
             "name": challenge.name,
             "description": challenge.description,
+            "name_fr": challenge.name_fr,
+            "description_fr": challenge.description_fr,
             "keywords": challenge.keywords,
             "parent": challenge.parent.code if challenge.parent else "",
             "status": challenge.status.value,
@@ -121,7 +129,10 @@ def edit_challenge(code: str):
         except RefusedChange as error:
             form.show_error(error)
         else:
-            flash("Saved." if changed else "Nothing changed.", "success" if changed else "info")
+            if changed:
+                flash(_("Saved."), "success")
+            else:
+                flash(_("Nothing changed."), "info")
             return redirect(url_for("taxonomy.show_challenge", code=challenge.code))
     return (
         render_template("taxonomy/challenge_form.html", form=form, challenge=challenge),
@@ -141,12 +152,20 @@ def merge_challenge(code: str):
         try:
             if target is None:
                 raise RefusedChange(
-                    f"There is no challenge with the code “{form.target.data}”.", "target"
+                    _("There is no challenge with the code “%(code)s”.", code=form.target.data),
+                    "target",
                 )
             plan = services.plan_challenge_merge(source, target)
             if form.confirm.data:
                 services.merge_challenges(source, target, current_user._get_current_object())
-                flash(f"{source.code} was merged into {target.code} and retired.", "success")
+                flash(
+                    _(
+                        "%(code)s was merged into %(into)s and retired.",
+                        code=source.code,
+                        into=target.code,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("taxonomy.show_challenge", code=target.code))
         except RefusedChange as error:
             plan = None
