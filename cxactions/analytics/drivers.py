@@ -30,6 +30,8 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from cxactions.foundations.translation import _
+
 METHODS = ("relative_weights", "shapley")
 DEFAULT_METHOD = "relative_weights"
 MAX_SHAPLEY_PREDICTORS = 15  # 2^15 = 32,768 sub-models; beyond that use relative weights
@@ -146,8 +148,12 @@ def shapley_from_correlation(rxx: np.ndarray, rxy: np.ndarray) -> np.ndarray:
     p = len(rxy)
     if p > MAX_SHAPLEY_PREDICTORS:
         raise ValueError(
-            f"the exact Shapley decomposition needs 2^{p} regressions: use at most "
-            f"{MAX_SHAPLEY_PREDICTORS} predictors, or the relative-weights method"
+            _(
+                "the exact Shapley decomposition needs 2^%(predictors)d regressions: use at most "
+                "%(most)d predictors, or the relative-weights method",
+                predictors=p,
+                most=MAX_SHAPLEY_PREDICTORS,
+            )
         )
     r2 = np.zeros(1 << p)
     for size in range(1, p + 1):
@@ -182,24 +188,45 @@ def key_drivers(
     predictors + 1, when the outcome is constant, or for an unknown method.
     """
     if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+        raise ValueError(
+            _(
+                "unknown method %(method)s: choose one of %(methods)s",
+                method=repr(method),
+                methods=", ".join(METHODS),
+            )
+        )
     if predictors is None:
         predictors = [column for column in frame.columns if column != outcome]
     if not predictors:
-        raise ValueError("no predictors to analyse")
+        raise ValueError(_("no predictors to analyse"))
     corr, n_rows, total = weighted_correlation(frame[[outcome, *predictors]], weights)
     p = len(predictors)
     if n_rows <= p + 1:
         raise ValueError(
-            f"too few complete rows for {p} predictors: {n_rows} rows with the outcome and "
-            f"every predictor present; at least {p + 2} are needed"
+            _(
+                "too few complete rows for %(predictors)d predictors: %(rows)d rows with the "
+                "outcome and every predictor present; at least %(needed)d are needed",
+                predictors=p,
+                rows=n_rows,
+                needed=p + 2,
+            )
         )
     if np.isnan(corr[0, 0]):
-        raise ValueError(f"the outcome {outcome!r} is constant: nothing to explain")
+        raise ValueError(
+            _(
+                "the outcome %(outcome)s is constant: nothing to explain",
+                outcome=repr(outcome),
+            )
+        )
     notes: list[str] = []
     constant = [j for j in range(p) if np.isnan(corr[j + 1, j + 1])]
     for j in constant:
-        notes.append(f"{predictors[j]} does not vary over the rows analysed: importance 0")
+        notes.append(
+            _(
+                "%(predictor)s does not vary over the rows analysed: importance 0",
+                predictor=predictors[j],
+            )
+        )
     live = [j for j in range(p) if j not in constant]
     rxx = corr[1:, 1:][np.ix_(live, live)]
     rxy = corr[1:, 0][live]
@@ -210,7 +237,9 @@ def key_drivers(
     r_squared = _r_squared(rxx, rxy)
     betas = np.linalg.lstsq(rxx, rxy, rcond=None)[0] if live else np.zeros(0)
     if np.linalg.matrix_rank(rxx) < len(live):
-        notes.append("some predictors are perfectly collinear: their shares are split between them")
+        notes.append(
+            _("some predictors are perfectly collinear: their shares are split between them")
+        )
 
     raw = pd.Series(0.0, index=predictors)
     beta = pd.Series(np.nan, index=predictors)
@@ -224,7 +253,7 @@ def key_drivers(
         shares = raw / total_raw
     else:
         shares = pd.Series(0.0, index=predictors)
-        notes.append("the predictors explain none of the outcome's variation")
+        notes.append(_("the predictors explain none of the outcome's variation"))
     return DriverImportance(
         method=method,
         outcome=outcome,

@@ -55,6 +55,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxactions.foundations.translation import (
+    N_,
+    NamedInBothLanguages,
+    _,
+    format_percent,
+    format_score,
+    ngettext,
+)
+
 MIN_OTHER_PEERS = 3  # fewer peers with data: no peer SD, no peer-relative evidence
 COMMENT_BASE_SHARE = 0.05  # p0 when the peers have too few comments to say
 COMMENT_GAP_CAP = 3.0
@@ -149,11 +158,30 @@ class CommentTally:
 
 @dataclass(frozen=True)
 class PeerContext:
-    """How the sentences name things: "stores", "in North region", "the last 8 weeks"."""
+    """How the sentences name things: "stores", "in North region", "the last 8 weeks".
+
+    ``unit_word`` is the English plural (translated where a sentence uses it, see
+    ``unit_words``); ``place`` is written in the reader's language by the caller.
+    """
 
     unit_word: str = "units"
     place: str = "in the company"
     weeks: int = 8
+
+
+# The plural nouns ``unit_word`` gives for the usual unit kinds, marked for translation.
+UNIT_WORDS = {
+    "units": N_("units"),
+    "stores": N_("stores"),
+    "regions": N_("regions"),
+    "districts": N_("districts"),
+}
+
+
+def unit_words(word: str) -> str:
+    """The plural noun for a kind of unit ("stores") in the reader's language; an unknown one
+    (a kind the data invented) as it is."""
+    return _(UNIT_WORDS[word]) if word in UNIT_WORDS else word
 
 
 # --- Outputs ------------------------------------------------------------------------------------
@@ -217,13 +245,14 @@ class Evidence:
 
 
 @dataclass
-class ActiveChallenge:
+class ActiveChallenge(NamedInBothLanguages):
     code: str
     name: str
     priority: float
     evidence: list[Evidence]
     signals_hit: list[str]  # metric codes
     solutions: list[Any] = field(default_factory=list)  # filled by the service
+    name_fr: str | None = None  # the French name, when the challenge has one (the service's)
 
     @property
     def raised_by_comments(self) -> bool:
@@ -375,50 +404,64 @@ def _signal_evidence(
     metric = item.metric
     label = metric.label or metric.code
     value = _number(item.value, digits)
-    versus = ""
-    if item.peer_mean is not None:
-        versus = (
-            f" vs {_number(item.peer_mean, digits)} for the {item.others} other "
-            f"{context.unit_word} {context.place}"
-        )
-    target = f" (target {_number(metric.target, digits)})" if metric.target is not None else ""
     if kind == "peer_sd":
         if gap is None or gap < signal.threshold:
             return None
-        side = "below" if low_is_bad else "above"
-        sentence = f"{label} {value}{versus}: {gap:.1f} SD {side} them{target}."
+        finding = _gap_finding(_reading(item, label, digits, context), gap, low_is_bad)
         counted = gap
     elif kind == "peer_percentile":
         share = signal.threshold / 100 if signal.threshold > 1 else signal.threshold
         rank = item.rank_low if low_is_bad else item.rank_high
         if item.group < 2 or rank / item.group > share + 1e-9:
             return None
-        end, word = ("bottom", "lowest") if low_is_bad else ("top", "highest")
-        sentence = (
-            f"{label} {value}{versus}: {end} {_percent(share)} of {context.unit_word} "
-            f"({_rank_words(rank, word)} of {item.group}){target}."
-        )
+        words = {
+            "reading": _reading(item, label, digits, context),
+            "share": _percent(share),
+            "units": unit_words(context.unit_word),
+            "rank": _rank_words(rank, low_is_bad),
+            "group": item.group,
+        }
+        if low_is_bad:
+            finding = _(
+                "%(reading)s: bottom %(share)s of %(units)s (%(rank)s of %(group)d)", **words
+            )
+        else:
+            finding = _("%(reading)s: top %(share)s of %(units)s (%(rank)s of %(group)d)", **words)
         counted = max(gap or 0.0, 0.0)
     elif kind == "absolute":
         past = signal.threshold - item.value if low_is_bad else item.value - signal.threshold
         if past <= 0:
             return None
-        side = "below" if low_is_bad else "above"
-        peers = ""
-        if item.peer_mean is not None:
-            peers = f"; the {item.others} other {context.unit_word} {context.place}: " + _number(
-                item.peer_mean, digits
+        threshold = _number(signal.threshold, digits)
+        if low_is_bad:
+            finding = _(
+                "%(metric)s %(value)s, below the threshold of %(threshold)s",
+                metric=label,
+                value=value,
+                threshold=threshold,
             )
-        sentence = (
-            f"{label} {value}, {side} the threshold of {_number(signal.threshold, digits)}"
-            f"{peers}{target}."
-        )
+        else:
+            finding = _(
+                "%(metric)s %(value)s, above the threshold of %(threshold)s",
+                metric=label,
+                value=value,
+                threshold=threshold,
+            )
+        if item.peer_mean is not None:
+            finding = _(
+                "%(finding)s; the %(others)d other %(units)s %(place)s: %(peer_mean)s",
+                finding=finding,
+                others=item.others,
+                units=unit_words(context.unit_word),
+                place=context.place,
+                peer_mean=_number(item.peer_mean, digits),
+            )
         counted = past / item.peer_sd if item.peer_sd else 1.0
     else:
         return None
     return Evidence(
         kind="metric",
-        sentence=sentence,
+        sentence=_with_target(finding, metric.target, digits),
         contribution=weight * counted,
         metric=metric.code,
         value=item.value,
@@ -427,6 +470,37 @@ def _signal_evidence(
         weight=weight,
         threshold_kind=kind,
     )
+
+
+def _reading(item: Standing, label: str, digits: int, context: PeerContext) -> str:
+    """ "Staff rating 5.0 vs 8.0 for the 5 other stores in North region" (the metric alone when
+    no peer has a value)."""
+    value = _number(item.value, digits)
+    if item.peer_mean is None:
+        return f"{label} {value}"
+    return _(
+        "%(metric)s %(value)s vs %(peer_mean)s for the %(others)d other %(units)s %(place)s",
+        metric=label,
+        value=value,
+        peer_mean=_number(item.peer_mean, digits),
+        others=item.others,
+        units=unit_words(context.unit_word),
+        place=context.place,
+    )
+
+
+def _gap_finding(reading: str, gap: float, low_is_bad: bool) -> str:
+    """The reading and how far it trails the peers: "...: 4.2 SD below them"."""
+    if low_is_bad:
+        return _("%(reading)s: %(gap)s SD below them", reading=reading, gap=format_score(gap, 1))
+    return _("%(reading)s: %(gap)s SD above them", reading=reading, gap=format_score(gap, 1))
+
+
+def _with_target(finding: str, target: float | None, digits: int) -> str:
+    """The finding as a sentence, with the metric's target when it has one."""
+    if target is None:
+        return _("%(finding)s.", finding=finding)
+    return _("%(finding)s (target %(target)s).", finding=finding, target=_number(target, digits))
 
 
 def binomial_tail(k: int, n: int, p: float) -> float:
@@ -493,18 +567,57 @@ def _comment_evidence(tally: CommentTally, weight: float, context: PeerContext) 
         return None
     z = tally.z
     common = sorted(tally.keywords.items(), key=lambda pair: (-pair[1], pair[0]))[:2]
-    said = ", ".join(f"“{word}”" for word, _ in common) or "it"
-    verb = "complains" if tally.mentions == 1 else "complain"
-    against = ""
+    said = ", ".join(_("“%(keyword)s”", keyword=word) for word, _count in common)
+    words = {
+        "comments": tally.comments,
+        "weeks": context.weeks,
+        "said": said,
+        "share": _percent(tally.share),
+        "units": unit_words(context.unit_word),
+        "place": context.place,
+    }
     if tally.peer_share is not None:
-        against = (
-            f", against {_percent(tally.peer_share)} of the other {context.unit_word}' "
-            f"comments {context.place}"
+        words["peer_share"] = _percent(tally.peer_share)
+        if said:
+            sentence = ngettext(
+                "%(num)d of %(comments)d comments in the last %(weeks)d weeks complains about "
+                "%(said)s (%(share)s, against %(peer_share)s of the other %(units)s' comments "
+                "%(place)s).",
+                "%(num)d of %(comments)d comments in the last %(weeks)d weeks complain about "
+                "%(said)s (%(share)s, against %(peer_share)s of the other %(units)s' comments "
+                "%(place)s).",
+                tally.mentions,
+                **words,
+            )
+        else:
+            sentence = ngettext(
+                "%(num)d of %(comments)d comments in the last %(weeks)d weeks complains about "
+                "it (%(share)s, against %(peer_share)s of the other %(units)s' comments "
+                "%(place)s).",
+                "%(num)d of %(comments)d comments in the last %(weeks)d weeks complain about "
+                "it (%(share)s, against %(peer_share)s of the other %(units)s' comments "
+                "%(place)s).",
+                tally.mentions,
+                **words,
+            )
+    elif said:
+        sentence = ngettext(
+            "%(num)d of %(comments)d comments in the last %(weeks)d weeks complains about "
+            "%(said)s (%(share)s).",
+            "%(num)d of %(comments)d comments in the last %(weeks)d weeks complain about "
+            "%(said)s (%(share)s).",
+            tally.mentions,
+            **words,
         )
-    sentence = (
-        f"{tally.mentions} of {tally.comments} comments in the last {context.weeks} weeks "
-        f"{verb} about {said} ({_percent(tally.share)}{against})."
-    )
+    else:
+        sentence = ngettext(
+            "%(num)d of %(comments)d comments in the last %(weeks)d weeks complains about it "
+            "(%(share)s).",
+            "%(num)d of %(comments)d comments in the last %(weeks)d weeks complain about it "
+            "(%(share)s).",
+            tally.mentions,
+            **words,
+        )
     return Evidence(
         kind="comments",
         sentence=sentence,
@@ -545,15 +658,9 @@ def weakest_drivers(
         if gap is None or gap <= 0 or item.peer_mean is None:
             continue
         digits = _digits(item)
-        side = "below" if item.metric.higher_is_better else "above"
-        target = item.metric.target
-        sentence = (
-            f"{item.metric.label or code} {_number(item.value, digits)} vs "
-            f"{_number(item.peer_mean, digits)} for the {item.others} other {context.unit_word} "
-            f"{context.place}: {gap:.1f} SD {side} them"
-            + (f" (target {_number(target, digits)})" if target is not None else "")
-            + "."
-        )
+        reading = _reading(item, item.metric.label or code, digits, context)
+        finding = _gap_finding(reading, gap, item.metric.higher_is_better)
+        sentence = _with_target(finding, item.metric.target, digits)
         result.append(WeakDriver(item.metric, item.value, item.peer_mean, gap, weights[code],
                                  sentence))  # fmt: skip
     result.sort(key=lambda item: (-item.score, item.metric.code))
@@ -569,20 +676,33 @@ def _digits(item: Standing) -> int:
 
 
 def _number(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+    return format_score(value, digits)
 
 
 def _percent(share: float) -> str:
     percent = share * 100
-    return f"{percent:.0f}%" if percent >= 1 or percent == 0 else f"{percent:.1f}%"
+    return format_percent(share, 0 if percent >= 1 or percent == 0 else 1)
 
 
-def _rank_words(rank: int, word: str) -> str:
+# "2nd lowest", "13th highest": English ordinals need their suffix, other languages their own.
+_ORDINALS = {
+    (True, "st"): N_("%(rank)dst lowest"),
+    (True, "nd"): N_("%(rank)dnd lowest"),
+    (True, "rd"): N_("%(rank)drd lowest"),
+    (True, "th"): N_("%(rank)dth lowest"),
+    (False, "st"): N_("%(rank)dst highest"),
+    (False, "nd"): N_("%(rank)dnd highest"),
+    (False, "rd"): N_("%(rank)drd highest"),
+    (False, "th"): N_("%(rank)dth highest"),
+}
+
+
+def _rank_words(rank: int, lowest: bool) -> str:
     """ "the lowest", "2nd lowest", "13th highest"."""
     if rank == 1:
-        return f"the {word}"
+        return _("the lowest") if lowest else _("the highest")
     suffix = {1: "st", 2: "nd", 3: "rd"}.get(rank % 10 if rank % 100 not in (11, 12, 13) else 0)
-    return f"{rank}{suffix or 'th'} {word}"
+    return _(_ORDINALS[lowest, suffix or "th"], rank=rank)
 
 
 def _shorten(text: str) -> str:

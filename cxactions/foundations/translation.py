@@ -71,6 +71,22 @@ def in_reader_language(english: str | None, french: str | None) -> tuple[str | N
     return (english, "en") if english else (french, "fr")
 
 
+class NamedInBothLanguages:
+    """For anything with an English ``name``, an optional French ``name_fr`` and a ``code``
+    (challenges, categories, priorities): the name a reader of the page's language sees. No
+    annotations here: a SQLAlchemy model mixes it in."""
+
+    @property
+    def shown_name(self) -> str:
+        """The name in the reader's language, else in the other one (see ``shown_name_lang``)."""
+        return in_reader_language(self.name, self.name_fr)[0] or self.code
+
+    @property
+    def shown_name_lang(self) -> str:
+        """The language ``shown_name`` is written in, for the element's ``lang`` attribute."""
+        return in_reader_language(self.name, self.name_fr)[1]
+
+
 # -- numbers and dates the way the reader's language writes them ------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length
@@ -13,24 +14,27 @@ class AdoptSolutionForm(FlaskForm):
     """One solution into one unit's plan. ``id_suffix`` keeps element ids unique when a page
     shows one form per solution (labels must point at their own input)."""
 
-    solution = HiddenField(validators=[DataRequired(message="Choose a solution to add.")])
+    solution = HiddenField(
+        validators=[DataRequired(message=lazy_gettext("Choose a solution to add."))]
+    )
     # Where the user was searching, to come back to it.
     q = HiddenField()
     owner = StringField(
-        "Owner",
+        lazy_gettext("Owner"),
         validators=[
-            DataRequired(message="Say who owns this action."),
-            Length(max=OWNER_MAX, message=f"The owner is at most {OWNER_MAX} characters."),
+            DataRequired(message=lazy_gettext("Say who owns this action.")),
+            # WTForms fills in %(max)d.
+            Length(max=OWNER_MAX, message=lazy_gettext("The owner is at most %(max)d characters.")),
         ],
     )
     due_on = DateField(
-        "Due date",
-        validators=[InputRequired(message="Choose the date it is due.")],
-        invalid_value_message="Give the due date as a date, e.g. 2025-06-30.",
+        lazy_gettext("Due date"),
+        validators=[InputRequired(message=lazy_gettext("Choose the date it is due."))],
+        invalid_value_message=lazy_gettext("Give the due date as a date, e.g. 2025-06-30."),
     )
     # Filled per solution by the view; any challenge code is checked by the view, not here.
-    challenge = SelectField("For the challenge", choices=[], validate_choice=False)
-    submit = SubmitField("Add to plan")
+    challenge = SelectField(lazy_gettext("For the challenge"), choices=[], validate_choice=False)
+    submit = SubmitField(lazy_gettext("Add to plan"))
 
     def __init__(self, *args, id_suffix: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -15,7 +16,12 @@ from cxactions.audit.services import record
 from cxactions.foundations.changes import (
     RefusedChange,
 )
-from cxactions.foundations.vocabulary import AdoptionStatus, ChallengeStatus, SolutionStatus
+from cxactions.foundations.vocabulary import (
+    AdoptionStatus,
+    ChallengeStatus,
+    SolutionStatus,
+    label_of,
+)
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
 from cxactions.taxonomy.models import Challenge
@@ -98,23 +104,34 @@ def adopt_solution(
     """
     owner = (owner or "").strip()
     if not owner:
-        raise RefusedChange("Say who owns this action.", "owner")
+        raise RefusedChange(_("Say who owns this action."), "owner")
     if len(owner) > OWNER_MAX:
-        raise RefusedChange(f"The owner is at most {OWNER_MAX} characters.", "owner")
+        raise RefusedChange(_("The owner is at most %(max)d characters.", max=OWNER_MAX), "owner")
     if due_on is None:
-        raise RefusedChange("Choose the date it is due.", "due_on")
+        raise RefusedChange(_("Choose the date it is due."), "due_on")
     if due_on < (today or date.today()):
-        raise RefusedChange("The due date is in the past: choose today or a later date.", "due_on")
+        raise RefusedChange(
+            _("The due date is in the past: choose today or a later date."), "due_on"
+        )
     if solution.status != SolutionStatus.APPROVED:
         raise RefusedChange(
-            f"“{solution.title}” is not an approved solution of the library "
-            f"({solution.status.value}): only approved solutions can join an action plan."
+            _(
+                "“%(solution)s” is not an approved solution of the library (%(status)s): "
+                "only approved solutions can join an action plan.",
+                solution=solution.title,
+                status=label_of(solution.status).lower(),
+            )
         )
     if challenge is not None and challenge.status != ChallengeStatus.ACTIVE:
-        raise RefusedChange(f"The challenge “{challenge.name}” is retired.", "challenge")
-    duplicate = (
-        f"“{solution.title}” is already in the action plan of {unit.name}: "
-        "change that plan item instead of adding it twice."
+        raise RefusedChange(
+            _("The challenge “%(challenge)s” is retired.", challenge=challenge.shown_name),
+            "challenge",
+        )
+    duplicate = _(
+        "“%(solution)s” is already in the action plan of %(unit)s: "
+        "change that plan item instead of adding it twice.",
+        solution=solution.title,
+        unit=unit.name,
     )
     unit_id, solution_id = unit.id, solution.id
     existing = session.scalar(
@@ -154,7 +171,7 @@ def adopt_solution(
         ):
             raise RefusedChange(duplicate) from error
         raise RefusedChange(
-            "The plan changed while saving: nothing was added, try again."
+            _("The plan changed while saving: nothing was added, try again.")
         ) from error
     except BaseException:
         session.rollback()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from cxactions.auth.models import Role
@@ -12,6 +13,7 @@ from cxactions.auth.permissions import can_edit_unit_plan, can_view_solution, re
 from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.extensions import db
 from cxactions.foundations.paging import page_number
+from cxactions.foundations.translation import locale
 from cxactions.foundations.vocabulary import ChallengeStatus
 from cxactions.library.services import get_solution
 from cxactions.plans import services
@@ -30,9 +32,9 @@ def _plan_unit(code: str) -> Unit:
     """The unit whose plan the user is changing: 404 when unknown, 403 when not theirs."""
     unit = get_unit(db.session, code)
     if unit is None:
-        abort(404, description=f"There is no unit with the code “{code}”.")
+        abort(404, description=_("There is no unit with the code “%(code)s”.", code=code))
     if not can_edit_unit_plan(current_user, unit):
-        abort(403, description="Only this unit's managers and the CX leads change its plan.")
+        abort(403, description=_("Only this unit's managers and the CX leads change its plan."))
     return unit
 
 
@@ -42,8 +44,16 @@ def _active_challenge(code: str | None) -> Challenge | None:
     return challenge if challenge and challenge.status == ChallengeStatus.ACTIVE else None
 
 
-def _challenge_choices(challenges: list[Challenge]) -> list[tuple[str, str]]:
-    return [("", "No particular challenge")] + [(item.code, item.name) for item in challenges]
+def _challenge_choices(challenges: list[Challenge]) -> list[tuple]:
+    """The options of the challenge select: each name in the reader's language, marked with its
+    own language when it is not the page's."""
+    choices: list[tuple] = [("", _("No particular challenge"))]
+    for item in challenges:
+        if item.shown_name_lang == locale():
+            choices.append((item.code, item.shown_name))
+        else:
+            choices.append((item.code, item.shown_name, {"lang": item.shown_name_lang}))
+    return choices
 
 
 @bp.get("/units/<code>/plan/find")
@@ -120,9 +130,9 @@ def adopt_solution(code: str):
     if solution is None or not can_view_solution(current_user, solution):
         # A draft the user may not see is as absent as a code that does not exist.
         message = (
-            f"There is no solution with the code “{solution_code}”."
+            _("There is no solution with the code “%(code)s”.", code=solution_code)
             if solution_code
-            else "Choose a solution to add to the plan."
+            else _("Choose a solution to add to the plan.")
         )
         flash(message, "error")
         return redirect(unit_page)
@@ -131,7 +141,7 @@ def adopt_solution(code: str):
         challenge_code = form.challenge.data or ""
         challenge = _active_challenge(challenge_code) if challenge_code else None
         if challenge_code and challenge is None:
-            form.challenge.errors.append("Choose one of the listed challenges.")
+            form.challenge.errors.append(_("Choose one of the listed challenges."))
         else:
             try:
                 services.adopt_solution(
@@ -149,7 +159,14 @@ def adopt_solution(code: str):
                     return redirect(unit_page)
                 form[error.field].errors.append(error.message)
             else:
-                flash(f"“{solution.title}” is in the action plan of {unit.name}.", "success")
+                flash(
+                    _(
+                        "“%(solution)s” is in the action plan of %(unit)s.",
+                        solution=solution.title,
+                        unit=unit.name,
+                    ),
+                    "success",
+                )
                 return redirect(unit_page)
     # Invalid input: the same form again, with its messages and what the user typed.
     chosen = challenge or _active_challenge(form.challenge.data)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session, aliased
 
 from cxactions.analytics import priorities as core
@@ -54,6 +55,7 @@ class UnitPriorities:
     peer_label: str  # "North region", or "the company"
     peers: int  # units in the peer group, the unit included
     unit_word: str  # "stores"
+    place: str = ""  # "in North region", "in the company": in the reader's language
     challenges: list[core.ActiveChallenge] = field(default_factory=list)
     weakest: list[core.WeakDriver] = field(default_factory=list)
     signals_configured: bool = False
@@ -63,6 +65,11 @@ class UnitPriorities:
     @property
     def window_end(self) -> date | None:
         return self.as_of + timedelta(days=6) if self.as_of else None
+
+    @property
+    def unit_words(self) -> str:
+        """``unit_word`` in the reader's language ("stores", "magasins")."""
+        return core.unit_words(self.unit_word)
 
     @property
     def show_weakest(self) -> bool:
@@ -142,6 +149,7 @@ def unit_priorities(
         peer_label=region.name if region is not None else "the company",
         peers=len(peer_ids),
         unit_word=unit_word(kinds or [unit.kind]),
+        place=_("in %(region)s", region=region.name) if region is not None else _("in the company"),
     )
     # The peers' subtrees and newest week are the same for every unit of the region.
     root_of, latest = _WINDOW_CACHE.get_or_compute(
@@ -171,7 +179,7 @@ def unit_priorities(
         (data_signature(session), tuple(peer_ids), start, end),
         lambda: _window_means(session, peer_ids, root_of, code_of, survey_ids, start, end),
     )
-    signals, names = _signals(session)
+    signals, names, names_fr = _signals(session)
     result.signals_configured = bool(signals)
     importance, result.weights_from = _importance(session)
     satisfied = values[OVERALL].mean() if OVERALL in values.columns else float("nan")
@@ -186,7 +194,7 @@ def unit_priorities(
         )
     context = core.PeerContext(
         unit_word=result.unit_word,
-        place=f"in {region.name}" if region is not None else "in the company",
+        place=result.place,
         weeks=weeks,
     )
     result.challenges = core.active_challenges(
@@ -199,6 +207,8 @@ def unit_priorities(
         comments=tallies,
         context=context,
     )
+    for item in result.challenges:
+        item.name_fr = names_fr.get(item.code)
     result.weakest = core.weakest_drivers(
         values, unit.id, metrics, importance=importance, context=context, limit=WEAKEST
     )
@@ -327,15 +337,18 @@ def _window_means(
     return pd.DataFrame(columns, index=pd.Index(peer_ids, dtype="int64"), dtype="float64")
 
 
-def _signals(session: Session) -> tuple[list[core.Signal], dict[str, str]]:
-    """Signals of active challenges, and the names of every active challenge by code."""
-    names = dict(
-        session.execute(
-            sa.select(Challenge.code, Challenge.name).where(
-                Challenge.status == ChallengeStatus.ACTIVE
-            )
-        ).all()
-    )
+def _signals(
+    session: Session,
+) -> tuple[list[core.Signal], dict[str, str], dict[str, str | None]]:
+    """Signals of active challenges, and the English and French names of every active
+    challenge by code."""
+    rows = session.execute(
+        sa.select(Challenge.code, Challenge.name, Challenge.name_fr).where(
+            Challenge.status == ChallengeStatus.ACTIVE
+        )
+    ).all()
+    names = {code: name for code, name, _fr in rows}
+    names_fr = {code: name_fr for code, _name, name_fr in rows}
     rows = session.execute(
         sa.select(
             Challenge.code,
@@ -359,7 +372,7 @@ def _signals(session: Session) -> tuple[list[core.Signal], dict[str, str]]:
         )
         for challenge, metric, direction, kind, threshold in rows
     ]
-    return signals, names
+    return signals, names, names_fr
 
 
 def _text(value: Any) -> str:
@@ -459,7 +472,7 @@ def _comment_tallies(
     if not keywords or not texts:
         return {}, len(texts)
     tallies: dict[str, core.CommentTally] = {}
-    for _, text, found in _complaints(texts, _tagger(keywords), complaint_below):
+    for _position, text, found in _complaints(texts, _tagger(keywords), complaint_below):
         for code, said in found.items():
             tally = tallies.setdefault(code, core.CommentTally(0, len(texts), Counter()))
             tally.mentions += 1
@@ -540,11 +553,11 @@ def _peer_comments(
         query = query.where(Response.id % step == 0)
     result = _PeerComments()
     rows = connection.execute(query).all()
-    for unit_id, text, _ in rows:
+    for unit_id, text, _overall in rows:
         if text and text.strip():
             result.comments[root_of[unit_id]] += 1
-    texts = ((text, overall) for _, text, overall in rows)
-    for position, _, found in _complaints(texts, _tagger(keywords), complaint_below):
+    texts = ((text, overall) for _unit, text, overall in rows)
+    for position, _comment, found in _complaints(texts, _tagger(keywords), complaint_below):
         peer = root_of[rows[position][0]]
         for code in found:
             result.mentions.setdefault(code, Counter())[peer] += 1
@@ -565,7 +578,7 @@ def _attach_solutions(session: Session, challenges: list[core.ActiveChallenge]) 
     by_code: dict[str, list[Solution]] = {}
     for code, solution in rows:
         by_code.setdefault(code, []).append(solution)
-    unique = {solution.id: solution for _, solution in rows}
+    unique = {solution.id: solution for _code, solution in rows}
     ranked = order_by_evidence(session, latest_run(session), unique.values())
     for item in challenges:
         mine = {solution.id for solution in by_code.get(item.code, [])}

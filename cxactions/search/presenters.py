@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxactions.foundations.paging import bounded_int, page_number
-from cxactions.foundations.translation import in_reader_language
+from cxactions.foundations.translation import NamedInBothLanguages
 from cxactions.foundations.vocabulary import (
     ChallengeStatus,
     SolutionKind,
@@ -41,20 +41,11 @@ FACET_ARGS = {
 
 
 @dataclass(frozen=True)
-class Category:
+class Category(NamedInBothLanguages):
     code: str
     name: str
     active: bool
     name_fr: str | None = None
-
-    @property
-    def shown_name(self) -> str:
-        """The name in the reader's language, else in the other one (``shown_name_lang``)."""
-        return in_reader_language(self.name, self.name_fr)[0] or self.code
-
-    @property
-    def shown_name_lang(self) -> str:
-        return in_reader_language(self.name, self.name_fr)[1]
 
 
 def categories(session: Session) -> dict[str, Category]:

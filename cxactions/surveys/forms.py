@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from wtforms import BooleanField, FloatField, StringField, SubmitField
 from wtforms.validators import Length, Optional
 
@@ -9,24 +10,24 @@ from cxactions.foundations.forms import CurationForm, FiniteNumber
 
 
 class MetricForm(CurationForm):
-    label = StringField("Label", validators=[Optional(), Length(max=200)])
-    higher_is_better = BooleanField("Higher is better")
+    label = StringField(lazy_gettext("Label"), validators=[Optional(), Length(max=200)])
+    higher_is_better = BooleanField(lazy_gettext("Higher is better"))
     target = FloatField(
-        "Target",
+        lazy_gettext("Target"),
         validators=[Optional(), FiniteNumber()],
-        description="Leave empty for no target.",
+        description=lazy_gettext("Leave empty for no target."),
     )
     scale_min = FloatField(
-        "Scale from",
+        lazy_gettext("Scale from"),
         validators=[Optional(), FiniteNumber()],
-        description="The lowest value the metric takes; empty = no lower bound.",
+        description=lazy_gettext("The lowest value the metric takes; empty = no lower bound."),
     )
     scale_max = FloatField(
-        "Scale to",
+        lazy_gettext("Scale to"),
         validators=[Optional(), FiniteNumber()],
-        description="The highest value the metric takes; empty = no upper bound.",
+        description=lazy_gettext("The highest value the metric takes; empty = no upper bound."),
     )
-    submit = SubmitField("Save")
+    submit = SubmitField(lazy_gettext("Save"))
 
     def changes(self) -> dict:
         """The submitted values; a scale field absent from the request keeps the stored side."""

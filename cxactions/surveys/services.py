@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from babel.numbers import format_decimal
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from cxactions.audit.services import record
@@ -23,13 +26,19 @@ from cxactions.foundations.scales import (
     on_scale,
     scale_problem,
 )
-from cxactions.foundations.vocabulary import MetricKind, ThresholdKind
+from cxactions.foundations.translation import format_number, locale
+from cxactions.foundations.vocabulary import MetricKind, ThresholdKind, label_of
 from cxactions.surveys.models import Metric, OperationValue, Response
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
 
 Scale = tuple[float | None, float | None]
 # Form field of each side of the scale (and of the scale's own problems).
 SCALE_FIELDS = {"min": "scale_min", "max": "scale_max"}
+
+
+def _figure(value: float) -> str:
+    """A stored value or threshold as people write it in their language (7, 7.5 / 7,5)."""
+    return format_decimal(value, format="#,##0.######", locale=locale())
 
 
 def all_metrics(session: Session) -> list[Metric]:
@@ -89,7 +98,7 @@ def signals_off_scale(session: Session, metric_id: int, scale: Scale) -> list[st
         .order_by(Challenge.code)
     ).all()
     return [
-        f"{code} {getattr(direction, 'value', direction)} {threshold:g}"
+        f"{code} {label_of(direction).lower()} {_figure(threshold)}"
         for code, direction, threshold in rows
         if not on_scale(threshold, *scale)
     ]
@@ -115,14 +124,23 @@ def scale_change_problems(
     problems = []
     stored = stored_range(session, metric_id, kind, code, new)
     if stored.outside:
-        plural = stored.outside != 1
         problems.append(
             (
                 side,
-                f"{stored.outside:,} stored value{'s' if plural else ''} of {code} "
-                f"lie{'' if plural else 's'} outside {describe_scale(*new)} (stored values range "
-                f"from {stored.lowest:g} to {stored.highest:g}): choose a scale that holds them, "
-                "or correct the data first",
+                ngettext(
+                    "%(count)s stored value of %(metric)s lies outside %(scale)s (stored values "
+                    "range from %(lowest)s to %(highest)s): choose a scale that holds them, or "
+                    "correct the data first",
+                    "%(count)s stored values of %(metric)s lie outside %(scale)s (stored values "
+                    "range from %(lowest)s to %(highest)s): choose a scale that holds them, or "
+                    "correct the data first",
+                    stored.outside,
+                    count=format_number(stored.outside),
+                    metric=code,
+                    scale=describe_scale(*new),
+                    lowest=_figure(stored.lowest),
+                    highest=_figure(stored.highest),
+                ),
             )
         )
     thresholds = signals_off_scale(session, metric_id, new)
@@ -130,10 +148,16 @@ def scale_change_problems(
         problems.append(
             (
                 side,
-                f"the absolute threshold of {len(thresholds)} signal"
-                f"{'s' if len(thresholds) != 1 else ''} of {code} lies outside "
-                f"{describe_scale(*new)} ({', '.join(thresholds[:5])}): change "
-                f"{'them' if len(thresholds) != 1 else 'it'} first",
+                ngettext(
+                    "the absolute threshold of %(num)d signal of %(metric)s lies outside "
+                    "%(scale)s (%(thresholds)s): change it first",
+                    "the absolute threshold of %(num)d signals of %(metric)s lies outside "
+                    "%(scale)s (%(thresholds)s): change them first",
+                    len(thresholds),
+                    metric=code,
+                    scale=describe_scale(*new),
+                    thresholds=", ".join(thresholds[:5]),
+                ),
             )
         )
     return problems
@@ -151,7 +175,7 @@ def update_metric(
     """
     label = (changes.get("label") or "").strip() or None
     if label is not None and len(label) > 200:
-        raise RefusedChange("Keep the label to 200 characters.", "label")
+        raise RefusedChange(_("Keep the label to 200 characters."), "label")
     numbers = {}
     for name in ("target", "scale_min", "scale_max"):
         if name not in changes and name != "target":
@@ -160,8 +184,11 @@ def update_metric(
         value = changes.get(name)
         problem = None if value is None else number_problem(value)
         if problem:
-            what = "A target" if name == "target" else "The scale"
-            raise RefusedChange(f"{what} must be a finite number: {problem}.", name)
+            if name == "target":
+                message = _("A target must be a finite number: %(problem)s.", problem=problem)
+            else:
+                message = _("The scale must be a finite number: %(problem)s.", problem=problem)
+            raise RefusedChange(message, name)
         numbers[name] = None if value is None else float(value)
     scale = (numbers["scale_min"], numbers["scale_max"])
     problem = scale_problem(*scale)
@@ -171,7 +198,12 @@ def update_metric(
     target = numbers["target"]
     if target is not None and not on_scale(target, *scale):
         raise RefusedChange(
-            f"The target {target:g} is outside the scale ({describe_scale(*scale)}).", "target"
+            _(
+                "The target %(target)s is outside the scale (%(scale)s).",
+                target=_figure(target),
+                scale=describe_scale(*scale),
+            ),
+            "target",
         )
     wanted = {
         "label": label,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from cxactions.auth.models import Role
@@ -32,22 +33,25 @@ def list_metrics():
 def update_metric(code: str):
     metric = db.session.scalar(db.select(Metric).where(Metric.code == code))
     if metric is None:
-        abort(404, description=f"There is no metric “{code}”.")
+        abort(404, description=_("There is no metric “%(code)s”.", code=code))
     form = MetricForm(prefix=code)
     if not form.validate_on_submit():
         messages = [
-            f"{form[name].label.text}: {message}"
+            _("%(field)s: %(problem)s", field=form[name].label.text, problem=message)
             for name, errors in form.errors.items()
             for message in errors
         ]
-        flash(f"{metric.code}: " + " ".join(messages), "error")
+        flash(_("%(metric)s: %(problem)s", metric=metric.code, problem=" ".join(messages)), "error")
         return redirect(url_for("surveys.list_metrics") + f"#metric-{metric.code}")
     try:
         changed = services.update_metric(db.session, metric, form.changes(), user=current_user)
     except RefusedChange as error:
-        flash(f"{metric.code}: {error.message}", "error")
+        flash(_("%(metric)s: %(problem)s", metric=metric.code, problem=error.message), "error")
     else:
         flash(
-            f"{metric.code}: saved." if changed else f"{metric.code}: nothing changed.", "success"
+            _("%(metric)s: saved.", metric=metric.code)
+            if changed
+            else _("%(metric)s: nothing changed.", metric=metric.code),
+            "success",
         )
     return redirect(url_for("surveys.list_metrics") + f"#metric-{metric.code}")

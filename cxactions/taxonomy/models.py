@@ -9,12 +9,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cxactions.foundations.db_types import str_enum, unique_ignoring_case, utcnow
 from cxactions.foundations.extensions import db
-from cxactions.foundations.translation import in_reader_language
+from cxactions.foundations.translation import NamedInBothLanguages, in_reader_language
 from cxactions.foundations.vocabulary import ChallengeStatus, SignalDirection, ThresholdKind
 from cxactions.language.tagging import keyword_lines
 
 
-class Challenge(db.Model):
+class Challenge(NamedInBothLanguages, db.Model):
     """A CX problem (or a category of problems when it has children)."""
 
     __tablename__ = "challenges"
@@ -57,16 +57,6 @@ class Challenge(db.Model):
         back_populates="challenges",
         order_by="Solution.title",
     )
-
-    @property
-    def shown_name(self) -> str:
-        """The name in the reader's language, else in the other one (see ``shown_name_lang``)."""
-        return in_reader_language(self.name, self.name_fr)[0] or ""
-
-    @property
-    def shown_name_lang(self) -> str:
-        """The language ``shown_name`` is written in, for the element's ``lang`` attribute."""
-        return in_reader_language(self.name, self.name_fr)[1]
 
     @property
     def shown_description(self) -> str | None:

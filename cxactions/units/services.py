@@ -6,6 +6,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -416,13 +417,15 @@ def unit_scorecard(session: Session, unit: Unit, chain: list[Unit]) -> Scorecard
 
 def company_scorecard(session: Session) -> Scorecard:
     """The same scorecard for the whole company (every unit)."""
-    return _scorecard(session, "Company", None, None)
+    return _scorecard(session, _("Company"), None, None)
 
 
 def _scorecard(session: Session, name: str, own_units: Units, peer: Unit | None) -> Scorecard:
     metric_id = outcome_metric_id(session)
     as_of = latest_week(session, metric_id)
-    peer_label = peer.name if peer is not None else ("All units" if own_units is not None else "")
+    peer_label = (
+        peer.name if peer is not None else (_("All units") if own_units is not None else "")
+    )
     if metric_id is None or as_of is None:
         return Scorecard(None, [], 0, None, peer_label, [], [], None)
     longest = max(max(SCORECARD_WEEKS) * 2, TREND_WEEKS)
@@ -446,8 +449,8 @@ def _scorecard(session: Session, name: str, own_units: Units, peer: Unit | None)
         previous_end = start - timedelta(days=1)
         mean, n = _mean_between(weeks, start, as_of)
         previous_mean, previous_n = _mean_between(weeks, previous_start, previous_end)
-        peer_mean, _ = _mean_between(peer_weeks, start, as_of)
-        company_mean, _ = _mean_between(company_weeks, start, as_of)
+        peer_mean, _peer_n = _mean_between(peer_weeks, start, as_of)
+        company_mean, _company_n = _mean_between(company_weeks, start, as_of)
         periods.append(
             PeriodScore(
                 length,
@@ -501,12 +504,12 @@ def _baseline(
         for point in _weekly(session, metric_id, units, first_week)
         if point.week_start <= last
     ]
-    mean, _ = _mean_between(points, first_week, last)
+    mean, _n = _mean_between(points, first_week, last)
     return mean, (first_week, last)
 
 
 def _last_weeks(series: list[Series], weeks: int) -> list[Series]:
-    last = max((day for item in series for day, _ in item.points), default=None)
+    last = max((day for item in series for day, _mean in item.points), default=None)
     if last is None:
         return series
     start = last - timedelta(weeks=weeks - 1)

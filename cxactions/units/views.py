@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from cxactions.auth.models import Role
@@ -38,9 +39,9 @@ def show_company():
 def show_unit(code: str):
     unit = services.get_unit(db.session, code)
     if unit is None:
-        abort(404, description=f"There is no unit with the code “{code}”.")
+        abort(404, description=_("There is no unit with the code “%(code)s”.", code=code))
     if not can_view_unit(current_user, unit):
-        abort(403, description="This unit is outside the units you look after.")
+        abort(403, description=_("This unit is outside the units you look after."))
     chain = services.ancestors(unit)
     return render_template(
         "units/unit.html",
@@ -59,13 +60,20 @@ def show_adoption(code: str, solution_code: str):
     """ "Did it work here?": one unit's scores against its expected ones around one adoption."""
     unit = services.get_unit(db.session, code)
     if unit is None:
-        abort(404, description=f"There is no unit with the code “{code}”.")
+        abort(404, description=_("There is no unit with the code “%(code)s”.", code=code))
     if not can_view_unit(current_user, unit):
-        abort(403, description="This unit is outside the units you look after.")
+        abort(403, description=_("This unit is outside the units you look after."))
     solution = get_solution(db.session, solution_code)
     adoption = impact_pages.unit_adoption(db.session, unit, solution) if solution else None
     if adoption is None:
-        abort(404, description=f"{unit.name} has no plan item for “{solution_code}”.")
+        abort(
+            404,
+            description=_(
+                "%(unit)s has no plan item for “%(solution)s”.",
+                unit=unit.name,
+                solution=solution_code,
+            ),
+        )
     story = impact_pages.adoption_story(
         db.session,
         adoption,

@@ -97,3 +97,12 @@ def test_the_switch_offers_the_other_language_in_its_own_words(client):
     french = client.get("/login", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert re.search(r'<button[^>]*value="en"[^>]*lang="en"[^>]*>English</button>', french)
     assert 'value="fr"' not in french
+
+
+def test_the_sign_in_prompt_of_a_protected_page_speaks_the_readers_language(client):
+    client.set_cookie(LANGUAGE_COOKIE, "fr")
+    response = client.get("/units", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert _lang(response) == "fr"
+    assert "Veuillez vous connecter pour voir cette page." in page
+    assert "Please sign in" not in page
