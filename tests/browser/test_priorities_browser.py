@@ -3,44 +3,13 @@ priority, or the scorecard measured against the target."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
 
 from cxactions.auth.models import Role
-from cxactions.foundations.extensions import db
-from cxactions.foundations.vocabulary import MetricKind
-from cxactions.surveys.models import Metric, UnitWeekScore
-from tests.browser.conftest import sign_in
-from tests.factories import challenge, solution, unit_tree
+from tests.browser.conftest import sign_in, store_scores
+from tests.factories import challenge, solution
 
 pytestmark = pytest.mark.browser
-
-
-def store_scores() -> dict:
-    """Four stores of district D1 with eight weeks of overall and staff ratings; S1 trails."""
-    units = unit_tree()
-    overall = Metric(code="overall", kind=MetricKind.OUTCOME)
-    rating = Metric(code="staff_rating", label="Staff friendliness", kind=MetricKind.DRIVER)
-    db.session.add_all([overall, rating])
-    db.session.flush()
-    levels = {"S1": (6.0, 3.0), "S2": (8.0, 4.5), "S3": (8.2, 4.6), "S4": (7.9, 4.4)}
-    monday = date(2025, 3, 3)
-    for week in range(8):
-        for code, (score, staff_score) in levels.items():
-            for metric, mean in ((overall, score), (rating, staff_score + 0.05 * week)):
-                db.session.add(
-                    UnitWeekScore(
-                        metric_id=metric.id,
-                        unit_id=units[code].id,
-                        week_start=monday + timedelta(weeks=week),
-                        n=20,
-                        total=mean * 20,
-                        total_sq=mean * mean * 20,
-                    )
-                )
-    db.session.commit()
-    return units
 
 
 def test_a_signal_set_by_the_lead_becomes_the_managers_priority(page, make_user):
