@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -28,6 +28,9 @@ from cxactions.taxonomy.models import Challenge
 from cxactions.units.models import Unit
 
 OWNER_MAX = 200
+# An adopted solution is due, unless the manager says otherwise, at the end of a 90-day focus
+# window: long enough to put a training or a procedure in place, short enough to stay in view.
+FOCUS_WINDOW = timedelta(days=90)
 
 
 @dataclass

@@ -105,6 +105,7 @@ def find_solution(code: str):
                 "q": query,
                 "challenge": challenge.code if challenge else "",
                 "owner": current_user.name or "",
+                "due_on": date.today() + services.FOCUS_WINDOW,
             },
         )
         form.challenge.choices = _challenge_choices(candidate.challenges)

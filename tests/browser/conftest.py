@@ -317,6 +317,9 @@ def _wrong_password(tab):
 def _add_to_plan_without_fields(tab):
     candidate = tab.locator("details.plan-candidate__add").first
     candidate.locator("summary").click()
+    # Owner and due date come filled in: emptied, the form is refused (and the site unchanged).
+    candidate.locator("input[name=owner]").fill("")
+    candidate.locator("input[name=due_on]").fill("")
     with tab.expect_navigation() as navigation:
         candidate.locator("[type=submit]").click()
     return navigation.value

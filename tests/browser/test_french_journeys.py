@@ -122,3 +122,43 @@ def test_a_french_lead_curates_a_challenge(page, make_user):
     page.context.clear_cookies()
     sign_in(page, "lea@example.com")
     assert page.locator("html").get_attribute("lang") == "fr"
+
+
+# Is the keyboard's focus on the element the selector names?
+FOCUSED = "selector => document.activeElement === document.querySelector(selector)"
+
+
+def tab_to(page, selector: str, limit: int = 120) -> None:
+    """Press Tab until the focus reaches ``selector``, as a keyboard user would."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(FOCUSED, selector):
+            return
+    raise AssertionError(f"{selector} is never reached with the Tab key")
+
+
+def test_a_manager_adopts_a_solution_with_the_keyboard_alone(page, make_user):
+    units = store_world()
+    make_user(Role.MANAGER, email="maya@example.com", units=[units["D1"]])
+    page.goto("/login")
+    page.locator("header").get_by_role("button", name="Français").click()
+    page.wait_for_url("**/login")
+    sign_in(page, "maya@example.com")
+
+    # From the unit page, the challenge's "find a solution" link, then the candidate's form.
+    page.goto("/units/S1")
+    tab_to(page, "a[href='/units/S1/plan/find?challenge=STAFF-GREET']")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/plan/find?challenge=STAFF-GREET")
+    tab_to(page, "#candidate-TRN-ACCUEIL summary")
+    page.keyboard.press("Enter")  # opens the form
+    tab_to(page, "#owner-TRN-ACCUEIL")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Maya Keyboard")
+    # The due date is filled in (the focus window); the challenge is the one being worked on.
+    assert page.locator("#due_on-TRN-ACCUEIL").input_value()
+    tab_to(page, "#candidate-TRN-ACCUEIL [type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/units/S1#plan-heading")
+    assert "Dire bonjour à chaque client" in page.locator(".flash--success").inner_text()
+    assert "Maya Keyboard" in page.locator("main").inner_text()

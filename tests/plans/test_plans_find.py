@@ -85,6 +85,9 @@ def test_a_manager_searches_solutions_for_their_unit(world, login):
     assert '<input id="solution-SOP-TILL" name="solution" type="hidden" value="SOP-TILL">' in page
     assert '<label class="field__label" for="owner-SOP-TILL">Owner</label>' in page
     assert 'href="/units/S1">Store 1</a>' in page  # the breadcrumb leads back
+    # Due, unless the manager says otherwise, at the end of the 90-day focus window.
+    due = (date.today() + timedelta(days=90)).isoformat()
+    assert re.search(rf'<input[^>]*id="due_on-SOP-TILL"[^>]*value="{due}"', page), due
 
 
 def test_only_approved_solutions_are_offered_even_to_curators(world, client_as):

@@ -106,3 +106,13 @@ def test_the_sign_in_prompt_of_a_protected_page_speaks_the_readers_language(clie
     assert _lang(response) == "fr"
     assert "Veuillez vous connecter pour voir cette page." in page
     assert "Please sign in" not in page
+
+
+def test_wtforms_own_messages_are_translated(client):
+    """The validators' built-in messages (required, e-mail) come from WTForms' catalogue."""
+    client.set_cookie(LANGUAGE_COOKIE, "fr")
+    page = client.post("/login", data={"email": "not-an-email", "password": ""})
+    text = page.get_data(as_text=True)
+    assert "Adresse électronique non valide." in text
+    assert "Ce champ est requis." in text
+    assert "This field is required." not in text
