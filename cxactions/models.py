@@ -17,7 +17,7 @@ from cxactions.library.models import (
     SolutionStatus,
     solution_challenges,
 )
-from cxactions.plans.models import Adoption, AdoptionEvent, AdoptionStatus
+from cxactions.plans.models import Adoption, AdoptionEvent, AdoptionStatus, PlanStep
 from cxactions.search.models import SearchOutbox
 from cxactions.surveys.models import Metric, MetricKind, OperationValue, Response
 from cxactions.taxonomy.models import (
@@ -47,6 +47,7 @@ __all__ = [
     "ImportRun",
     "Level",
     "Metric",
+    "PlanStep",
     "MetricKind",
     "OperationValue",
     "Response",

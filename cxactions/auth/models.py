@@ -33,6 +33,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The interface language the user chose with the switch in the header (None: not chosen).
     locale: Mapped[str | None] = mapped_column(String(5))
+    # When ``cxactions reminders`` last sent this user a digest (what was measured since goes in).
+    last_digest_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
 
     units = relationship("Unit", secondary=user_units, order_by="Unit.name")

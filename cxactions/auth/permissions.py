@@ -77,12 +77,20 @@ def can_edit_unit_plan(user: Any, unit: Unit) -> bool:
 
 
 def can_view_unit(user: Any, unit: Unit) -> bool:
-    """Managers see the units they are scoped to (and their subtree); other staff see all."""
+    """Staff and managers see the units they are attached to (and their subtrees); CX leads and
+    admins see every unit."""
     if not is_signed_in(user):
         return False
-    if user.role != Role.MANAGER:
+    if is_curator(user):
         return True
     return unit.id in _scope_ids(user)
+
+
+def viewable_unit_ids(user: User) -> set[int] | None:
+    """The units whose pages a user may open; ``None`` means every unit."""
+    if is_curator(user):
+        return None
+    return set(_scope_ids(user))
 
 
 def managed_unit_ids(user: User) -> set[int] | None:
@@ -161,6 +169,14 @@ ROUTE_ACCESS: dict[str, Access] = {
     "units.show_adoption": Access.UNIT_VIEWERS,
     "plans.find_solution": Access.UNIT_PLANNERS,
     "plans.adopt_solution": Access.UNIT_PLANNERS,
+    "plans.show_item": Access.UNIT_VIEWERS,
+    "plans.update_item": Access.UNIT_PLANNERS,
+    "plans.start_item": Access.UNIT_PLANNERS,
+    "plans.implement_item": Access.UNIT_PLANNERS,
+    "plans.abandon_item": Access.UNIT_PLANNERS,
+    "plans.reopen_item": Access.UNIT_PLANNERS,
+    "plans.add_step": Access.UNIT_PLANNERS,
+    "plans.tick_step": Access.UNIT_PLANNERS,
     "search.search_library": Access.SIGNED_IN,
     "search.search_json": Access.SIGNED_IN,
     "surveys.list_metrics": Access.SIGNED_IN,

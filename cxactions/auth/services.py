@@ -62,8 +62,8 @@ def upsert_user(
         missing = sorted(set(unit_codes) - {unit.code for unit in units})
         if missing:
             raise UserError(f"unknown unit_id: {', '.join(missing)}")
-    if role != Role.MANAGER and units:
-        raise UserError("--unit scopes a manager; only managers have units")
+    if role not in (Role.STAFF, Role.MANAGER) and units:
+        raise UserError("--unit scopes staff and managers; CX leads and admins see every unit")
     if created:
         user = User(email=email)
         session.add(user)

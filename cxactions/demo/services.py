@@ -260,7 +260,8 @@ def _insert_users(
     accounts = []
     district_name = session.scalar(sa.select(Unit.name).where(Unit.code == manager_district))
     for role, email, name in generator.ROLE_ACCOUNTS:
-        units = [manager_district] if role == Role.MANAGER.value else None
+        # The manager and the staff account work in the same district.
+        units = [manager_district] if role in (Role.MANAGER.value, Role.STAFF.value) else None
         user, _ = upsert_user(
             session, email, Role(role), password=password, unit_codes=units, name=name, actor=ACTOR
         )

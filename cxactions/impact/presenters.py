@@ -54,6 +54,7 @@ from cxactions.impact.services import (
     ImpactSettings,
     PeriodWords,
     adoption_trajectory,
+    latest_run,
     period_count,
     period_words,
     plain_reading,
@@ -947,3 +948,69 @@ def method_settings(settings: ImpactSettings, run: ImpactRun | None) -> MethodSe
         prior_mean=run.prior_mean if run is not None else None,
         prior_sd=run.prior_sd if run is not None else None,
     )
+
+
+# An effect whose whole 95% interval lies within this many points of zero (on the 0-10 `overall`
+# scale) is "no measurable effect": a precise zero, not just an uncertain estimate.
+NEGLIGIBLE_EFFECT = 0.2
+ALTERNATIVES_SHOWN = 3
+
+
+@dataclass
+class PlanItemEvidence:
+    """What the evidence says about a plan item's solution, where the manager decides.
+
+    ``evidence``: the solution's company-wide estimate (latest run); ``warning``: ``harmful``
+    (ranked, interval below zero) or ``useless`` (ranked, interval within ±NEGLIGIBLE_EFFECT) or
+    None; ``alternatives``: better-evidenced solutions for the same challenge (best first).
+    """
+
+    evidence: SolutionEvidence
+    warning: str | None
+    alternatives: list[SolutionEvidence]
+
+
+def evidence_warning(item: SolutionEvidence) -> str | None:
+    """``harmful``, ``useless`` or None: the flags a plan item of this solution carries."""
+    if item.verdict == "negative":
+        return "harmful"
+    if (
+        item.ranked
+        and item.has_interval
+        and item.estimate.ci_low >= -NEGLIGIBLE_EFFECT
+        and item.estimate.ci_high <= NEGLIGIBLE_EFFECT
+    ):
+        return "useless"
+    return None
+
+
+def _challenge_solutions(adoption: Adoption) -> list[Solution]:
+    """The approved solutions of the item's challenge (or, without one, of every challenge the
+    solution addresses), the item's own solution aside."""
+    challenges = [adoption.challenge] if adoption.challenge else list(adoption.solution.challenges)
+    found: dict[int, Solution] = {}
+    for challenge in challenges:
+        for solution in challenge.solutions:
+            if solution.id != adoption.solution_id and solution.status == SolutionStatus.APPROVED:
+                found[solution.id] = solution
+    return list(found.values())
+
+
+def plan_item_evidence(session: Session, adoption: Adoption) -> PlanItemEvidence:
+    """The item's solution with its evidence, its warning, and the alternatives worth trying
+    instead when it is flagged: ranked solutions for the same challenge whose evidence is
+    better (a positive interval, or a better rank)."""
+    run = latest_run(session)
+    own = order_by_evidence(session, run, [adoption.solution])[0]
+    warning = evidence_warning(own)
+    alternatives: list[SolutionEvidence] = []
+    if warning is not None:
+        others = order_by_evidence(session, run, _challenge_solutions(adoption))
+        alternatives = [
+            other
+            for other in others
+            if other.ranked
+            and evidence_warning(other) is None
+            and (other.works or other.estimate.rank < own.estimate.rank)
+        ][:ALTERNATIVES_SHOWN]
+    return PlanItemEvidence(own, warning, alternatives)

@@ -23,11 +23,11 @@ from cxactions.foundations.vocabulary import (
     label_of,
 )
 from cxactions.library.models import Solution
-from cxactions.plans.models import Adoption
+from cxactions.plans import workflow
+from cxactions.plans.models import OWNER_MAX, Adoption
 from cxactions.taxonomy.models import Challenge
 from cxactions.units.models import Unit
 
-OWNER_MAX = 200
 # An adopted solution is due, unless the manager says otherwise, at the end of a 90-day focus
 # window: long enough to put a training or a procedure in place, short enough to stay in view.
 FOCUS_WINDOW = timedelta(days=90)
@@ -138,8 +138,13 @@ def adopt_solution(
     )
     unit_id, solution_id = unit.id, solution.id
     existing = session.scalar(
-        select(Adoption.id).where(Adoption.unit_id == unit_id, Adoption.solution_id == solution_id)
+        select(Adoption).where(Adoption.unit_id == unit_id, Adoption.solution_id == solution_id)
     )
+    if existing is not None and existing.status == AdoptionStatus.ABANDONED:
+        # One item per unit and solution: adopting it again brings the abandoned item back.
+        return workflow.readopt(
+            session, existing, challenge=challenge, owner=owner, due_on=due_on, user=user
+        )
     if existing is not None:
         raise RefusedChange(duplicate)
     details = {
@@ -159,6 +164,8 @@ def adopt_solution(
         due_on=due_on,
         created_by_id=getattr(user, "id", None),
     )
+    workflow.copy_steps(adoption, solution.step_list)
+    adoption.events.append(workflow.event(adoption, "create", workflow.created(details), user))
     try:
         session.add(adoption)
         session.flush()

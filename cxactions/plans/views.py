@@ -9,15 +9,29 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from cxactions.auth.models import Role
-from cxactions.auth.permissions import can_edit_unit_plan, can_view_solution, require_role
+from cxactions.auth.permissions import (
+    can_edit_unit_plan,
+    can_view_solution,
+    can_view_unit,
+    require_role,
+)
 from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.extensions import db
 from cxactions.foundations.paging import page_number
-from cxactions.foundations.translation import locale
-from cxactions.foundations.vocabulary import ChallengeStatus
+from cxactions.foundations.translation import format_day, locale
+from cxactions.foundations.vocabulary import AdoptionStatus, ChallengeStatus
+from cxactions.impact import presenters as evidence
 from cxactions.library.services import get_solution
-from cxactions.plans import services
-from cxactions.plans.forms import AdoptSolutionForm
+from cxactions.plans import presenters, services, workflow
+from cxactions.plans.forms import (
+    AbandonForm,
+    AdoptSolutionForm,
+    ImplementForm,
+    PlanItemForm,
+    StatusForm,
+    StepForm,
+)
+from cxactions.plans.models import Adoption
 from cxactions.search.presenters import PER_PAGE, QUERY_MAX, ResultPages, categories, facet_labels
 from cxactions.search.service import SearchOptions, SearchUnavailable, search
 from cxactions.taxonomy.models import Challenge
@@ -182,4 +196,234 @@ def adopt_solution(code: str):
             today=date.today().isoformat(),
         ),
         400,
+    )
+
+
+# -- a plan item's page -------------------------------------------------------------------
+
+
+def _item(code: str, item_id: int, *, change: bool = False) -> tuple[Unit, Adoption]:
+    """The unit and its plan item: 404 when either is unknown (or the item is another unit's),
+    403 when the user may not see the unit or, for a change, may not change its plan."""
+    unit = get_unit(db.session, code)
+    if unit is None:
+        abort(404, description=_("There is no unit with the code “%(code)s”.", code=code))
+    allowed = can_edit_unit_plan if change else can_view_unit
+    if not allowed(current_user, unit):
+        abort(
+            403,
+            description=_("Only this unit's managers and the CX leads change its plan.")
+            if change
+            else _("This unit is outside the units you look after."),
+        )
+    item = workflow.get_item(db.session, unit.id, item_id)
+    if item is None:
+        abort(404, description=_("This unit's plan has no item %(id)d.", id=item_id))
+    return unit, item
+
+
+def _details_form(item: Adoption, formdata=None) -> PlanItemForm:
+    form = PlanItemForm(
+        formdata=formdata,
+        data={
+            "owner": item.owner,
+            "due_on": item.due_on,
+            "challenge": item.challenge.code if item.challenge else "",
+            "notes": item.notes,
+            "version": item.version,
+        },
+    )
+    choices = services.adoptable_challenges(item.solution, item.challenge)
+    form.challenge.choices = _challenge_choices(choices)
+    return form
+
+
+def _page(unit: Unit, item: Adoption, status: int = 200, **forms):
+    """The item page; ``forms`` replaces the blank forms the user just filled in (kept input)."""
+    version = {"version": item.version}
+    today = date.today()
+    context = {
+        "unit": unit,
+        "ancestors": ancestors(unit),
+        "item": item,
+        "may_change": can_edit_unit_plan(current_user, unit),
+        "today": today.isoformat(),
+        "earliest_effective": (item.created_at.date() - workflow.BACKDATE_WINDOW).isoformat(),
+        "due": item.due_state(today),
+        "history": presenters.history(item),
+        "evidence": evidence.plan_item_evidence(db.session, item),
+        "details_form": forms.get("details_form") or _details_form(item),
+        "implement_form": forms.get("implement_form")
+        or ImplementForm(
+            formdata=None, data={**version, "effective_on": item.effective_on or today}
+        ),
+        "abandon_form": forms.get("abandon_form") or AbandonForm(formdata=None, data=version),
+        "status_form": StatusForm(formdata=None, data=version),
+        "step_form": forms.get("step_form") or StepForm(formdata=None),
+    }
+    return render_template("plans/item.html", **context), status
+
+
+def _refused(unit: Unit, item: Adoption, error: RefusedChange, form_name: str, form):
+    """Show the page again with the refusal, the user's input kept in ``form``."""
+    db.session.refresh(item)  # what is stored now (another user's change included)
+    if error.field is not None and error.field in form:
+        form[error.field].errors.append(error.message)
+    else:
+        flash(error.message, "error")
+    if "version" in form:
+        # The next save is based on what the page now shows.
+        form.version.data = item.version
+        form.version.raw_data = [str(item.version)]
+    status = 409 if error.message == workflow.stale_message() else 400
+    return _page(unit, item, status, **{form_name: form})
+
+
+def _back(unit: Unit, item: Adoption, message: str, anchor: str | None = None):
+    flash(message, "success")
+    return redirect(url_for("plans.show_item", code=unit.code, item_id=item.id, _anchor=anchor))
+
+
+@bp.get("/units/<code>/plan/<int:item_id>")
+@require_role(Role.STAFF)
+def show_item(code: str, item_id: int):
+    unit, item = _item(code, item_id)
+    return _page(unit, item)
+
+
+@bp.post("/units/<code>/plan/<int:item_id>")
+@require_role(Role.STAFF)
+def update_item(code: str, item_id: int):
+    unit, item = _item(code, item_id, change=True)
+    form = _details_form(item, formdata=request.form)
+    if not form.validate_on_submit():
+        return _page(unit, item, 400, details_form=form)
+    challenge = _active_challenge(form.challenge.data) if form.challenge.data else None
+    if (
+        form.challenge.data
+        and challenge is None
+        and form.challenge.data != (item.challenge.code if item.challenge else "")
+    ):
+        form.challenge.errors.append(_("Choose one of the listed challenges."))
+        return _page(unit, item, 400, details_form=form)
+    if form.challenge.data and challenge is None:
+        challenge = item.challenge  # a challenge retired since: the item keeps it
+    try:
+        changed = workflow.update_details(
+            db.session,
+            item,
+            owner=form.owner.data,
+            due_on=form.due_on.data,
+            challenge=challenge,
+            notes=form.notes.data,
+            user=current_user,
+            version=form.version.data,
+        )
+    except RefusedChange as error:
+        return _refused(unit, item, error, "details_form", form)
+    return _back(unit, item, _("Saved.") if changed else _("Nothing to change."), "details")
+
+
+@bp.post("/units/<code>/plan/<int:item_id>/start")
+@require_role(Role.STAFF)
+def start_item(code: str, item_id: int):
+    unit, item = _item(code, item_id, change=True)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        workflow.start(db.session, item, user=current_user, version=form.version.data)
+    except RefusedChange as error:
+        return _refused(unit, item, error, "status_form", form)
+    return _back(unit, item, _("The item is in progress."))
+
+
+@bp.post("/units/<code>/plan/<int:item_id>/implement")
+@require_role(Role.STAFF)
+def implement_item(code: str, item_id: int):
+    unit, item = _item(code, item_id, change=True)
+    form = ImplementForm()
+    if not form.validate_on_submit():
+        return _page(unit, item, 400, implement_form=form)
+    was_implemented = item.status == AdoptionStatus.IMPLEMENTED
+    try:
+        workflow.implement(
+            db.session,
+            item,
+            effective_on=form.effective_on.data,
+            user=current_user,
+            version=form.version.data,
+        )
+    except RefusedChange as error:
+        return _refused(unit, item, error, "implement_form", form)
+    message = (
+        _("The date it took effect is changed: the impact estimates are being recomputed.")
+        if was_implemented
+        else _(
+            "Implemented from %(day)s: its effect here will be measured against comparison "
+            "units as survey weeks come in.",
+            day=format_day(item.effective_on),
+        )
+    )
+    return _back(unit, item, message)
+
+
+@bp.post("/units/<code>/plan/<int:item_id>/abandon")
+@require_role(Role.STAFF)
+def abandon_item(code: str, item_id: int):
+    unit, item = _item(code, item_id, change=True)
+    form = AbandonForm()
+    if not form.validate_on_submit():
+        return _page(unit, item, 400, abandon_form=form)
+    try:
+        workflow.abandon(
+            db.session, item, reason=form.reason.data, user=current_user, version=form.version.data
+        )
+    except RefusedChange as error:
+        return _refused(unit, item, error, "abandon_form", form)
+    return _back(unit, item, _("The item is abandoned."))
+
+
+@bp.post("/units/<code>/plan/<int:item_id>/reopen")
+@require_role(Role.STAFF)
+def reopen_item(code: str, item_id: int):
+    unit, item = _item(code, item_id, change=True)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        workflow.reopen(db.session, item, user=current_user, version=form.version.data)
+    except RefusedChange as error:
+        return _refused(unit, item, error, "status_form", form)
+    return _back(unit, item, _("The item is reopened: it is in progress again."))
+
+
+@bp.post("/units/<code>/plan/<int:item_id>/steps")
+@require_role(Role.STAFF)
+def add_step(code: str, item_id: int):
+    unit, item = _item(code, item_id, change=True)
+    form = StepForm()
+    if not form.validate_on_submit():
+        return _page(unit, item, 400, step_form=form)
+    try:
+        workflow.add_step(db.session, item, form.text.data, user=current_user)
+    except RefusedChange as error:
+        return _refused(unit, item, error, "step_form", form)
+    return _back(unit, item, _("Step added."), "checklist")
+
+
+@bp.post("/units/<code>/plan/<int:item_id>/steps/<int:step_id>")
+@require_role(Role.STAFF)
+def tick_step(code: str, item_id: int, step_id: int):
+    unit, item = _item(code, item_id, change=True)
+    form = StatusForm()  # CSRF only
+    if not form.validate_on_submit():
+        abort(400)
+    done = request.form.get("done") == "1"
+    try:
+        workflow.tick_step(db.session, item, step_id, done=done, user=current_user)
+    except RefusedChange as error:
+        flash(error.message, "error")
+    return redirect(
+        url_for("plans.show_item", code=unit.code, item_id=item.id, _anchor="checklist")
     )

@@ -524,7 +524,11 @@ def unit_adoptions(session: Session, unit: Unit) -> list[Adoption]:
     adoptions = session.scalars(
         select(Adoption)
         .where(Adoption.unit_id == unit.id)
-        .options(selectinload(Adoption.solution), selectinload(Adoption.challenge))
+        .options(
+            selectinload(Adoption.solution),
+            selectinload(Adoption.challenge),
+            selectinload(Adoption.steps),
+        )
     ).all()
     return sorted(
         adoptions,

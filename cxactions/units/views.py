@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, current_app, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from cxactions.auth.models import Role
-from cxactions.auth.permissions import can_view_unit, managed_unit_ids, require_role
+from cxactions.auth.permissions import can_view_unit, require_role, viewable_unit_ids
 from cxactions.foundations.extensions import db
 from cxactions.impact import presenters as impact_pages
 from cxactions.impact.background import current_freshness
@@ -22,7 +24,7 @@ bp = Blueprint("units", __name__)
 @bp.get("/units")
 @require_role(Role.STAFF)
 def list_units():
-    scope = managed_unit_ids(current_user)
+    scope = viewable_unit_ids(current_user)
     tree = services.unit_tree(db.session, scope)
     return render_template("units/units.html", tree=tree, scoped=scope is not None)
 
@@ -51,6 +53,7 @@ def show_unit(code: str):
         scorecard=services.unit_scorecard(db.session, unit, chain),
         priorities=unit_priorities(db.session, unit),
         adoptions=services.unit_adoptions(db.session, unit),
+        today=date.today(),
     )
 
 

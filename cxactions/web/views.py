@@ -16,7 +16,7 @@ bp = Blueprint("web", __name__)
 def home():
     if not current_user.is_authenticated:
         return render_template("web/home.html", overview=None, my_units=[])
-    my_units = current_user.units if current_user.role == Role.MANAGER else []
+    my_units = current_user.units if current_user.role in (Role.STAFF, Role.MANAGER) else []
     return render_template(
         "web/home.html", overview=services.home_overview(db.session), my_units=my_units
     )

@@ -2,8 +2,8 @@
 
 The table in ``cxactions/auth/permissions.py`` declares who may use each route; the views
 enforce it. This sweep calls every route of the application (GET and POST alike) on real
-objects as an anonymous visitor, staff, a manager of another district, the unit's manager, a
-CX lead and an admin. Removing a check from any view — a POST-only one included — makes a
+objects as an anonymous visitor, staff of another district, staff of the unit's district, a
+manager of another district, the unit's manager, a CX lead and an admin. Removing a check from any view — a POST-only one included — makes a
 refused user get through, and fails here; a route missing from the table fails too.
 """
 
@@ -22,7 +22,7 @@ from cxactions.foundations.vocabulary import (
     SignalDirection,
     ThresholdKind,
 )
-from cxactions.plans.models import Adoption
+from cxactions.plans.models import Adoption, PlanStep
 from cxactions.surveys.aggregates import OVERALL, ensure_metrics
 from cxactions.taxonomy.models import ChallengeSignal
 from tests.conftest import TEST_PASSWORD, browser_for
@@ -30,10 +30,19 @@ from tests.factories import challenge, solution, unit_tree
 
 # Who is asking, from the least to the most powerful: refused users come first, so a POST
 # that an allowed user makes (and that may change the world) cannot hide a refusal.
-VISITORS = ["anonymous", "staff", "other_manager", "unit_manager", "cx_lead", "admin"]
+VISITORS = [
+    "anonymous",
+    "other_staff",
+    "staff",
+    "other_manager",
+    "unit_manager",
+    "cx_lead",
+    "admin",
+]
 ALLOWED = {
     Access.PUBLIC: set(VISITORS),
     Access.SIGNED_IN: set(VISITORS) - {"anonymous"},
+    # Staff and managers: only the units they are attached to (and below).
     Access.UNIT_VIEWERS: {"staff", "unit_manager", "cx_lead", "admin"},
     Access.UNIT_PLANNERS: {"unit_manager", "cx_lead", "admin"},
     Access.CX_LEAD: {"cx_lead", "admin"},
@@ -79,17 +88,18 @@ def world(app, db, make_user):
     db.session.add(signal)
     till = solution("SOP-TILL", "Open a till at three", challenges=[queue])
     solution("SOP-BOARD", "Queue board", challenges=[queue])
-    db.session.add(
-        Adoption(
-            unit=units["S1"],
-            solution=till,
-            status=AdoptionStatus.IMPLEMENTED,
-            effective_on=date(2024, 5, 6),
-        )
+    item = Adoption(
+        unit=units["S1"],
+        solution=till,
+        status=AdoptionStatus.IMPLEMENTED,
+        effective_on=date(2024, 5, 6),
+        steps=[PlanStep(position=1, text="Brief the team")],
     )
+    db.session.add(item)
     db.session.commit()
     users = {
-        "staff": make_user(Role.STAFF),
+        "other_staff": make_user(Role.STAFF, units=[units["D2"]]),
+        "staff": make_user(Role.STAFF, units=[units["D1"]]),
         "other_manager": make_user(Role.MANAGER, units=[units["D2"]]),
         "unit_manager": make_user(Role.MANAGER, units=[units["D1"]]),
         "cx_lead": make_user(Role.CX_LEAD),
@@ -106,6 +116,8 @@ def world(app, db, make_user):
         },
         "solution_code": "SOP-TILL",
         "signal_id": signal.id,
+        "item_id": item.id,
+        "step_id": item.steps[0].id,
         "filename": "css/app.css",
     }
     return {"users": users, "values": values}
