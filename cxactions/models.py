@@ -8,7 +8,12 @@ from cxactions.auth.models import Role, SignInAttempt, User, UserSession, user_u
 from cxactions.crowd.models import Comment, CommentKind
 from cxactions.drivers.models import DriverWeights
 from cxactions.foundations.versions import DataVersion
-from cxactions.impact.models import ImpactEstimate, ImpactEventEstimate, ImpactRun
+from cxactions.impact.models import (
+    ImpactEstimate,
+    ImpactEventEstimate,
+    ImpactRegionEstimate,
+    ImpactRun,
+)
 from cxactions.imports.models import ImportRun
 from cxactions.library.models import (
     Level,
@@ -43,6 +48,7 @@ __all__ = [
     "DriverWeights",
     "ImpactEstimate",
     "ImpactEventEstimate",
+    "ImpactRegionEstimate",
     "ImpactRun",
     "ImportRun",
     "Level",

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+
+from cxactions.analytics.estimators import DEFAULT_ESTIMATOR
 from cxactions.foundations.extensions import db
 from cxactions.foundations.vocabulary import ChallengeStatus
+from cxactions.impact.models import ImpactEstimate, ImpactRegionEstimate, ImpactRun
 from cxactions.library.models import Solution, SolutionKind, SolutionStatus
 from cxactions.taxonomy.models import Challenge
 from cxactions.units.models import Unit
@@ -150,3 +155,50 @@ def small_library(
 def _merge(specs: dict[str, dict[str, Any]], changes: Mapping[str, Mapping[str, Any]] | None):
     for code, row in (changes or {}).items():
         specs.setdefault(code, {}).update(row)
+
+
+def impact_run(
+    estimates: Mapping[str, tuple[float, float, float, int | None]],
+    *,
+    n_units: int = 9,
+    regions: Mapping[tuple[str, str], tuple[float | None, float | None, float | None, int]] = {},
+) -> ImpactRun:
+    """A finished run of the default estimator, as a refresh would leave it: ``estimates`` maps
+    solution codes to (effect, ci_low, ci_high, rank); ``regions`` maps (region code, solution
+    code) to (effect, ci_low, ci_high, n_units) for "what worked at similar units". Commits."""
+    ids = dict(db.session.execute(sa.select(Solution.code, Solution.id)).all())
+    units = dict(db.session.execute(sa.select(Unit.code, Unit.id)).all())
+    run = ImpactRun(
+        estimator=DEFAULT_ESTIMATOR, period="week", window=12, control="notyet", min_units=5,
+        status="done", finished_at=datetime(2026, 1, 5),
+    )  # fmt: skip
+    db.session.add(run)
+    db.session.flush()
+    for code, (effect, low, high, rank) in estimates.items():
+        db.session.add(
+            ImpactEstimate(
+                run_id=run.id,
+                solution_id=ids[code],
+                effect=effect,
+                ci_low=low,
+                ci_high=high,
+                n_units=n_units,
+                rank=rank,
+                enough_evidence=rank is not None,
+            )  # fmt: skip
+        )
+    for (region, code), (effect, low, high, count) in regions.items():
+        db.session.add(
+            ImpactRegionEstimate(
+                run_id=run.id,
+                region_id=units[region],
+                solution_id=ids[code],
+                effect=effect,
+                ci_low=low,
+                ci_high=high,
+                n_units=count,
+                enough_evidence=effect is not None,
+            )  # fmt: skip
+        )
+    db.session.commit()
+    return run

@@ -116,6 +116,18 @@ def panel_cells(session: Session, period: str, unit_codes: list[str] | None = No
     )
 
 
+def _tops(parent: dict[int, int | None]) -> dict[int, int]:
+    """Each unit's top-level ancestor (itself at the top); a loop in the data ends the walk."""
+    tops = {}
+    for unit_id in parent:
+        top, seen = unit_id, set()
+        while parent.get(top) is not None and top not in seen:
+            seen.add(top)
+            top = parent[top]
+        tops[unit_id] = top
+    return tops
+
+
 def unit_regions(session: Session) -> pd.DataFrame:
     """Every unit with its comparison group: the top of its branch of the organisation tree.
 
@@ -126,17 +138,25 @@ def unit_regions(session: Session) -> pd.DataFrame:
     parent = {unit_id: parent_id for unit_id, _, parent_id in rows}
     code = {unit_id: unit_code for unit_id, unit_code, _ in rows}
     has_children = {parent_id for parent_id in parent.values() if parent_id is not None}
+    tops = _tops(parent)
     groups = []
     for unit_id, unit_code, _ in rows:
-        top, seen = unit_id, set()
-        while parent.get(top) is not None and top not in seen:
-            seen.add(top)
-            top = parent[top]
+        top = tops[unit_id]
         if top == unit_id and unit_id not in has_children:
             groups.append((unit_code, NO_GROUP))
         else:
             groups.append((unit_code, code[top]))
     return pd.DataFrame(groups, columns=["unit_id", "group"])
+
+
+def unit_top_ancestors(session: Session) -> dict[str, str]:
+    """Every unit's code with the code of its top-level ancestor, itself for a unit without a
+    parent: the regions of ``cxactions impact --by region`` ("what worked at similar units").
+    Unlike ``unit_regions``, a lone unit is a region of its own."""
+    rows = session.execute(sa.select(Unit.id, Unit.code, Unit.parent_id)).all()
+    code = {unit_id: unit_code for unit_id, unit_code, _ in rows}
+    tops = _tops({unit_id: parent_id for unit_id, _, parent_id in rows})
+    return {code[unit_id]: code[top] for unit_id, top in tops.items()}
 
 
 def implemented_adoptions(session: Session) -> pd.DataFrame:

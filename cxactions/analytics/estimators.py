@@ -15,13 +15,18 @@ One interface, ``estimate(panel, estimator, options)``, over four estimators:
 - ``twfe`` and ``naive``: two-way fixed effects and before/after, baselines for the benchmark
   and the methods page only; they are never used to rank.
 
+``estimate(..., by=groups)`` (or ``subgroup_effects``) adds each solution's effect within groups
+of units (regions: "what worked at similar units"), the same estimand restricted to a group's
+adopting units, from the same run: for ``imputation`` the effect indicator of stage 2 is split
+by group, for ``cs`` the other groups' adopters of the solution are left out.
+
 Pure numpy/pandas/scipy: no Flask, no database.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -34,11 +39,16 @@ from cxactions.analytics import cs
 from cxactions.analytics.distributions import normal_quantile, t_quantile
 from cxactions.analytics.fixed_effects import TwoWaySolver
 from cxactions.analytics.panel import Panel
+from cxactions.analytics.ranking import MIN_UNITS
 from cxactions.foundations import translation
 
 ESTIMATORS = ("imputation", "cs", "twfe", "naive")
 DEFAULT_ESTIMATOR = "imputation"
 RANKING_ESTIMATORS = ("imputation", "cs")
+# The estimators that can restrict their estimand to a group of units (``by=``).
+GROUP_ESTIMATORS = ("imputation", "cs")
+# Standard errors of estimates by group are computed this many coefficients at a time.
+GROUP_COLUMNS_AT_ONCE = 256
 CONTROLS = ("notyet", "never")
 
 # Periods before adoption left out of the baseline (the dip that made managers act), and the
@@ -108,6 +118,8 @@ class ImpactResult:
     event: pd.DataFrame
     group_time: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    # With ``estimate(..., by=...)``: one row per solution and group (``BY_GROUP_COLUMNS``).
+    by_group: pd.DataFrame | None = None
 
 
 SUMMARY_COLUMNS = [
@@ -123,6 +135,27 @@ SUMMARY_COLUMNS = [
 ]
 EVENT_COLUMNS = ["solution", "event_time", "effect", "se", "ci_low", "ci_high", "n_units", "phase"]
 GROUP_TIME_COLUMNS = ["solution", "cohort", "period", "effect", "se", "ci_low", "ci_high"]
+BY_GROUP_COLUMNS = ["solution", "group", "effect", "se", "ci_low", "ci_high", "n_units", "n_cells"]
+
+
+@dataclass(frozen=True)
+class _Grouping:
+    """Units in groups for the estimates by group: ``codes`` per panel unit indexes ``names``
+    (-1: in no group); below ``min_units`` adopting units a group gets no estimate."""
+
+    codes: np.ndarray
+    names: list[str]
+    min_units: int
+
+    @classmethod
+    def of(cls, panel: Panel, by: Mapping[str, str], min_units: int) -> _Grouping:
+        labels = [by.get(unit) for unit in panel.unit_ids.tolist()]
+        names = sorted({str(label) for label in labels if label is not None})
+        index = {name: code for code, name in enumerate(names)}
+        codes = np.array(
+            [-1 if label is None else index[str(label)] for label in labels], dtype=np.int64
+        )
+        return cls(codes, names, max(int(min_units), 1))
 
 
 def estimate(
@@ -130,12 +163,28 @@ def estimate(
     estimator: str = DEFAULT_ESTIMATOR,
     options: ImpactOptions | None = None,
     progress: Progress | None = None,
+    *,
+    by: Mapping[str, str] | None = None,
+    min_group_units: int = MIN_UNITS,
 ) -> ImpactResult:
-    """Run one estimator over every solution adopted in ``panel``."""
+    """Run one estimator over every solution adopted in ``panel``.
+
+    ``by`` maps unit ids to group names (a unit missing from it is in no group): the result's
+    ``by_group`` then holds each solution's effect among each group's adopting units, left
+    empty (NaN) where fewer than ``min_group_units`` of them contributed.
+    """
     options = (options or ImpactOptions()).resolved(panel.period)
     functions = {"imputation": imputation, "cs": callaway_santanna, "twfe": twfe, "naive": naive}
     if estimator not in functions:
         raise ValueError(f"unknown estimator {estimator!r}: choose one of {', '.join(ESTIMATORS)}")
+    grouping = None
+    if by is not None:
+        if estimator not in GROUP_ESTIMATORS:
+            raise ValueError(
+                f"estimates by group need the {' or '.join(GROUP_ESTIMATORS)} estimator, "
+                f"not {estimator}"
+            )
+        grouping = _Grouping.of(panel, by, min_group_units)
     if panel.adoptions.empty:
         empty = ImpactResult(
             estimator,
@@ -145,14 +194,41 @@ def estimate(
             pd.DataFrame(columns=EVENT_COLUMNS),
             pd.DataFrame(columns=GROUP_TIME_COLUMNS),
             [*panel.notes, "no implemented adoption inside the data: nothing to estimate"],
+            by_group=None if grouping is None else pd.DataFrame(columns=BY_GROUP_COLUMNS),
         )
         return empty
+    progress = progress or (lambda _: None)
     # Many small factorisations: BLAS threads cost more to wake than they save (measured on
     # 2 cores: 1.2 s -> 0.2 s for stage 1 at 5,000 units; see bench/RESULTS.md).
     with threadpool_limits(limits=1, user_api="blas"):
-        result = functions[estimator](panel, options, progress or (lambda _: None))
+        if grouping is None:
+            result = functions[estimator](panel, options, progress)
+        else:
+            result = functions[estimator](panel, options, progress, grouping=grouping)
     result.notes[:0] = panel.notes
     return result
+
+
+def subgroup_effects(
+    panel: Panel,
+    groups: Mapping[str, str],
+    estimator: str = DEFAULT_ESTIMATOR,
+    options: ImpactOptions | None = None,
+    *,
+    min_units: int = MIN_UNITS,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Each solution's effect among the adopting units of each group ("what worked at similar
+    units"): the company-wide estimand restricted to those units, with its interval.
+
+    ``groups`` maps unit ids to group names (regions, or kinds of unit). One row per solution
+    and group with adopting units (``BY_GROUP_COLUMNS``): ``n_units`` counts the group's
+    adopting units that contributed; ``effect``, ``se`` and the interval are NaN below
+    ``min_units``. Runs the whole estimator: use ``estimate(..., by=groups)`` to get the
+    company-wide figures from the same run.
+    """
+    result = estimate(panel, estimator, options, progress, by=groups, min_group_units=min_units)
+    return result.by_group
 
 
 def _intervals(
@@ -236,7 +312,12 @@ def _subset(exposure: _Exposure, keep: np.ndarray) -> _Exposure:
 # The default: imputation / two-stage DiD, all solutions jointly.
 
 
-def imputation(panel: Panel, options: ImpactOptions, progress: Progress) -> ImpactResult:
+def imputation(
+    panel: Panel,
+    options: ImpactOptions,
+    progress: Progress,
+    grouping: _Grouping | None = None,
+) -> ImpactResult:
     """Borusyak–Jaravel–Spiess imputation with every solution at once (see the module doc)."""
     notes: list[str] = []
     solutions = panel.solutions
@@ -382,6 +463,32 @@ def imputation(panel: Panel, options: ImpactOptions, progress: Progress) -> Impa
     )
     summary = _intervals(summary, options, clusters=summary["n_units"])[SUMMARY_COLUMNS]
 
+    by_group = None
+    if grouping is not None:
+        progress("effects by group")
+        by_group = _imputation_by_group(
+            grouping=grouping,
+            design=design,
+            row=row,
+            unit=exposure.unit[keep],
+            solution=exposure.solution[keep],
+            phase=exposure.phase[keep],
+            solutions=solutions,
+            s2_unit=s2_unit,
+            s2_period=s2_period,
+            s2_weight=s2_weight,
+            s2_residual=s2_residual,
+            stage1=stage1,
+            informs=informs,
+            residual=residual,
+            groups=groups,
+            n_groups=n_groups,
+            solver=solver,
+            clusters=clusters,
+            options=options,
+            notes=notes,
+        )
+
     progress("event-time profiles")
     # Each solution's profile: the stage-2 residual of its cells with its own phase effect put
     # back, i.e. with the other solutions' estimated effects taken out.
@@ -399,7 +506,139 @@ def imputation(panel: Panel, options: ImpactOptions, progress: Progress) -> Impa
         periods=panel.periods,
         options=options,
     )
-    return ImpactResult("imputation", panel.period, options, summary, event, group_time, notes)
+    return ImpactResult(
+        "imputation", panel.period, options, summary, event, group_time, notes, by_group
+    )
+
+
+def _imputation_by_group(
+    *,
+    grouping: _Grouping,
+    design: sp.csr_matrix,
+    row: np.ndarray,
+    unit: np.ndarray,
+    solution: np.ndarray,
+    phase: np.ndarray,
+    solutions: list[str],
+    s2_unit: np.ndarray,
+    s2_period: np.ndarray,
+    s2_weight: np.ndarray,
+    s2_residual: np.ndarray,
+    stage1: np.ndarray,
+    informs: np.ndarray,
+    residual: np.ndarray,
+    groups: np.ndarray,
+    n_groups: int,
+    solver: TwoWaySolver,
+    clusters: int,
+    options: ImpactOptions,
+    notes: list[str],
+) -> pd.DataFrame:
+    """Stage 2 again with each solution's effect indicator split by the adopting unit's group.
+
+    Each (solution, group) coefficient is the weighted mean of the imputed effects of that
+    group's cells over event times 0..window-1, the company-wide estimand restricted to the
+    group, with the other solutions, the placebo, dip and late phases and the dip recovery
+    still fitted jointly. Same weights, same unit-clustered standard errors with the stage-1
+    uncertainty, same Student t intervals (adopting units - 1 degrees of freedom). A group
+    below ``min_units`` adopting units is counted, not estimated: its cells stay under the
+    solution's own indicator. Arguments are the kept stage-2 rows of ``imputation`` (``row``:
+    their stage-2 cell).
+    """
+    n_solutions = len(solutions)
+    n_labels = len(grouping.names)
+    label = grouping.codes[unit]
+    label = np.where(label < 0, n_labels, label)  # adopters in no group: never reported
+    in_effect = np.flatnonzero(phase == EFFECT)
+    pairs, pair_of_row = np.unique(
+        solution[in_effect] * (n_labels + 1) + label[in_effect], return_inverse=True
+    )
+    pair_solution, pair_label = np.divmod(pairs, n_labels + 1)
+    n_pairs = pairs.size
+    n_units = len(stage1)
+    pair_units = np.bincount(
+        np.unique(pair_of_row * n_units + unit[in_effect]) // n_units, minlength=n_pairs
+    )
+    pair_cells = np.bincount(pair_of_row, minlength=n_pairs)
+
+    # Only the groups with a figure to report get an indicator of their own; the solution's
+    # other adopting cells (small groups, units in no group) keep its company-wide indicator,
+    # so the regression grows with the figures asked for, not with the number of groups.
+    reported = (pair_label < n_labels) & (pair_units >= grouping.min_units)
+    column_of_pair = np.full(n_pairs, -1)
+    column_of_pair[reported] = np.arange(np.count_nonzero(reported))
+    moved = in_effect[reported[pair_of_row]]
+    n_cells, n_base = design.shape
+    removal = sp.csr_matrix(
+        (np.ones(moved.size), (row[moved], EFFECT * n_solutions + solution[moved])),
+        shape=design.shape,
+    )
+    base = (design - removal).tocsr()
+    base.eliminate_zeros()
+    split = sp.csr_matrix(
+        (np.ones(moved.size), (row[moved], column_of_pair[pair_of_row[reported[pair_of_row]]])),
+        shape=(n_cells, np.count_nonzero(reported)),
+    )
+    full = sp.hstack([base, split]).tocsr()
+    n_columns = full.shape[1]
+    gram = (full.T @ sp.diags(s2_weight) @ full).toarray()
+    present = np.flatnonzero(np.diag(gram) > 0)
+    wanted = n_base + np.arange(np.count_nonzero(reported))
+    # Only the coefficients and the inverse's columns of the reported ones are needed.
+    targets = np.zeros((n_columns, 1 + wanted.size))
+    targets[:, 0] = full.T @ (s2_weight * s2_residual)
+    targets[wanted, 1 + np.arange(wanted.size)] = 1.0
+    solved = np.zeros_like(targets)
+    inner = gram[np.ix_(present, present)]
+    try:
+        factor = scipy.linalg.cho_factor(inner, lower=True, check_finite=False)
+        solved[present] = scipy.linalg.cho_solve(factor, targets[present], check_finite=False)
+    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+        notes.append(
+            "by group: some solutions were always adopted together within a group; their "
+            "group estimates share the effect between them"
+        )
+        solved[present] = np.linalg.pinv(inner, hermitian=True) @ targets[present]
+    beta, inverse = solved[:, 0], solved[:, 1:]
+    error = s2_residual - full @ beta
+
+    effect = np.full(n_pairs, np.nan)
+    effect[reported] = beta[n_base:]
+    se = np.full(n_pairs, np.nan)
+    spread = np.empty(wanted.size)
+    # In slices: the stage-1 term holds groups x periods x columns.
+    for start in range(0, wanted.size, GROUP_COLUMNS_AT_ONCE):
+        chunk = slice(start, start + GROUP_COLUMNS_AT_ONCE)
+        influence = _influence(
+            design=full,
+            inverse=inverse[:, chunk],
+            s2_unit=s2_unit,
+            s2_period=s2_period,
+            s2_weight=s2_weight,
+            s2_error=error,
+            stage1=stage1,
+            informs=informs,
+            residual=residual,
+            groups=groups,
+            n_groups=n_groups,
+            solver=solver,
+            n_units=n_units,
+        )
+        spread[chunk] = (influence**2).sum(axis=0)
+    se[reported] = np.sqrt(clusters / (clusters - 1) * spread)
+    in_group = pair_label < n_labels
+    frame = pd.DataFrame(
+        {
+            "solution": np.asarray(solutions, dtype=object)[pair_solution[in_group]],
+            "group": np.asarray(grouping.names, dtype=object)[pair_label[in_group]],
+            "effect": effect[in_group],
+            "se": se[in_group],
+            "n_units": pair_units[in_group],
+            "n_cells": pair_cells[in_group],
+        }
+    )
+    frame = _intervals(frame, options, clusters=frame["n_units"])
+    return frame[BY_GROUP_COLUMNS].reset_index(drop=True)
 
 
 def _dips(
@@ -653,11 +892,21 @@ def _profiles(
 # Callaway & Sant'Anna, one solution at a time.
 
 
-def callaway_santanna(panel: Panel, options: ImpactOptions, progress: Progress) -> ImpactResult:
-    """Group-time ATTs per solution (``analytics/cs.py``); summary = the simple aggregation."""
+def callaway_santanna(
+    panel: Panel,
+    options: ImpactOptions,
+    progress: Progress,
+    grouping: _Grouping | None = None,
+) -> ImpactResult:
+    """Group-time ATTs per solution (``analytics/cs.py``); summary = the simple aggregation.
+
+    By group: the simple aggregation of a run that leaves out the solution's adopters in the
+    other groups, so that its treated units are the group's (controls stay every unit that
+    has not adopted the solution, or not yet).
+    """
 
     cells = panel.long()
-    summaries, events, group_times, notes = [], [], [], []
+    summaries, events, group_times, notes, by_group = [], [], [], [], []
     cs_options = cs.CSOptions(
         control=options.control,
         anticipation=options.anticipation,
@@ -701,6 +950,8 @@ def callaway_santanna(panel: Panel, options: ImpactOptions, progress: Progress) 
         group_time["cohort"] = panel.periods[group_time["cohort"].to_numpy()]
         group_time["period"] = panel.periods[group_time["period"].to_numpy()]
         group_times.append(group_time)
+        if grouping is not None:
+            by_group.extend(_cs_by_group(frame, cohort, solution, grouping, cs_options, notes))
     summary = pd.DataFrame(
         summaries, columns=[c for c in SUMMARY_COLUMNS if c not in ("ci_low", "ci_high")]
     )
@@ -713,6 +964,13 @@ def callaway_santanna(panel: Panel, options: ImpactOptions, progress: Progress) 
         if group_times
         else pd.DataFrame(columns=GROUP_TIME_COLUMNS)
     )
+    groups_frame = None
+    if grouping is not None:
+        groups_frame = pd.DataFrame(
+            by_group, columns=[c for c in BY_GROUP_COLUMNS if c not in ("ci_low", "ci_high")]
+        )
+        groups_frame = _intervals(groups_frame.astype({"effect": float, "se": float}), options)
+        groups_frame = groups_frame[BY_GROUP_COLUMNS].reset_index(drop=True)
     return ImpactResult(
         "cs",
         panel.period,
@@ -721,7 +979,48 @@ def callaway_santanna(panel: Panel, options: ImpactOptions, progress: Progress) 
         _intervals(event, options)[EVENT_COLUMNS].reset_index(drop=True),
         _intervals(group_time, options)[GROUP_TIME_COLUMNS].reset_index(drop=True),
         notes,
+        groups_frame,
     )
+
+
+def _cs_by_group(
+    frame: pd.DataFrame,
+    cohort: np.ndarray,
+    solution: str,
+    grouping: _Grouping,
+    cs_options: cs.CSOptions,
+    notes: list[str],
+) -> list[dict]:
+    """One solution's CS simple aggregation among each group's adopters (rows of
+    ``BY_GROUP_COLUMNS`` without the interval); too few adopters: counted, not estimated."""
+    adopters = np.flatnonzero(cohort >= 0)
+    labels = grouping.codes[adopters]
+    rows = []
+    for code in np.unique(labels[labels >= 0]).tolist():
+        members = adopters[labels == code]
+        row = {
+            "solution": solution,
+            "group": grouping.names[code],
+            "effect": math.nan,
+            "se": math.nan,
+            "n_units": int(members.size),
+            "n_cells": 0,
+        }
+        if members.size >= grouping.min_units:
+            elsewhere = np.setdiff1d(adopters, members)
+            try:
+                result = cs.callaway_santanna(frame[~frame["unit"].isin(elsewhere)], cs_options)
+            except ValueError as error:
+                notes.append(f"{solution} in {grouping.names[code]}: {error}")
+            else:
+                cells = result.group_time
+                row["n_units"] = int(result.n_treated_units)
+                row["n_cells"] = int((cells["period"] >= cells["cohort"]).sum())
+                if result.n_treated_units >= grouping.min_units:
+                    row["effect"] = result.simple.att
+                    row["se"] = result.simple.se
+        rows.append(row)
+    return rows
 
 
 def _cs_placebo(event: pd.DataFrame, options: ImpactOptions) -> dict[str, float]:

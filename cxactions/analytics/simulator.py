@@ -13,7 +13,9 @@ show how close an estimator comes to the truth next to the naive before/after.
   staggered timing, effects from −0.3 to +0.8 (a quarter exactly zero) that may ramp up over a
   few weeks and vary across units;
 - plan items that never took effect (planned, in progress, abandoned), which an estimator must
-  ignore.
+  ignore;
+- optionally (``region_effect_scale``), effects that differ by region, for the regional
+  ("worked at similar units") estimates.
 
 The latent weekly mean of a unit is shifted by its implemented solutions from the adoption week
 on (event time 0 is the week holding ``adopted_on``). Responses are ``round(latent + noise)``
@@ -104,6 +106,10 @@ class SimulationConfig:
     ramping_share: float = 0.5  # solutions whose effect builds up over a few weeks
     max_ramp_weeks: int = 6
     effect_heterogeneity_sd: float = 0.3  # log-sd of a unit's effect around the solution's
+    # Per region, a factor on every effect there (cycled over regions; None = 1 everywhere):
+    # (1.0, 0.2, 0.0) makes a solution work fully in the first region, a fifth as well in the
+    # second and not at all in the third, the "worked at similar units" case.
+    region_effect_scale: tuple[float, ...] | None = None
     popularity_slope: float = 1.5  # popularity falls with the effect: useless ones spread most
     popularity_sd: float = 0.5
     other_theme_share: float = 0.15  # chance an adoption addresses no driver theme
@@ -189,6 +195,12 @@ class Simulation:
         """The true effect per solution over event times 0..window-1 (0 = all); see Truth."""
         window = self.config.truth_window if window is None else window
         return true_effects(self, window)[0]
+
+    def true_region_effects(self, window: int | None = None) -> pd.DataFrame:
+        """The true effect per solution and region (``region_id``) over event times
+        0..window-1, with ``n_units`` adopting there; see ``true_region_effects``."""
+        window = self.config.truth_window if window is None else window
+        return true_region_effects(self, window)
 
 
 # --------------------------------------------------------------------------------------------
@@ -507,6 +519,8 @@ def _run_adoptions(
     by_theme = [np.flatnonzero(solutions.theme == t) for t in range(len(THEMES) + 1)]
     has_theme = np.array([len(members) > 0 for members in by_theme])
     het_sd = config.effect_heterogeneity_sd
+    scales = np.array(config.region_effect_scale or (1.0,), dtype=float)
+    region_scale = scales[org.store_region % len(scales)]
     first_decision_week = max(config.burn_in_weeks, config.dip_weeks + 1)
 
     for week in range(n_weeks):
@@ -547,8 +561,10 @@ def _run_adoptions(
                     elif rng.random() < config.abandon_share:
                         records.append((unit, chosen, week, "abandoned", 0.0))
                     else:
-                        unit_effect = solutions.effect[chosen] * math.exp(
-                            rng.normal(-(het_sd**2) / 2.0, het_sd)
+                        unit_effect = (
+                            solutions.effect[chosen]
+                            * math.exp(rng.normal(-(het_sd**2) / 2.0, het_sd))
+                            * region_scale[unit]
                         )
                         slot = int(np.argmax(slot_week[unit] == far))
                         slot_week[unit, slot] = week
@@ -982,18 +998,11 @@ def _panel_frame(
     )
 
 
-def true_effects(simulation: Simulation, window: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """True effects per solution and per (solution, event time), as the contract defines them.
-
-    A solution's effect is the mean, over its implemented adoptions' unit-weeks at event times
-    0..window-1 inside the panel (0 = every week after adoption), of the expected overall score
-    with everything the unit did minus the same without this one solution. ``effect_latent`` is
-    the same on the latent scale (no rounding or clipping); ``planted_effect`` is the full-ramp
-    effect set for the solution.
-    """
+def _true_effect_cells(simulation: Simulation, window: int) -> pd.DataFrame:
+    """Every implemented adoption's unit-weeks at event times 0..window-1 (0 = all) inside the
+    panel, with the effect on the observed scale and on the latent one."""
     config = simulation.config
     adoptions = simulation.truth.adoptions
-    solutions = simulation.solutions
     n_weeks = config.n_weeks
     horizon = n_weeks if window <= 0 else window
     lengths = np.clip(np.minimum(horizon, n_weeks - adoptions["week"].to_numpy()), 0, None)
@@ -1009,14 +1018,29 @@ def true_effects(simulation: Simulation, window: int) -> tuple[pd.DataFrame, pd.
     observed_effect = expected_score(mu, config.response_sd) - expected_score(
         mu - latent_effect, config.response_sd
     )
-    cells = pd.DataFrame(
+    return pd.DataFrame(
         {
             "solution": adoptions["solution"].to_numpy()[index],
+            "unit": unit,
             "event_time": event_time,
             "effect": observed_effect,
             "effect_latent": latent_effect,
         }
     )
+
+
+def true_effects(simulation: Simulation, window: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """True effects per solution and per (solution, event time), as the contract defines them.
+
+    A solution's effect is the mean, over its implemented adoptions' unit-weeks at event times
+    0..window-1 inside the panel (0 = every week after adoption), of the expected overall score
+    with everything the unit did minus the same without this one solution. ``effect_latent`` is
+    the same on the latent scale (no rounding or clipping); ``planted_effect`` is the full-ramp
+    effect set for the solution.
+    """
+    adoptions = simulation.truth.adoptions
+    solutions = simulation.solutions
+    cells = _true_effect_cells(simulation, window)
     per_solution = cells.groupby("solution").agg(
         effect=("effect", "mean"),
         effect_latent=("effect_latent", "mean"),
@@ -1043,6 +1067,27 @@ def true_effects(simulation: Simulation, window: int) -> tuple[pd.DataFrame, pd.
     )  # fmt: skip
     event.insert(0, "solution_id", solutions["solution_id"].to_numpy()[event["solution"]])
     return effects, event.drop(columns="solution")
+
+
+def true_region_effects(simulation: Simulation, window: int) -> pd.DataFrame:
+    """True effects per solution and region: the contract's estimand restricted to the
+    region's adopting units (as ``true_effects``, over their unit-weeks only).
+
+    Columns: ``solution_id``, ``region_id``, ``n_units`` (adopting units there), ``n_cells``,
+    ``effect`` (observed 0-10 scale), ``effect_latent``.
+    """
+    cells = _true_effect_cells(simulation, window)
+    region_of = simulation.truth.units["region_id"].to_numpy()
+    cells["region_id"] = region_of[cells["unit"].to_numpy()]
+    frame = (
+        cells.groupby(["solution", "region_id"])
+        .agg(n_units=("unit", "nunique"), n_cells=("effect", "size"),
+             effect=("effect", "mean"), effect_latent=("effect_latent", "mean"))
+        .reset_index()
+    )  # fmt: skip
+    solution_ids = simulation.solutions["solution_id"].to_numpy()
+    frame.insert(0, "solution_id", solution_ids[frame["solution"].to_numpy()])
+    return frame.drop(columns="solution")
 
 
 def week_start(day: date) -> date:

@@ -186,6 +186,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "impact.show_solution_impact": Access.SIGNED_IN,
     "impact.show_methods": Access.SIGNED_IN,
     "impact.show_gaps": Access.SIGNED_IN,
+    "impact.show_flagged": Access.CX_LEAD,
     "drivers.show_drivers": Access.SIGNED_IN,
     "imports.upload": Access.CX_LEAD,
 }

@@ -36,7 +36,7 @@ from cxactions.foundations.vocabulary import (
 )
 from cxactions.library.models import Solution
 from cxactions.library.seed import SeedSummary, load_seed
-from cxactions.plans.models import Adoption
+from cxactions.plans.models import STEP_MAX, STEPS_MAX, Adoption, PlanStep
 from cxactions.surveys.aggregates import refresh_unit_weeks
 from cxactions.surveys.models import Metric, OperationValue, Response
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
@@ -395,6 +395,8 @@ def _insert_adoptions(
         weeks=simulation.config.n_weeks
     )
     manager_id = people.id_of("manager")
+    today = date.today()
+    forced = iter((-9, 3))  # the manager's first two active items: one overdue, one due this week
     rows = []
     for unit, sim_solution, adopted_on, status, challenge in zip(
         frame["unit_id"], frame["solution_id"], frame["adopted_on"], frame["status"],
@@ -413,8 +415,19 @@ def _insert_adoptions(
                 }[status]
             )
         )
+        if status in ("planned", "in_progress"):
+            # Plans in every state of lateness: about a quarter overdue, a fifth due this week.
+            late = next(forced, None) if unit in managed else None
+            draw = rng.random()
+            if late is not None:
+                due = today + timedelta(days=late)
+            elif draw < 0.25:
+                due = today - timedelta(days=int(rng.integers(1, 21)))
+            elif draw < 0.45:
+                due = today + timedelta(days=int(rng.integers(0, 7)))
         created = datetime.combine(effective - timedelta(days=int(rng.integers(3, 22))), time(9))
         created = min(created, now - timedelta(days=1))
+        note = notes[int(rng.integers(len(notes)))] if rng.random() < 0.7 else None
         rows.append(
             {
                 "unit_id": unit_ids[unit],
@@ -424,14 +437,70 @@ def _insert_adoptions(
                 "owner": generator.PLAN_OWNERS[int(rng.integers(len(generator.PLAN_OWNERS)))],
                 "due_on": due,
                 "effective_on": effective,
-                "notes": notes[int(rng.integers(len(notes)))] if rng.random() < 0.7 else None,
+                "notes": note,
+                # An abandoned item says why (its note, else the first reason of its language).
+                "status_reason": (note or notes[0]) if status == "abandoned" else None,
+                "status_changed_at": created if status == "planned" else None,
                 "created_by_id": manager_id if unit in managed else None,
                 "created_at": created,
                 "updated_at": min(datetime.combine(effective, time(17)), now - timedelta(hours=1)),
             }
         )
+    _every_status(rows, generator.PLAN_NOTES, french_of={unit_ids[u]: french[u] for u in french})
     session.execute(sa.insert(Adoption.__table__), rows)
+    _insert_checklists(session, rng)
     return len(rows)
+
+
+def _every_status(rows: list[dict], notes: dict, french_of: dict[int, bool]) -> None:
+    """A small demo may draw no item of some status: the plans show every status (planned, in
+    progress, abandoned) all the same, by moving items that never took effect between them (the
+    estimates only read implemented items, so nothing measured changes)."""
+    waiting = ("planned", "in_progress", "abandoned")
+    for status in waiting:
+        if any(row["status"] == status for row in rows):
+            continue
+        counts = {other: sum(row["status"] == other for row in rows) for other in waiting}
+        donor = max(counts, key=counts.get)
+        if counts[donor] < 2:
+            continue
+        row = next(row for row in reversed(rows) if row["status"] == donor)
+        row["status"] = status
+        if status == "abandoned":
+            language = "fr" if french_of.get(row["unit_id"]) else "en"
+            row["status_reason"] = notes[("abandoned", language)][0]
+        else:
+            row["status_reason"] = None
+
+
+def _insert_checklists(session: Session, rng: np.random.Generator) -> None:
+    """Each plan item's checklist, copied from its solution's steps: all ticked when it is
+    implemented, some when it is in progress, none when planned or abandoned."""
+    steps_of = {
+        solution_id: [line.strip() for line in (text or "").splitlines() if line.strip()]
+        for solution_id, text in session.execute(sa.select(Solution.id, Solution.steps))
+    }
+    rows = []
+    for item_id, solution_id, status, changed in session.execute(
+        sa.select(Adoption.id, Adoption.solution_id, Adoption.status, Adoption.updated_at)
+    ):
+        steps = steps_of.get(solution_id, [])
+        ticked = {
+            "implemented": len(steps),
+            "in_progress": int(rng.integers(0, len(steps) + 1)) if steps else 0,
+        }.get(str(getattr(status, "value", status)), 0)
+        rows += [
+            {
+                "adoption_id": item_id,
+                "position": position,
+                "text": text[:STEP_MAX],
+                "done_at": changed if position <= ticked else None,
+                "created_at": changed,
+            }
+            for position, text in enumerate(steps[:STEPS_MAX], start=1)
+        ]
+    if rows:
+        session.execute(sa.insert(PlanStep.__table__), rows)
 
 
 def _french_units(simulation: Simulation) -> list[bool]:

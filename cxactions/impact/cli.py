@@ -8,7 +8,13 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from cxactions.analytics.estimators import CONTROLS, DEFAULT_ESTIMATOR, ESTIMATORS, ImpactOptions
+from cxactions.analytics.estimators import (
+    CONTROLS,
+    DEFAULT_ESTIMATOR,
+    ESTIMATORS,
+    GROUP_ESTIMATORS,
+    ImpactOptions,
+)
 from cxactions.analytics.panel import PERIODS
 from cxactions.analytics.ranking import MIN_UNITS
 from cxactions.foundations.cli_options import (
@@ -79,6 +85,14 @@ class _StepBar:
     show_default=True,
     help="Adopting units a solution needs before it is ranked.",
 )
+@click.option(
+    "--by",
+    "by",
+    type=click.Choice(["region"]),
+    default=None,
+    help="Add one row per solution and region (a unit's top-level ancestor) after the "
+    "company-wide rows: the effect among that region's adopting units (summary only).",
+)
 @with_appcontext
 def impact_command(
     period: str,
@@ -90,9 +104,17 @@ def impact_command(
     output_format: str,
     output: str | None,
     min_units: int,
+    by: str | None,
 ) -> None:
     """Estimate and rank the impact of every adopted solution on satisfaction."""
 
+    by_region = by == "region"
+    if by_region and detail != "summary":
+        raise click.UsageError("--by region needs --detail summary")
+    if by_region and estimator not in GROUP_ESTIMATORS:
+        raise click.UsageError(
+            f"--by region needs --estimator {' or '.join(GROUP_ESTIMATORS)}, not {estimator}"
+        )
     try:
         options = ImpactOptions(window=window, anticipation=anticipation, control=control)
         with _StepBar(steps=8) as progress:
@@ -103,10 +125,11 @@ def impact_command(
                 options=options,
                 min_units=min_units,
                 progress=progress,
+                by_region=by_region,
             )
     except ValueError as error:
         raise click.ClickException(str(error)) from error
-    frame = report.rows(detail)
+    frame = report.rows(detail, by_region=by_region)
     about = {
         "estimator": estimator,
         "period": period,
@@ -115,6 +138,7 @@ def impact_command(
         "control": control,
         "detail": detail,
         "min_units": min_units,
+        "by": by,
     }
     text = frame_report(frame, output_format, about=about, notes=report.notes)
     write_report(text, len(frame), output)

@@ -104,3 +104,36 @@ class ImpactEventEstimate(db.Model):
     ci_low: Mapped[float | None] = mapped_column(Float)
     ci_high: Mapped[float | None] = mapped_column(Float)
     n_units: Mapped[int | None]
+
+
+class ImpactRegionEstimate(db.Model):
+    """A solution's effect among the adopting units of one region in one run: what worked at
+    similar units. A region is a top-level unit (a unit's top-level ancestor). ``effect`` and
+    its interval are empty where fewer than the run's ``min_units`` of the region's units
+    adopted; ``rank`` ranks the solutions within the region."""
+
+    __tablename__ = "impact_region_estimates"
+    __table_args__ = (
+        Index("ix_impact_region_estimates_region", "region_id"),
+        Index("ix_impact_region_estimates_solution", "solution_id"),
+    )
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("impact_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    region_id: Mapped[int] = mapped_column(
+        ForeignKey("units.id", ondelete="CASCADE"), primary_key=True
+    )
+    solution_id: Mapped[int] = mapped_column(
+        ForeignKey("solutions.id", ondelete="CASCADE"), primary_key=True
+    )
+    effect: Mapped[float | None] = mapped_column(Float)
+    se: Mapped[float | None] = mapped_column(Float)
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    raw_effect: Mapped[float | None] = mapped_column(Float)
+    raw_se: Mapped[float | None] = mapped_column(Float)
+    n_units: Mapped[int] = mapped_column(default=0)
+    n_cells: Mapped[int] = mapped_column(default=0)
+    rank: Mapped[int | None]
+    enough_evidence: Mapped[bool] = mapped_column(default=False)

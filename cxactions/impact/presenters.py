@@ -1014,3 +1014,40 @@ def plan_item_evidence(session: Session, adoption: Adoption) -> PlanItemEvidence
             and (other.works or other.estimate.rank < own.estimate.rank)
         ][:ALTERNATIVES_SHOWN]
     return PlanItemEvidence(own, warning, alternatives)
+
+
+@dataclass
+class FlaggedSolution:
+    """An implemented solution the evidence flags, with the units that run it."""
+
+    evidence: SolutionEvidence
+    warning: str  # "harmful" or "useless"
+    adoptions: list[Adoption]
+    alternatives: list[SolutionEvidence]
+
+
+def flagged_adoptions(session: Session) -> list[FlaggedSolution]:
+    """Every solution implemented somewhere that the latest run finds harmful or useless, with
+    the units where it is implemented and better-evidenced alternatives: the CX lead's list of
+    fixes to reconsider. Harmful first, then by the number of units."""
+    run = latest_run(session)
+    if run is None:
+        return []
+    implemented = session.scalars(
+        sa.select(Adoption)
+        .where(Adoption.status == AdoptionStatus.IMPLEMENTED)
+        .options(selectinload(Adoption.unit), selectinload(Adoption.solution))
+    ).all()
+    by_solution: dict[int, list[Adoption]] = {}
+    for adoption in implemented:
+        by_solution.setdefault(adoption.solution_id, []).append(adoption)
+    solutions = [items[0].solution for items in by_solution.values()]
+    flagged = []
+    for evidence in order_by_evidence(session, run, solutions):
+        warning = evidence_warning(evidence)
+        if warning is None:
+            continue
+        adoptions = sorted(by_solution[evidence.solution.id], key=lambda item: item.unit.name)
+        alternatives = plan_item_evidence(session, adoptions[0]).alternatives
+        flagged.append(FlaggedSolution(evidence, warning, adoptions, alternatives))
+    return sorted(flagged, key=lambda item: (item.warning != "harmful", -len(item.adoptions)))

@@ -6,6 +6,7 @@ Knows the session, not the request: the CLI, the web pages and the cache all com
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,9 +17,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
-from cxactions.analytics.data import load_panel, solution_titles
+from cxactions.analytics.data import load_panel, solution_titles, unit_top_ancestors
 from cxactions.analytics.estimators import (
     DEFAULT_ESTIMATOR,
+    GROUP_ESTIMATORS,
     RANKING_ESTIMATORS,
     ImpactOptions,
     ImpactResult,
@@ -27,14 +29,23 @@ from cxactions.analytics.estimators import (
     unit_trajectory,
 )
 from cxactions.analytics.ranking import MIN_UNITS, Prior, rank_on_evidence
+from cxactions.foundations import trees
 from cxactions.foundations.db_types import utcnow
 from cxactions.foundations.translation import format_number, format_score, locale
 from cxactions.foundations.versions import current_data_version
-from cxactions.impact.models import ImpactEstimate, ImpactEventEstimate, ImpactRun
+from cxactions.impact.models import (
+    ImpactEstimate,
+    ImpactEventEstimate,
+    ImpactRegionEstimate,
+    ImpactRun,
+)
 from cxactions.library.models import Solution
+from cxactions.units.models import Unit
 
 DETAILS = ("summary", "event", "group-time")
 SUMMARY_CSV = ["solution_id", "title", "effect", "ci_low", "ci_high", "n_units", "rank"]
+# --by region: the contract puts ``group`` (the region's unit_id) right after solution_id.
+BY_REGION_CSV = ["solution_id", "group", *SUMMARY_CSV[1:]]
 SUMMARY_EXTRA = [
     "se",
     "raw_effect",
@@ -58,13 +69,22 @@ class ImpactReport:
     min_units: int
     units: int
     periods: int
+    # With ``by_region``: one row per solution and region (``group``), each region ranked.
+    by_region: pd.DataFrame | None = None
 
     @property
     def notes(self) -> list[str]:
         return self.result.notes
 
-    def rows(self, detail: str = "summary") -> pd.DataFrame:
-        """The contract's columns for ``--detail`` (extra columns after them)."""
+    def rows(self, detail: str = "summary", *, by_region: bool = False) -> pd.DataFrame:
+        """The contract's columns for ``--detail`` (extra columns after them); ``by_region``
+        (summary only): the company-wide rows (empty ``group``), then the regions' rows."""
+        if by_region:
+            if detail != "summary" or self.by_region is None:
+                raise ValueError("rows by region need the summary of a report computed by region")
+            company = self.ranked.assign(group=None)
+            columns = BY_REGION_CSV + SUMMARY_EXTRA
+            return pd.concat([company[columns], self.by_region[columns]], ignore_index=True)
         if detail == "summary":
             return self.ranked[SUMMARY_CSV + SUMMARY_EXTRA]
         if detail == "event":
@@ -88,28 +108,39 @@ def compute_impact(
     options: ImpactOptions | None = None,
     min_units: int = MIN_UNITS,
     progress: Progress | None = None,
+    by_region: bool = False,
 ) -> ImpactReport:
     """Estimate every adopted solution's effect from the database and rank them on evidence.
 
     The default estimator's effects are shrunk (empirical Bayes) before ranking; ``cs`` ranks
-    its own simple aggregation as it is; the baselines are never ranked.
+    its own simple aggregation as it is; the baselines are never ranked. ``by_region`` adds
+    each solution's effect among each region's adopting units (a region: a unit's top-level
+    ancestor), ranked within the region the same way (``imputation`` and ``cs`` only).
     """
+    if by_region and estimator not in GROUP_ESTIMATORS:
+        raise ValueError(
+            f"--by region needs the {' or '.join(GROUP_ESTIMATORS)} estimator, not {estimator}"
+        )
     if progress:
         progress("reading the panel")
     panel = load_panel(session, period)
-    result = estimate(panel, estimator, options, progress)
-    ranked, prior = rank_on_evidence(
-        result.summary,
-        shrink=estimator == DEFAULT_ESTIMATOR,
-        min_units=min_units,
-        confidence=result.options.confidence,
-        rank=estimator in RANKING_ESTIMATORS,
-        small_sample=estimator == DEFAULT_ESTIMATOR,
-    )
+    regions = unit_top_ancestors(session) if by_region else None
+    result = estimate(panel, estimator, options, progress, by=regions, min_group_units=min_units)
+    ranking = {
+        "shrink": estimator == DEFAULT_ESTIMATOR,
+        "min_units": min_units,
+        "confidence": result.options.confidence,
+        "rank": estimator in RANKING_ESTIMATORS,
+        "small_sample": estimator == DEFAULT_ESTIMATOR,
+    }
+    ranked, prior = rank_on_evidence(result.summary, **ranking)
     titles = solution_titles(session)
     ranked = ranked.rename(columns={"solution": "solution_id"})
     ranked.insert(1, "title", [titles.get(code, "") for code in ranked["solution_id"]])
     ranked["placebo_warning"] = ranked["placebo_warning"].fillna(False).astype(bool)
+    by_region_rows = None
+    if by_region:
+        by_region_rows = _rank_regions(result.by_group, ranked["solution_id"], titles, ranking)
     return ImpactReport(
         result=result,
         ranked=ranked,
@@ -117,7 +148,39 @@ def compute_impact(
         min_units=min_units,
         units=int(panel.shape[0]),
         periods=int(panel.shape[1]),
+        by_region=by_region_rows,
     )
+
+
+def _rank_regions(
+    by_group: pd.DataFrame, solution_order: Iterable[str], titles: dict[str, str], ranking: dict
+) -> pd.DataFrame:
+    """The estimator's rows by region, each region's solutions ranked as the company's are
+    (shrunk towards the region's own mean when the ranking shrinks), regions in code order,
+    solutions best first within each; ``effect``, interval and ``rank`` empty below
+    ``min_units`` adopting units."""
+    columns = [*BY_REGION_CSV, *SUMMARY_EXTRA, "n_cells"]
+    if by_group is None or by_group.empty:
+        return pd.DataFrame(columns=columns)
+    order = {code: position for position, code in enumerate(solution_order)}
+    parts = []
+    for region, rows in by_group.groupby("group", sort=True):
+        ranked, _ = rank_on_evidence(rows.drop(columns=["group"]), **ranking)
+        ranked["group"] = region
+        # Unranked solutions after the ranked ones, in the company-wide order.
+        ranked["order"] = [order.get(code, len(order)) for code in ranked["solution"]]
+        ranked = ranked.sort_values(["rank", "order"], na_position="last", kind="stable")
+        parts.append(ranked)
+    frame = pd.concat(parts, ignore_index=True).rename(columns={"solution": "solution_id"})
+    frame["title"] = [titles.get(code, "") for code in frame["solution_id"]]
+    # A figure from fewer than min_units units is not shown at all, not even unshrunk.
+    too_few = ~frame["enough_evidence"].astype(bool)
+    for column in ("effect", "se", "ci_low", "ci_high", "raw_effect", "raw_se"):
+        frame.loc[too_few, column] = np.nan
+    frame["placebo"] = np.nan
+    frame["placebo_se"] = np.nan
+    frame["placebo_warning"] = None
+    return frame[columns].reset_index(drop=True)
 
 
 def unit_count(count: int, kind: str | None = None) -> str:
@@ -338,6 +401,7 @@ def refresh_impact(
             options=ImpactOptions(window=settings.window, control=settings.control),
             min_units=settings.min_units,
             progress=progress,
+            by_region=True,
         )
         run = session.get(ImpactRun, run_id)
         _store(session, run, report)
@@ -411,6 +475,31 @@ def _store(session: Session, run: ImpactRun, report: ImpactReport) -> None:
     ]
     if events:
         session.execute(sa.insert(ImpactEventEstimate), events)
+    if report.by_region is not None and not report.by_region.empty:
+        region_ids = dict(
+            session.execute(sa.select(Unit.code, Unit.id).where(Unit.parent_id.is_(None))).all()
+        )
+        regions = [
+            {
+                "run_id": run.id,
+                "region_id": region_ids[row.group],
+                "solution_id": ids[row.solution_id],
+                "effect": number(row.effect),
+                "se": number(row.se),
+                "ci_low": number(row.ci_low),
+                "ci_high": number(row.ci_high),
+                "raw_effect": number(row.raw_effect),
+                "raw_se": number(row.raw_se),
+                "n_units": int(row.n_units),
+                "n_cells": int(row.n_cells),
+                "rank": None if pd.isna(row.rank) else int(row.rank),
+                "enough_evidence": bool(row.enough_evidence),
+            }
+            for row in report.by_region.itertuples(index=False)
+            if row.solution_id in ids and row.group in region_ids
+        ]
+        if regions:
+            session.execute(sa.insert(ImpactRegionEstimate), regions)
 
 
 def prune_runs(session: Session, keep: int = 5) -> int:
@@ -448,3 +537,111 @@ def latest_attempt(session: Session) -> ImpactRun | None:
         .order_by(ImpactRun.started_at.desc(), ImpactRun.id.desc())
         .limit(1)
     )
+
+
+# --------------------------------------------------------------------------------------------
+# "What worked at similar units": a solution's effect in the reader's region, from the cache.
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A solution's measured effect as a unit's page shows it: among the adopting units of the
+    unit's region (``scope == "region"``) when at least the run's ``min_units`` of them
+    adopted it, otherwise the company-wide figure (``scope == "company"``).
+
+    ``n_units`` and ``rank`` belong to the figure shown; ``region_units`` counts the region's
+    adopting units whatever the scope (0 when none), so a page can say why it fell back.
+    """
+
+    solution_id: int
+    scope: str
+    effect: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n_units: int
+    rank: int | None
+    enough_evidence: bool
+    region_id: int
+    region_code: str
+    region_name: str
+    region_units: int
+
+    @property
+    def label(self) -> str:
+        """Where the figure comes from, in the reader's language."""
+        if self.scope == "region":
+            return _(
+                "Similar units (%(region)s): %(units)s",
+                region=self.region_name,
+                units=unit_count(self.n_units),
+            )
+        if self.region_units == 0:
+            return _("Company-wide: %(units)s", units=unit_count(self.n_units))
+        return _(
+            "Company-wide: %(units)s (too few in %(region)s)",
+            units=unit_count(self.n_units),
+            region=self.region_name,
+        )
+
+
+def region_of(unit: Unit) -> Unit:
+    """A unit's region: its top-level ancestor (the unit itself when it has no parent)."""
+    chain = trees.ancestors(unit)
+    return chain[0] if chain else unit
+
+
+def similar_unit_evidence(
+    session: Session, unit: Unit, solution_ids: Iterable[int]
+) -> dict[int, Evidence]:
+    """For ``unit``, each solution's effect among the adopting units of its region when enough
+    of them adopted it, else the company-wide one; keyed by solution database id.
+
+    Reads the cached run the pages show (the unit's ancestors, then three small indexed
+    queries; no estimation): solutions without an estimate in that run, and every solution
+    before the first run, are absent.
+    """
+    wanted = sorted(set(solution_ids))
+    run = latest_run(session)
+    if run is None or not wanted:
+        return {}
+    region = region_of(unit)
+    company = {
+        row.solution_id: row
+        for row in session.scalars(
+            sa.select(ImpactEstimate).where(
+                ImpactEstimate.run_id == run.id, ImpactEstimate.solution_id.in_(wanted)
+            )
+        )
+    }
+    regional = {
+        row.solution_id: row
+        for row in session.scalars(
+            sa.select(ImpactRegionEstimate).where(
+                ImpactRegionEstimate.run_id == run.id,
+                ImpactRegionEstimate.region_id == region.id,
+                ImpactRegionEstimate.solution_id.in_(wanted),
+            )
+        )
+    }
+    evidence = {}
+    for solution_id, overall in company.items():
+        local = regional.get(solution_id)
+        region_units = local.n_units if local is not None else 0
+        shown, scope = overall, "company"
+        if local is not None and local.effect is not None and region_units >= run.min_units:
+            shown, scope = local, "region"
+        evidence[solution_id] = Evidence(
+            solution_id=solution_id,
+            scope=scope,
+            effect=shown.effect,
+            ci_low=shown.ci_low,
+            ci_high=shown.ci_high,
+            n_units=shown.n_units,
+            rank=shown.rank,
+            enough_evidence=shown.enough_evidence,
+            region_id=region.id,
+            region_code=region.code,
+            region_name=region.name,
+            region_units=region_units,
+        )
+    return evidence

@@ -48,6 +48,18 @@ def show_leaderboard():
     )
 
 
+@bp.get("/impact/flagged")
+@require_role(Role.CX_LEAD)
+def show_flagged():
+    """Implemented solutions the evidence finds harmful or useless, and where they run."""
+    return render_template(
+        "impact/flagged.html",
+        flagged=pages.flagged_adoptions(db.session),
+        freshness=current_freshness(db.session),
+        negligible=pages.NEGLIGIBLE_EFFECT,
+    )
+
+
 @bp.get("/impact.csv")
 @require_role(Role.STAFF)
 def export_leaderboard():

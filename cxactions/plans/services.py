@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -24,7 +24,7 @@ from cxactions.foundations.vocabulary import (
 )
 from cxactions.library.models import Solution
 from cxactions.plans import workflow
-from cxactions.plans.models import OWNER_MAX, Adoption
+from cxactions.plans.models import ACTIVE_STATUSES, DUE_SOON_DAYS, OWNER_MAX, Adoption
 from cxactions.taxonomy.models import Challenge
 from cxactions.units.models import Unit
 
@@ -187,3 +187,45 @@ def adopt_solution(
         session.rollback()
         raise
     return adoption
+
+
+@dataclass
+class Attention:
+    """What needs a manager's attention in the plans they look after (their home page)."""
+
+    overdue: int
+    due_soon: int
+    items: list[Adoption]  # the most pressing, overdue first (at most ``ATTENTION_SHOWN``)
+
+
+ATTENTION_SHOWN = 10
+
+
+def attention(session: Session, unit_ids: Iterable[int], today: date) -> Attention:
+    """The active items of ``unit_ids`` that are overdue or due within DUE_SOON_DAYS, counted
+    with one query each and the first few loaded."""
+    ids = list(unit_ids)
+    if not ids:
+        return Attention(0, 0, [])
+    soon = today + timedelta(days=DUE_SOON_DAYS)
+    pressing = (
+        select(Adoption)
+        .where(
+            Adoption.unit_id.in_(ids),
+            Adoption.status.in_(ACTIVE_STATUSES),
+            Adoption.due_on <= soon,
+        )
+        .order_by(Adoption.due_on, Adoption.id)
+    )
+    due = pressing.with_only_columns(Adoption.due_on).order_by(None).subquery()
+    counts = session.execute(
+        select(
+            func.count().filter(due.c.due_on < today), func.count().filter(due.c.due_on >= today)
+        )
+    ).one()
+    items = session.scalars(
+        pressing.options(selectinload(Adoption.solution), selectinload(Adoption.unit)).limit(
+            ATTENTION_SHOWN
+        )
+    ).all()
+    return Attention(counts[0], counts[1], list(items))

@@ -21,6 +21,7 @@ from cxactions.foundations.paging import page_number
 from cxactions.foundations.translation import format_day, locale
 from cxactions.foundations.vocabulary import AdoptionStatus, ChallengeStatus
 from cxactions.impact import presenters as evidence
+from cxactions.impact.services import latest_run, similar_unit_evidence
 from cxactions.library.services import get_solution
 from cxactions.plans import presenters, services, workflow
 from cxactions.plans.forms import (
@@ -32,7 +33,15 @@ from cxactions.plans.forms import (
     StepForm,
 )
 from cxactions.plans.models import Adoption
-from cxactions.search.presenters import PER_PAGE, QUERY_MAX, ResultPages, categories, facet_labels
+from cxactions.search.engine import SORTS
+from cxactions.search.presenters import (
+    PER_PAGE,
+    QUERY_MAX,
+    SORT_LABELS,
+    ResultPages,
+    categories,
+    facet_labels,
+)
 from cxactions.search.service import SearchOptions, SearchUnavailable, search
 from cxactions.taxonomy.models import Challenge
 from cxactions.taxonomy.services import get_challenge
@@ -76,6 +85,10 @@ def find_solution(code: str):
     unit = _plan_unit(code)
     query = request.args.get("q", "").strip()[:QUERY_MAX]
     challenge = _active_challenge(request.args.get("challenge"))
+    # For a challenge, the best evidence first; for words, the best match unless asked otherwise.
+    sort = request.args.get("sort")
+    if sort not in SORTS:
+        sort = "impact" if challenge and not query else "relevance"
     # A top-level challenge is a category: its solutions are those of everything below it.
     options = SearchOptions(
         doc_type="solution",
@@ -83,6 +96,7 @@ def find_solution(code: str):
         challenge=challenge.code if challenge and challenge.parent_id is not None else None,
         page=min(page_number(request.args), 1000),
         per_page=PER_PAGE,
+        sort=sort,
     )
     labels = facet_labels(categories(db.session))
     context = {
@@ -100,15 +114,26 @@ def find_solution(code: str):
                 "code": unit.code,
                 "q": query,
                 "challenge": challenge.code if challenge else None,
+                "sort": request.args.get("sort") if sort == request.args.get("sort") else None,
             }.items()
             if value
         },
+        "sort": sort,
+        "sorts": {name: SORT_LABELS[name] for name in SORTS},
     }
     try:
         result = search(db.session, query, options, snippets=True)
     except SearchUnavailable as error:
         return render_template("plans/find.html", unavailable=str(error), **context), 503
     candidates = services.plan_candidates(db.session, unit, result.results, challenge)
+    # The evidence where the decision is made: each candidate's company-wide estimate, and what
+    # it did at similar units (the unit's region) when enough of them adopted it.
+    solutions = [candidate.solution for candidate in candidates]
+    run = latest_run(db.session)
+    measured = {
+        item.solution.id: item for item in evidence.order_by_evidence(db.session, run, solutions)
+    }
+    similar = similar_unit_evidence(db.session, unit, [solution.id for solution in solutions])
     forms = {}
     for candidate in candidates:
         form = AdoptSolutionForm(
@@ -127,6 +152,8 @@ def find_solution(code: str):
     return render_template(
         "plans/find.html",
         result=result,
+        measured=measured,
+        similar=similar,
         pages=ResultPages.of(result),
         candidates=candidates,
         forms=forms,

@@ -121,9 +121,11 @@ ROLE_EMAILS = {
 LANGUAGES = ("en", "fr")
 
 
-@pytest.fixture(scope="session")
-def site(backend: str, browser, tmp_path_factory, request) -> Iterator[Site]:
-    folder = tmp_path_factory.mktemp("site")
+@contextmanager
+def served_demo(backend: str, browser, tmp_path_factory, request, name: str) -> Iterator[tuple]:
+    """The demo organisation on a database of its own, served on its own port: yields the app,
+    its base URL, the codes its pages are reached by and a signed-in browser state per role."""
+    folder = tmp_path_factory.mktemp(name)
     url, drop_database = _site_database(backend, folder, request)
     application = create_app(
         {
@@ -153,13 +155,21 @@ def site(backend: str, browser, tmp_path_factory, request) -> Iterator[Site]:
         states = {
             role: _signed_in_state(browser, base_url, email) for role, email in ROLE_EMAILS.items()
         }
-        yield Site(url=base_url, states=states, codes=codes)
+        yield application, base_url, codes, states
     finally:
         server.shutdown()
         thread.join(timeout=5)
         with application.app_context():
             _db.engine.dispose()
         drop_database()
+
+
+@pytest.fixture(scope="session")
+def site(backend: str, browser, tmp_path_factory, request) -> Iterator[Site]:
+    """The demo organisation, only read by the tests that use it."""
+    with served_demo(backend, browser, tmp_path_factory, request, "site") as served:
+        _application, base_url, codes, states = served
+        yield Site(url=base_url, states=states, codes=codes)
 
 
 def _site_database(backend: str, folder, request) -> tuple[str, Callable[[], None]]:
@@ -227,6 +237,7 @@ def _build_site(application) -> dict[str, str]:
     ).first()
     return {
         "store": adoption.unit.code,
+        "item": str(adoption.id),
         "solution": solution.code,
         "challenge": solution.challenges[0].code,
         "pending": pending,
@@ -373,6 +384,8 @@ SITE_PAGES = [
         then=_add_to_plan_without_fields,
     ),
     SitePage("impact-solution", "manager", "/impact/solutions/{solution}"),
+    SitePage("plan-item", "manager", "/units/{store}/plan/{item}"),
+    SitePage("plan-item-staff", "staff", "/units/{store}/plan/{item}"),
     SitePage("home-cx-lead", "cx_lead", "/"),
     SitePage("imports", "cx_lead", "/imports", status=422, then=_import_a_broken_file),
     SitePage("metrics-cx-lead", "cx_lead", "/metrics"),

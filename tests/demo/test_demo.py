@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from cxactions.crowd.models import Comment, Vote
 from cxactions.foundations.extensions import db
 from cxactions.foundations.vocabulary import AdoptionStatus, MetricKind, Role, SolutionStatus
 from cxactions.library.models import Solution
-from cxactions.plans.models import Adoption
+from cxactions.plans.models import Adoption, DueState
 from cxactions.surveys.models import Metric, OperationValue, Response, UnitWeekScore
 from cxactions.taxonomy.models import ChallengeSignal
 from cxactions.units.models import Unit
@@ -115,6 +116,24 @@ def test_demo_builds_a_living_organisation_refuses_a_rerun_and_resets(empty_app,
         assert adoption.effective_on is not None and adoption.owner
         if adoption.challenge is not None:
             assert adoption.challenge in adoption.solution.challenges
+    # Plans in every status, some late; checklists copied from the solutions, ticked as far as
+    # each item has got; every abandoned item says why.
+    assert {a.status for a in adoptions} == set(AdoptionStatus)
+    today = date.today()
+    states = {a.due_state(today) for a in adoptions}
+    assert {DueState.OVERDUE, DueState.DUE_SOON} <= states
+    manager = db.session.scalar(sa.select(User).where(User.email == "manager@demo.cxactions"))
+    district = manager.units[0]
+    mine = [a for a in adoptions if a.unit.parent_id == district.id]
+    assert {a.due_state(today) for a in mine} >= {DueState.OVERDUE, DueState.DUE_SOON}
+    with_steps = [a for a in adoptions if a.solution.step_list]
+    assert with_steps and all(len(a.steps) == len(a.solution.step_list) for a in with_steps)
+    for adoption in with_steps:
+        expected = {AdoptionStatus.IMPLEMENTED: 100, AdoptionStatus.PLANNED: 0}
+        if adoption.status in expected:
+            assert adoption.percent_complete == expected[adoption.status]
+    assert all(a.status_reason for a in adoptions if a.status == AdoptionStatus.ABANDONED)
+    assert roles_with_units(db) == {"staff@demo.cxactions", "manager@demo.cxactions"}
 
     roles = {user.email: user for user in db.session.scalars(sa.select(User))}
     assert roles["manager@demo.cxactions"].role == Role.MANAGER
@@ -156,3 +175,8 @@ def test_demo_with_a_broken_seed_fails_in_one_line_and_writes_nothing(empty_app,
     reason = result.stderr.strip().splitlines()[-1]
     assert "X.md" in reason and "MISSING" in reason
     assert count(Unit) == 0 and count(Solution) == 0
+
+
+def roles_with_units(db) -> set[str]:
+    """The demo accounts attached to units: the staff account works in the manager's district."""
+    return {user.email for user in db.session.scalars(sa.select(User)) if user.units}

@@ -16,7 +16,9 @@ from cxactions.foundations.versions import current_data_version
 from cxactions.foundations.vocabulary import AdoptionStatus
 from cxactions.plans import workflow
 from cxactions.plans.models import Adoption, PlanStep
-from tests.factories import small_library, unit_tree
+from cxactions.plans.services import Attention, attention
+from tests.conftest import TEST_PASSWORD, browser_for
+from tests.factories import impact_run, small_library, unit_tree
 from tests.pages import visible_text
 
 DUE = date.today() + timedelta(days=30)
@@ -35,6 +37,7 @@ def world(db, make_user):
                 "title": "Open a third till at rush hour",
                 "steps": "Brief the team\nPut up the sign\nCheck the queue at noon",
             },
+            "SOP-BOARD": {"title": "Queue board", "challenges": ["SPEED-QUEUE"]},
         },
     )
     manager = make_user(Role.MANAGER, units=[units["D1"]], email="maya@example.com")
@@ -338,3 +341,81 @@ def test_the_history_is_shown_newest_first(item, manager):
 def test_status_changes_are_dated(item, manager, db):
     post(manager, item, "start")
     assert isinstance(the_item(db).status_changed_at, datetime)
+
+
+# --- Due and overdue, on the unit page and the manager's home page ----------------------------
+
+
+def test_overdue_and_due_soon_items_are_flagged_for_the_manager(world, item, manager, db):
+    late = the_item(db)
+    late.due_on = TODAY - timedelta(days=2)  # imported or left as it was: now overdue
+    db.session.commit()
+    assert adopt(manager, solution="TRN-LINE", due_on=(TODAY + timedelta(days=3)).isoformat())
+    adopt(manager, solution="SOP-BOARD", due_on=(TODAY + timedelta(days=40)).isoformat())
+
+    unit_page = visible_text(manager.get("/units/S1").get_data(as_text=True))
+    assert unit_page.count("Overdue") == 1 and unit_page.count("Due this week") == 1
+
+    home = manager.get("/").get_data(as_text=True)
+    text = visible_text(home)
+    assert "1 overdue" in text and "1 due this week" in text
+    assert f'href="/units/S1/plan/{late.id}"' in home
+    assert "Open a third till at rush hour" in text
+    # An implemented item is never late; a manager of another district sees none of these.
+    post(manager, the_item(db), "implement", effective_on=TODAY.isoformat())
+    assert "1 overdue" not in visible_text(manager.get("/").get_data(as_text=True))
+    units = world["units"]
+    assert attention(db.session, [units["S3"].id, units["S4"].id], TODAY) == Attention(0, 0, [])
+    assert attention(db.session, [units["S1"].id], TODAY).due_soon == 1
+
+
+# --- Evidence on the item page; the CX lead's list of fixes to reconsider ----------------------
+
+
+def as_lead(app, make_user):
+    """A CX lead in a browser of their own (the manager keeps theirs)."""
+    lead = make_user(Role.CX_LEAD, email="lea@example.com")
+    browser = browser_for(app)
+    browser.post("/login", data={"email": lead.email, "password": TEST_PASSWORD})
+    return browser
+
+
+@pytest.mark.parametrize(
+    ("interval", "warning"),
+    [
+        ((-0.5, -0.8, -0.2), "The evidence says this solution lowers satisfaction."),
+        ((0.02, -0.1, 0.15), "The evidence says this solution makes no measurable difference."),
+    ],
+)
+def test_a_flagged_solution_shows_better_alternatives(
+    world, item, manager, db, app, make_user, interval, warning
+):
+    post(manager, item, owner="Marie Dupont", due_on=DUE.isoformat(), challenge="SPEED-QUEUE")
+    post(manager, the_item(db), "implement", effective_on=TODAY.isoformat())
+    impact_run(
+        {
+            "SOP-TILL": (*interval, 3),
+            "TRN-LINE": (0.5, 0.2, 0.8, 1),
+            "SOP-BOARD": (0.1, -0.3, 0.5, 4),
+        }
+    )
+    page = visible_text(manager.get(f"/units/S1/plan/{item.id}").get_data(as_text=True))
+    assert warning in page
+    alternatives = page[page.index("Better-evidenced solutions") :]
+    assert "Line-busting training" in alternatives
+    assert "Queue board" not in alternatives  # ranked below the flagged one, interval across zero
+
+    flagged = visible_text(as_lead(app, make_user).get("/impact/flagged").get_data(as_text=True))
+    assert (
+        "Open a third till at rush hour" in flagged and "Implemented at 1 unit: Store 1" in flagged
+    )
+
+
+def test_a_solution_that_works_is_not_flagged(world, item, manager, db, app, make_user):
+    post(manager, item, "implement", effective_on=TODAY.isoformat())
+    impact_run({"SOP-TILL": (0.5, 0.2, 0.8, 1)})
+    page = visible_text(manager.get(f"/units/S1/plan/{item.id}").get_data(as_text=True))
+    assert "Across the company: #1 +0.50 pts" in page
+    assert "The evidence says" not in page
+    flagged = visible_text(as_lead(app, make_user).get("/impact/flagged").get_data(as_text=True))
+    assert "Nothing to reconsider" in flagged

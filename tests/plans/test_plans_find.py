@@ -13,7 +13,7 @@ from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import Role
 from cxactions.foundations.vocabulary import AdoptionStatus, ChallengeStatus, SolutionStatus
 from cxactions.plans.models import Adoption
-from tests.factories import small_library, unit_tree
+from tests.factories import impact_run, small_library, unit_tree
 from tests.pages import visible_text
 
 DUE = date.today() + timedelta(days=30)
@@ -290,3 +290,52 @@ def test_adding_without_the_csrf_token_is_refused(world, app, db, login):
     app.config["WTF_CSRF_ENABLED"] = True
     assert adopt(client).status_code == 400
     assert adoptions(db) == []
+
+
+# --- Evidence at the point of decision ----------------------------------------------------------
+
+
+def _measured(*, till_rank: int, line_rank: int, region_units: int) -> None:
+    """TRN-LINE ranked above or below SOP-TILL company-wide, and the till's effect among the
+    region R1's adopting units (``region_units`` of them; no figure below 5)."""
+    enough = region_units >= 5
+    impact_run(
+        {"SOP-TILL": (0.4, 0.3, 0.5, till_rank), "TRN-LINE": (0.2, 0.1, 0.3, line_rank)},
+        regions={
+            ("R1", "SOP-TILL"): (0.9, 0.5, 1.3, region_units)
+            if enough
+            else (None, None, None, region_units)
+        },
+    )
+
+
+def test_a_challenge_lists_its_solutions_best_evidence_first_with_similar_units(world, login, db):
+    _measured(till_rank=2, line_rank=1, region_units=6)
+    page = login(world["manager"]).get("/units/S1/plan/find?challenge=SPEED-QUEUE")
+    html = page.get_data(as_text=True)
+    text = visible_text(html)
+    # Ranked first by the evidence, not by the words.
+    assert html.index('id="candidate-TRN-LINE"') < html.index('id="candidate-SOP-TILL"')
+    assert "Measured effect: #1 +0.20 pts" in text
+    # What worked at similar units: the store's region, labelled as such, with its interval.
+    similar = visible_text(re.search(r'<span id="similar-SOP-TILL">.*?</span>', html, re.S)[0])
+    assert similar == "Similar units (North region): 6 units · +0.90 pts (+0.50 to +1.30)"
+    # Asked for relevance, the words decide again.
+    relevance = login(world["manager"]).get(
+        "/units/S1/plan/find?challenge=SPEED-QUEUE&sort=relevance"
+    )
+    assert '<option value="relevance" selected>' in relevance.get_data(as_text=True)
+
+
+def test_too_few_similar_units_fall_back_to_the_company_figure(world, login, db):
+    _measured(till_rank=1, line_rank=2, region_units=2)
+    html = (
+        login(world["manager"])
+        .get("/units/S1/plan/find?challenge=SPEED-QUEUE")
+        .get_data(as_text=True)
+    )
+    assert html.index('id="candidate-SOP-TILL"') < html.index('id="candidate-TRN-LINE"')
+    similar = visible_text(
+        re.search(r'<span class="muted" id="similar-SOP-TILL">.*?</span>', html, re.S)[0]
+    )
+    assert similar == "Company-wide: 9 units (too few in North region)"
