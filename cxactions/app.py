@@ -26,12 +26,15 @@ from cxactions.demo.cli import demo_command
 from cxactions.drivers.cli import drivers_command
 from cxactions.drivers.views import bp as drivers_bp
 from cxactions.foundations import i18n
-from cxactions.foundations.extensions import csrf, db, login_manager, migrate
+from cxactions.foundations.extensions import csrf, db, login_manager, mail, migrate
 from cxactions.impact.cli import impact_command, refresh_impact_command
 from cxactions.impact.views import bp as impact_bp
 from cxactions.imports.cli import import_command
 from cxactions.imports.views import bp as imports_bp
 from cxactions.library.views import bp as library_bp
+from cxactions.plans.cli import reminders_command
+from cxactions.plans.export_cli import plans_group
+from cxactions.plans.rollup_views import bp as plans_rollup_bp
 from cxactions.plans.views import bp as plans_bp
 from cxactions.priorities.cli import challenges_command
 from cxactions.search import sync
@@ -88,6 +91,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     i18n.init_app(app)
     login_manager.init_app(app)
+    mail.init_app(app)
     configure_login(login_manager)
     sync.install()  # the search index follows every commit (idempotent)
     _init_security_headers(app)
@@ -123,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
         library_bp,
         units_bp,
         plans_bp,
+        plans_rollup_bp,
         search_bp,
         surveys_bp,
         impact_bp,
@@ -146,5 +151,7 @@ def _register_cli(app: Flask) -> None:
         user_group,
         reindex_command,
         search_command,
+        reminders_command,
+        plans_group,
     ):
         app.cli.add_command(command)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("production", "development", "testing")
@@ -104,6 +107,21 @@ class Config:
     SEARCH_LOCK_TIMEOUT = 10.0
     # How often (seconds) searches look for work a dead or busy writer left in the outbox.
     SEARCH_OUTBOX_CHECK_SECONDS = 1.0
+    # E-mail (`cxactions reminders`), through Flask-Mail: no server until CXACTIONS_SMTP_HOST
+    # names one. The port follows the encryption unless CXACTIONS_SMTP_PORT says otherwise.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_DEFAULT_SENDER = "cxactions@localhost"
+    # Flask-Mail would drop every message when TESTING (the tests send to a real local server)
+    # and print the SMTP dialogue, password included, when debugging.
+    MAIL_SUPPRESS_SEND = False
+    MAIL_DEBUG = 0
+    # The app's absolute address, for the links in e-mails (no request to take it from).
+    BASE_URL = "http://127.0.0.1:5000"
 
 
 class DevelopmentConfig(Config):
@@ -179,6 +197,67 @@ def _boolean(text: str) -> bool:
 _boolean.accepts = "true or false (also 1/0, yes/no, on/off)"  # type: ignore[attr-defined]
 
 
+def _host_name(text: str) -> str:
+    # Letters, digits, dots, hyphens (names, IPv4) and colons (IPv6); nothing that could smuggle
+    # a port, a path or a second command into the connection.
+    if not 0 < len(text) <= 253 or not re.fullmatch(r"[A-Za-z0-9._:-]+", text):
+        raise ValueError
+    return text
+
+
+_host_name.accepts = "a host name or IP address, e.g. smtp.example.com"  # type: ignore[attr-defined]
+
+
+def _one_line(text: str) -> str:
+    if "\n" in text or "\r" in text or len(text) > 254:
+        raise ValueError
+    return text
+
+
+_one_line.accepts = "one line of at most 254 characters"  # type: ignore[attr-defined]
+
+
+def _mail_address(text: str) -> str:
+    # "cxactions@example.com" or "cxactions <cxactions@example.com>"; a local host name (no
+    # dot) is fine: many relays take mail from cxactions@localhost.
+    name, address = parseaddr(text)
+    local, _, domain = address.rpartition("@")
+    if (
+        "\n" in text
+        or "\r" in text
+        or not local
+        or not re.fullmatch(r"[A-Za-z0-9.-]+", domain)
+        or any(character.isspace() for character in address)
+    ):
+        raise ValueError
+    return formataddr((name, address)) if name else address
+
+
+_mail_address.accepts = (  # type: ignore[attr-defined]
+    "an e-mail address, optionally with a name: cxactions@example.com or "
+    "cxactions <cxactions@example.com>"
+)
+
+
+def _absolute_url(text: str) -> str:
+    parts = urlsplit(text)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(character.isspace() for character in text)
+    ):
+        raise ValueError
+    parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    return text.rstrip("/")
+
+
+_absolute_url.accepts = (  # type: ignore[attr-defined]
+    "an absolute http(s) URL without query, e.g. https://cx.example.com"
+)
+
+
 @dataclass(frozen=True)
 class Setting:
     """One environment variable: the config key it sets, how it is read, and a conversion."""
@@ -214,6 +293,13 @@ SETTINGS = (
     ),
     Setting("CXACTIONS_SESSION_HOURS", "SESSION_HOURS", _whole_number(1, 168)),
     Setting("CXACTIONS_PROXY_COUNT", "PROXY_COUNT", _whole_number(0, 5)),
+    Setting("CXACTIONS_SMTP_HOST", "MAIL_SERVER", _host_name),
+    Setting("CXACTIONS_SMTP_PORT", "MAIL_PORT", _whole_number(1, 65_535)),
+    Setting("CXACTIONS_SMTP_USERNAME", "MAIL_USERNAME", _one_line),
+    Setting("CXACTIONS_SMTP_STARTTLS", "MAIL_USE_TLS", _boolean),
+    Setting("CXACTIONS_SMTP_SSL", "MAIL_USE_SSL", _boolean),
+    Setting("CXACTIONS_MAIL_FROM", "MAIL_DEFAULT_SENDER", _mail_address),
+    Setting("CXACTIONS_BASE_URL", "BASE_URL", _absolute_url),
 )
 
 
@@ -245,12 +331,40 @@ def settings_from_environment(environ: Mapping[str, str] | None = None) -> dict[
         text = environ.get(setting.variable)
         if text is not None and text.strip() != "":
             settings[setting.key] = _read(setting, text)
+    _smtp_settings(environ, settings)
     secret = environ.get("SECRET_KEY")
     if secret:
         settings["SECRET_KEY"] = secret
     elif config_class is DevelopmentConfig:
         settings["SECRET_KEY"] = os.urandom(32).hex()
     return settings
+
+
+def _smtp_settings(environ: Mapping[str, str], settings: dict[str, Any]) -> None:
+    """What the SMTP variables mean together: one kind of encryption, its usual port unless
+    CXACTIONS_SMTP_PORT is set, and a user name only with its password (read as written)."""
+    if settings["MAIL_USE_TLS"] and settings["MAIL_USE_SSL"]:
+        raise ConfigError(
+            "CXACTIONS_SMTP_STARTTLS and CXACTIONS_SMTP_SSL are both on: choose one (STARTTLS "
+            "upgrades a plain connection, usually on port 587; SSL is encrypted from the start, "
+            "usually on port 465)"
+        )
+    if not (environ.get("CXACTIONS_SMTP_PORT") or "").strip():
+        if settings["MAIL_USE_SSL"]:
+            settings["MAIL_PORT"] = 465
+        elif settings["MAIL_USE_TLS"]:
+            settings["MAIL_PORT"] = 587
+    # Never stripped nor echoed in an error: a password may hold any character.
+    password = environ.get("CXACTIONS_SMTP_PASSWORD") or None
+    if password is not None and ("\n" in password or "\r" in password):
+        raise ConfigError("CXACTIONS_SMTP_PASSWORD is not valid: it accepts one line")
+    if password is not None:
+        settings["MAIL_PASSWORD"] = password
+    if bool(settings["MAIL_USERNAME"]) != bool(settings["MAIL_PASSWORD"]):
+        raise ConfigError(
+            "CXACTIONS_SMTP_USERNAME and CXACTIONS_SMTP_PASSWORD go together: set both to sign "
+            "in to the SMTP server, or neither"
+        )
 
 
 def check_secret_key(config: Mapping[str, Any]) -> None:

@@ -69,6 +69,8 @@ CROSSING = {
     ("units", "impact"),
     ("taxonomy", "impact"),
     ("plans", "search"),
+    ("plans", "impact"),  # a plan item shows its solution's evidence; the find page ranks on it
+    ("plans", "priorities"),  # the roll-up checks every store's active challenges at once
     # One schema: plan items folded by merges and read by scorecards; a challenge's solutions.
     ("library", "plans"),
     ("taxonomy", "plans"),

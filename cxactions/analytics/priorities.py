@@ -714,3 +714,68 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return round(float(value), digits)
+
+
+def signal_hits(values: pd.DataFrame, signals: Iterable[Signal]) -> dict[Any, set[str]]:
+    """For every unit (row) of ``values``, the challenges whose signals it hits: the decision
+    ``active_challenges`` takes one unit at a time (leave-one-out peer mean
+    and SD, ranks, thresholds), taken for all rows at once with array arithmetic.
+
+    ``values``: one row per unit of a peer group, one column per metric code (window means).
+    Comment evidence is not considered. Units without a hit are left out.
+    """
+    hits: dict[Any, set[str]] = {}
+    by_metric: dict[str, list[Signal]] = {}
+    for signal in signals:
+        by_metric.setdefault(signal.metric, []).append(signal)
+    for code, metric_signals in by_metric.items():
+        if code not in values.columns:
+            continue
+        column = values[code].to_numpy(dtype="float64", na_value=np.nan)
+        present = ~np.isnan(column)  # the peers with a value (``dropna``)
+        own = np.isfinite(column)  # the units judged: those with a finite value
+        if not own.any():
+            continue
+        data = column[present]
+        count = len(data)
+        # Sums about the mean, so that identical values give an SD of exactly 0.
+        centre = float(data.mean())
+        shifted = data - centre
+        total, squares = float(shifted.sum()), float((shifted * shifted).sum())
+        ordered = np.sort(data)
+        value = column[own]
+        offset = value - centre
+        others = count - 1  # every judged unit is among the present ones
+        with np.errstate(divide="ignore", invalid="ignore"):
+            others_offset = (total - offset) / others
+            peer_mean = others_offset + centre
+            variance = (squares - offset * offset - others * others_offset**2) / (others - 1)
+        spread = np.sqrt(np.maximum(variance, 0.0))
+        has_sd = (others >= MIN_OTHER_PEERS) & (spread > 1e-9)
+        if count >= 2:
+            # Identical other values have no spread at all, whatever the rounding above says.
+            lowest = np.where(value == ordered[0], ordered[1], ordered[0])
+            highest = np.where(value == ordered[-1], ordered[-2], ordered[-1])
+            has_sd &= lowest != highest
+        rank_low = 1 + np.searchsorted(ordered, value, side="left")
+        rank_high = 1 + count - np.searchsorted(ordered, value, side="right")
+        units = values.index[own]
+        for signal in metric_signals:
+            low_is_bad = signal.direction == "below"
+            if signal.threshold_kind == "peer_sd":
+                difference = peer_mean - value if low_is_bad else value - peer_mean
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    gap = np.where(has_sd, difference / np.where(has_sd, spread, 1.0), np.nan)
+                hit = has_sd & (gap >= signal.threshold)
+            elif signal.threshold_kind == "peer_percentile":
+                share = signal.threshold / 100 if signal.threshold > 1 else signal.threshold
+                rank = rank_low if low_is_bad else rank_high
+                hit = (rank / count <= share + 1e-9) if count >= 2 else np.zeros(len(value), bool)
+            elif signal.threshold_kind == "absolute":
+                past = signal.threshold - value if low_is_bad else value - signal.threshold
+                hit = past > 0
+            else:
+                continue
+            for unit in units[np.asarray(hit, dtype=bool)]:
+                hits.setdefault(unit, set()).add(signal.challenge)
+    return hits

@@ -135,6 +135,7 @@ class Access(enum.StrEnum):
     SIGNED_IN = "signed_in"  # every role, staff upwards
     UNIT_VIEWERS = "unit_viewers"  # signed in; a manager only for the units they look after
     UNIT_PLANNERS = "unit_planners"  # the unit's managers and CX leads (not staff)
+    MANAGERS = "managers"  # managers (their own units only), CX leads and admins
     CX_LEAD = "cx_lead"  # CX leads and admins
     ADMIN = "admin"
 
@@ -177,6 +178,10 @@ ROUTE_ACCESS: dict[str, Access] = {
     "plans.reopen_item": Access.UNIT_PLANNERS,
     "plans.add_step": Access.UNIT_PLANNERS,
     "plans.tick_step": Access.UNIT_PLANNERS,
+    "plans_rollup.show_plans": Access.MANAGERS,
+    "plans_rollup.export_plans": Access.MANAGERS,
+    "plans_rollup.show_unit_plans": Access.UNIT_PLANNERS,
+    "plans_rollup.export_unit_plans": Access.UNIT_PLANNERS,
     "search.search_library": Access.SIGNED_IN,
     "search.search_json": Access.SIGNED_IN,
     "surveys.list_metrics": Access.SIGNED_IN,

@@ -24,7 +24,7 @@ from cxactions.foundations.vocabulary import (
 )
 from cxactions.library.models import Solution
 from cxactions.plans import workflow
-from cxactions.plans.models import ACTIVE_STATUSES, DUE_SOON_DAYS, OWNER_MAX, Adoption
+from cxactions.plans.models import ACTIVE_STATUSES, DUE_SOON_DAYS, Adoption
 from cxactions.taxonomy.models import Challenge
 from cxactions.units.models import Unit
 
@@ -105,17 +105,7 @@ def adopt_solution(
     Checks everything before writing: a refusal raises :class:`RefusedChange` and writes nothing.
     The plan item and its audit event are committed together.
     """
-    owner = (owner or "").strip()
-    if not owner:
-        raise RefusedChange(_("Say who owns this action."), "owner")
-    if len(owner) > OWNER_MAX:
-        raise RefusedChange(_("The owner is at most %(max)d characters.", max=OWNER_MAX), "owner")
-    if due_on is None:
-        raise RefusedChange(_("Choose the date it is due."), "due_on")
-    if due_on < (today or date.today()):
-        raise RefusedChange(
-            _("The due date is in the past: choose today or a later date."), "due_on"
-        )
+    owner = workflow.checked_owner_and_due(owner, due_on, today=today)
     if solution.status != SolutionStatus.APPROVED:
         raise RefusedChange(
             _(

@@ -351,29 +351,35 @@ def update_item(code: str, item_id: int):
     return _back(unit, item, _("Saved.") if changed else _("Nothing to change."), "details")
 
 
+def _change(code: str, item_id: int, form_class, form_name: str, act, anchor: str | None = None):
+    """One change to a plan item from one of its page's forms: ``act(item, form)`` makes it and
+    returns the message to flash; a refusal shows the page again with the user's input."""
+    unit, item = _item(code, item_id, change=True)
+    form = form_class()
+    if not form.validate_on_submit():
+        return _page(unit, item, 400, **{form_name: form})
+    try:
+        message = act(item, form)
+    except RefusedChange as error:
+        return _refused(unit, item, error, form_name, form)
+    return _back(unit, item, message, anchor)
+
+
 @bp.post("/units/<code>/plan/<int:item_id>/start")
 @require_role(Role.STAFF)
 def start_item(code: str, item_id: int):
-    unit, item = _item(code, item_id, change=True)
-    form = StatusForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
+    def act(item: Adoption, form: StatusForm) -> str:
         workflow.start(db.session, item, user=current_user, version=form.version.data)
-    except RefusedChange as error:
-        return _refused(unit, item, error, "status_form", form)
-    return _back(unit, item, _("The item is in progress."))
+        return _("The item is in progress.")
+
+    return _change(code, item_id, StatusForm, "status_form", act)
 
 
 @bp.post("/units/<code>/plan/<int:item_id>/implement")
 @require_role(Role.STAFF)
 def implement_item(code: str, item_id: int):
-    unit, item = _item(code, item_id, change=True)
-    form = ImplementForm()
-    if not form.validate_on_submit():
-        return _page(unit, item, 400, implement_form=form)
-    was_implemented = item.status == AdoptionStatus.IMPLEMENTED
-    try:
+    def act(item: Adoption, form: ImplementForm) -> str:
+        was_implemented = item.status == AdoptionStatus.IMPLEMENTED
         workflow.implement(
             db.session,
             item,
@@ -381,62 +387,49 @@ def implement_item(code: str, item_id: int):
             user=current_user,
             version=form.version.data,
         )
-    except RefusedChange as error:
-        return _refused(unit, item, error, "implement_form", form)
-    message = (
-        _("The date it took effect is changed: the impact estimates are being recomputed.")
-        if was_implemented
-        else _(
+        if was_implemented:
+            return _(
+                "The date it took effect is changed: the impact estimates are being recomputed."
+            )
+        return _(
             "Implemented from %(day)s: its effect here will be measured against comparison "
             "units as survey weeks come in.",
             day=format_day(item.effective_on),
         )
-    )
-    return _back(unit, item, message)
+
+    return _change(code, item_id, ImplementForm, "implement_form", act)
 
 
 @bp.post("/units/<code>/plan/<int:item_id>/abandon")
 @require_role(Role.STAFF)
 def abandon_item(code: str, item_id: int):
-    unit, item = _item(code, item_id, change=True)
-    form = AbandonForm()
-    if not form.validate_on_submit():
-        return _page(unit, item, 400, abandon_form=form)
-    try:
+    def act(item: Adoption, form: AbandonForm) -> str:
         workflow.abandon(
             db.session, item, reason=form.reason.data, user=current_user, version=form.version.data
         )
-    except RefusedChange as error:
-        return _refused(unit, item, error, "abandon_form", form)
-    return _back(unit, item, _("The item is abandoned."))
+        return _("The item is abandoned.")
+
+    return _change(code, item_id, AbandonForm, "abandon_form", act)
 
 
 @bp.post("/units/<code>/plan/<int:item_id>/reopen")
 @require_role(Role.STAFF)
 def reopen_item(code: str, item_id: int):
-    unit, item = _item(code, item_id, change=True)
-    form = StatusForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
+    def act(item: Adoption, form: StatusForm) -> str:
         workflow.reopen(db.session, item, user=current_user, version=form.version.data)
-    except RefusedChange as error:
-        return _refused(unit, item, error, "status_form", form)
-    return _back(unit, item, _("The item is reopened: it is in progress again."))
+        return _("The item is reopened: it is in progress again.")
+
+    return _change(code, item_id, StatusForm, "status_form", act)
 
 
 @bp.post("/units/<code>/plan/<int:item_id>/steps")
 @require_role(Role.STAFF)
 def add_step(code: str, item_id: int):
-    unit, item = _item(code, item_id, change=True)
-    form = StepForm()
-    if not form.validate_on_submit():
-        return _page(unit, item, 400, step_form=form)
-    try:
+    def act(item: Adoption, form: StepForm) -> str:
         workflow.add_step(db.session, item, form.text.data, user=current_user)
-    except RefusedChange as error:
-        return _refused(unit, item, error, "step_form", form)
-    return _back(unit, item, _("Step added."), "checklist")
+        return _("Step added.")
+
+    return _change(code, item_id, StepForm, "step_form", act, "checklist")
 
 
 @bp.post("/units/<code>/plan/<int:item_id>/steps/<int:step_id>")

@@ -284,6 +284,29 @@ def readopt(
     return adoption
 
 
+def checked_owner_and_due(
+    owner: str | None,
+    due_on: date | None,
+    *,
+    kept_due: date | None = None,
+    today: date | None = None,
+) -> str:
+    """The owner, trimmed, once the owner and the due date are acceptable: someone owns the item
+    and it is due today or later (``kept_due``, the date an item already has, may stay past)."""
+    owner = (owner or "").strip()
+    if not owner:
+        raise RefusedChange(_("Say who owns this action."), "owner")
+    if len(owner) > OWNER_MAX:
+        raise RefusedChange(_("The owner is at most %(max)d characters.", max=OWNER_MAX), "owner")
+    if due_on is None:
+        raise RefusedChange(_("Choose the date it is due."), "due_on")
+    if due_on != kept_due and due_on < (today or date.today()):
+        raise RefusedChange(
+            _("The due date is in the past: choose today or a later date."), "due_on"
+        )
+    return owner
+
+
 # -- details ---------------------------------------------------------------------------------
 
 
@@ -304,17 +327,7 @@ def update_details(
     a changed one must not be in the past.
     """
     _check_version(adoption, version)
-    owner = (owner or "").strip()
-    if not owner:
-        raise RefusedChange(_("Say who owns this action."), "owner")
-    if len(owner) > OWNER_MAX:
-        raise RefusedChange(_("The owner is at most %(max)d characters.", max=OWNER_MAX), "owner")
-    if due_on is None:
-        raise RefusedChange(_("Choose the date it is due."), "due_on")
-    if due_on != adoption.due_on and due_on < date.today():
-        raise RefusedChange(
-            _("The due date is in the past: choose today or a later date."), "due_on"
-        )
+    owner = checked_owner_and_due(owner, due_on, kept_due=adoption.due_on)
     changed_challenge = challenge is not None and challenge.id != adoption.challenge_id
     if changed_challenge and challenge.status != ChallengeStatus.ACTIVE:
         raise RefusedChange(

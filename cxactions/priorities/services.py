@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -23,12 +23,18 @@ from sqlalchemy.orm import Session, aliased
 
 from cxactions.analytics import priorities as core
 from cxactions.drivers import services as driver_services
-from cxactions.foundations.versions import FiguresCache, data_signature
-from cxactions.foundations.vocabulary import ChallengeStatus, SolutionStatus
+from cxactions.foundations.versions import (
+    SURVEY_DATA,
+    FiguresCache,
+    current_data_version,
+    data_signature,
+)
+from cxactions.foundations.vocabulary import ChallengeStatus, MetricKind, SolutionStatus
 from cxactions.impact.presenters import SolutionEvidence, order_by_evidence, unit_word
 from cxactions.impact.services import latest_run
 from cxactions.language.tagging import Tagger, keyword_lines
 from cxactions.library.models import Solution, solution_challenges
+from cxactions.plans.rollup import Organisation, UnitNode
 from cxactions.surveys.aggregates import OVERALL
 from cxactions.surveys.models import Metric, OperationValue, Response, UnitWeekScore
 from cxactions.taxonomy.models import Challenge, ChallengeSignal
@@ -583,3 +589,98 @@ def _attach_solutions(session: Session, challenges: list[core.ActiveChallenge]) 
     for item in challenges:
         mine = {solution.id for solution in by_code.get(item.code, [])}
         item.solutions = [entry for entry in ranked if entry.solution.id in mine]
+
+
+# --- Active challenges of many units at once (the plans roll-ups) ---------------------------------------------------
+
+# Hits per peer group, kept until the survey data, the tree, the metrics or the signals change.
+# Keyed on the survey data version rather than ``data_signature``: marking a plan item
+# implemented bumps the impact and import versions, and must not make the next roll-up page
+# recompute every region's window.
+_HITS_CACHE = FiguresCache(64)
+# The unit page's window: the last weeks with data at the unit's peers.
+CHALLENGE_WEEKS = DEFAULT_WEEKS
+
+
+def active_challenges_by_unit(
+    session: Session, organisation: Organisation, unit_ids: Sequence[int]
+) -> dict[int, set[str]] | None:
+    """The codes of the challenges each unit has active from the CX leads' signals, over the
+    unit page's window (the last ``CHALLENGE_WEEKS`` weeks with data at its peers); ``None`` when
+    no signal is configured, so that coverage of challenges cannot be judged.
+
+    The unit page ranks the same challenges (``priorities.services.unit_priorities``), one unit
+    at a time with its comments; this reads one window per peer group (a region's stores) and
+    decides every unit's signals at once with :func:`analytics.priorities.signal_hits`. A challenge raised by
+    comments alone is not counted here: tagging every store's comments costs seconds.
+    """
+    signals, _names, _names_fr = _signals(session)
+    if not signals:
+        return None
+    metrics = session.execute(sa.select(Metric.id, Metric.code, Metric.kind).order_by(Metric.id))
+    metrics = [(id_, code, str(getattr(kind, "value", kind))) for id_, code, kind in metrics]
+    code_of = {id_: code for id_, code, _kind in metrics}
+    survey_ids = [id_ for id_, _code, kind in metrics if kind != MetricKind.OPERATIONAL.value]
+    base_key = (
+        session.get_bind().url.render_as_string(hide_password=True),
+        current_data_version(session, SURVEY_DATA),
+        organisation.fingerprint(),
+        tuple(metrics),
+        tuple(signals),
+        CHALLENGE_WEEKS,
+    )
+    result: dict[int, set[str]] = {}
+    for peers, members in _peer_groups(organisation, unit_ids).items():
+        hits = _HITS_CACHE.get_or_compute(
+            (*base_key, peers),
+            lambda peers=peers: _group_hits(session, list(peers), code_of, survey_ids, signals),
+        )
+        for unit_id in members:
+            result[unit_id] = hits.get(unit_id, set())
+    return result
+
+
+def _peer_groups(
+    organisation: Organisation, unit_ids: Iterable[int]
+) -> dict[tuple[int, ...], list[int]]:
+    """The units by peer group, as the unit page forms it: the units of the unit's kind in its
+    region (the company without one), the unit included."""
+    by_place: dict[tuple[int | None, str | None], list[int]] = {}
+    region_under: dict[int | None, UnitNode | None] = {}  # siblings share their region
+    for unit_id in unit_ids:
+        unit = organisation.units[unit_id]
+        if unit.parent_id not in region_under:
+            region_under[unit.parent_id] = organisation.region_of(unit_id)
+        region = region_under[unit.parent_id]
+        kind = unit.kind
+        by_place.setdefault((region.id if region else None, kind), []).append(unit_id)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for (region_id, kind), members in by_place.items():
+        place = (
+            organisation.subtree([region_id]) if region_id is not None else list(organisation.units)
+        )
+        same_kind = {unit_id for unit_id in place if organisation.units[unit_id].kind == kind}
+        groups.setdefault(tuple(sorted(same_kind)), []).extend(
+            unit_id for unit_id in members if unit_id in same_kind
+        )
+        for unit_id in members:
+            if unit_id not in same_kind:
+                # A loop in the data keeps the unit out of its region: it is its own peer still.
+                groups.setdefault(tuple(sorted(same_kind | {unit_id})), []).append(unit_id)
+    return groups
+
+
+def _group_hits(
+    session: Session,
+    peers: list[int],
+    code_of: dict[int, str],
+    survey_ids: list[int],
+    signals: list[core.Signal],
+) -> dict[int, set[str]]:
+    root_of, latest = _peer_tree(session, peers)
+    if latest is None:
+        return {}
+    start = latest - timedelta(weeks=CHALLENGE_WEEKS - 1)
+    end = latest + timedelta(days=6)
+    values = _window_means(session, peers, root_of, code_of, survey_ids, start, end)
+    return core.signal_hits(values, signals)

@@ -66,7 +66,8 @@ def world(db, make_user):
 
 
 def _user(make_user, world, role: Role) -> User:
-    scope = [world["units"]["D1"]] if role == Role.MANAGER else []
+    # Staff and managers work in district D1; CX leads and admins see every unit.
+    scope = [world["units"]["D1"]] if role in (Role.STAFF, Role.MANAGER) else []
     return make_user(role, units=scope)
 
 

@@ -45,6 +45,7 @@ ALLOWED = {
     # Staff and managers: only the units they are attached to (and below).
     Access.UNIT_VIEWERS: {"staff", "unit_manager", "cx_lead", "admin"},
     Access.UNIT_PLANNERS: {"unit_manager", "cx_lead", "admin"},
+    Access.MANAGERS: {"other_manager", "unit_manager", "cx_lead", "admin"},
     Access.CX_LEAD: {"cx_lead", "admin"},
     Access.ADMIN: {"admin"},
 }
@@ -112,6 +113,7 @@ def world(app, db, make_user):
             "impact": "SOP-TILL",
             "units": "S1",
             "plans": "S1",
+            "plans_rollup": "D1",
             "surveys": OVERALL,
         },
         "solution_code": "SOP-TILL",

@@ -238,6 +238,7 @@ def _build_site(application) -> dict[str, str]:
     return {
         "store": adoption.unit.code,
         "item": str(adoption.id),
+        "district": district.code,
         "solution": solution.code,
         "challenge": solution.challenges[0].code,
         "pending": pending,
@@ -386,6 +387,9 @@ SITE_PAGES = [
     SitePage("impact-solution", "manager", "/impact/solutions/{solution}"),
     SitePage("plan-item", "manager", "/units/{store}/plan/{item}"),
     SitePage("plan-item-staff", "staff", "/units/{store}/plan/{item}"),
+    SitePage("plans-rollup-unit", "manager", "/units/{district}/plans"),
+    SitePage("plans-rollup", "cx_lead", "/plans"),
+    SitePage("plans-flagged", "cx_lead", "/impact/flagged"),
     SitePage("home-cx-lead", "cx_lead", "/"),
     SitePage("imports", "cx_lead", "/imports", status=422, then=_import_a_broken_file),
     SitePage("metrics-cx-lead", "cx_lead", "/metrics"),

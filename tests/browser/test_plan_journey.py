@@ -5,9 +5,12 @@ solution's adopting units include the store and "did it work here?" answers for 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -97,6 +100,26 @@ def test_a_manager_takes_a_challenge_to_a_measured_plan_item(demo, browser):
     assert "Implemented from" in page.locator(".flash--success").inner_text()
     assert "Implemented" in page.locator(".plan-item__badges").inner_text()
 
+    # The district's roll-up counts it, and its CSV lists it as implemented from that date.
+    district = codes["district"]
+    page.goto(f"/units/{district}")
+    page.get_by_role("link", name="Plans roll-up").click()
+    page.wait_for_url(f"**/units/{district}/plans")
+    with application.app_context():
+        title = db.session.scalar(sa.select(Solution.title).where(Solution.code == code))
+        store_name = db.session.scalar(sa.select(Unit.name).where(Unit.code == store))
+    tried = page.locator("tr", has_text=title).last.inner_text()
+    assert store in tried or store_name in tried, tried
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8"))))
+    mine = [row for row in rows if row["unit_id"] == store and row["solution_id"] == code]
+    assert [(row["status"], row["adopted_on"]) for row in mine] == [
+        ("implemented", took_effect.isoformat())
+    ]
+    other = [row for row in rows if row["unit_id"] == store and row["solution_id"] == chosen[1]]
+    assert [row["status"] for row in other] == ["planned"]
+
     # The estimates are recomputed (here by hand; the app does it in the background): the store
     # is now one of the solution's adopting units, and its own story answers.
     before = adopting_units(application, code)
@@ -105,8 +128,6 @@ def test_a_manager_takes_a_challenge_to_a_measured_plan_item(demo, browser):
     assert adopting_units(application, code) == before + 1
     page.goto(f"/impact/solutions/{code}")
     adopters = page.locator("#adopters").inner_text()
-    with application.app_context():
-        store_name = db.session.scalar(sa.select(Unit.name).where(Unit.code == store))
     assert store_name in adopters
     page.goto(f"/units/{store}/adoptions/{code}")
     assert page.locator("table#story-figures").count() == 1

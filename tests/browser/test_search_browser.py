@@ -57,7 +57,7 @@ def test_manager_searches_with_a_typo_then_adds_a_solution_to_the_plan(page, mak
     page.wait_for_url("**/units/S1/plan/find")
     page.fill("input[name=q]", "queue")
     page.press("input[name=q]", "Enter")
-    page.wait_for_url("**/plan/find?q=queue")
+    page.wait_for_url("**/plan/find?q=queue*")
     candidate = page.locator("#candidate-SOP-TILL")
     candidate.locator("summary", has_text="Add to plan").click()
     due = date.today() + timedelta(days=21)
