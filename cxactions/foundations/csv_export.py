@@ -14,7 +14,7 @@ import csv
 import io
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pandas as pd
@@ -67,3 +67,36 @@ def frame_csv_text(frame: pd.DataFrame, float_format: str = "%.6f") -> str:
 def _is_missing(cell: Any) -> bool:
     """Missing values stay empty cells (``pd.isna`` is element-wise on lists, hence the guard)."""
     return pd.api.types.is_scalar(cell) and bool(pd.isna(cell))
+
+
+def safe_text(value: str | None) -> str:
+    """Free text typed by people (an owner, a note), safe in a spreadsheet even when it reads as
+    a number: ``safe_cell`` keeps ``+1`` or ``-5`` as numbers, which a name or a note is not."""
+    if not value:
+        return ""
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+
+
+EXPORT_BATCH = 1_000  # rows per piece of a streamed CSV
+
+
+def csv_chunks(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], chunk_rows: int = EXPORT_BATCH
+) -> Iterator[str]:
+    """``header`` and ``rows`` as CSV text in pieces of ``chunk_rows`` rows, each written by the
+    product's one CSV writer (``csv_text``, which makes every cell safe), so that a file or a
+    download streams instead of sitting in memory whole."""
+    batch: list[Sequence[Any]] = []
+    first = True
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= chunk_rows:
+            yield _piece(header, batch, first)
+            first, batch = False, []
+    if batch or first:
+        yield _piece(header, batch, first)
+
+
+def _piece(header: Sequence[str], rows: list[Sequence[Any]], with_header: bool) -> str:
+    text = csv_text(header, rows)
+    return text if with_header else text.split("\n", 1)[1]

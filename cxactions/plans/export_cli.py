@@ -7,6 +7,7 @@ import os
 import click
 from flask.cli import with_appcontext
 
+from cxactions.foundations.csv_export import csv_chunks
 from cxactions.foundations.extensions import db
 from cxactions.plans import rollup
 from cxactions.units.services import get_unit
@@ -48,7 +49,7 @@ def export_command(unit_code: str | None, output: str) -> None:
             rows += 1
             yield row
 
-    pieces = rollup.csv_chunks(rollup.EXPORT_COLUMNS, counted())
+    pieces = csv_chunks(rollup.EXPORT_COLUMNS, counted())
     if output == "-":
         for piece in pieces:
             click.echo(piece, nl=False)

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from cxactions.foundations.csv_export import FORMULA_TRIGGERS, csv_text, safe_cell
+from cxactions.foundations.csv_export import EXPORT_BATCH, safe_text
 from cxactions.foundations.vocabulary import AdoptionStatus
 from cxactions.library.models import Solution, SolutionStatus, solution_challenges
 from cxactions.plans.models import (
@@ -539,7 +539,6 @@ EXPORT_COLUMNS = (
     "status_reason",
     "notes",
 )
-EXPORT_BATCH = 1_000
 
 
 def export_rows(
@@ -597,21 +596,21 @@ def export_rows(
             solution_code,
             challenge_code,
             status.value,
-            _text(owner),
+            safe_text(owner),
             _day(due_on),
             _day(effective_on),
             percent_complete(done, total, status),
-            _text(unit_name),
+            safe_text(unit_name),
             parent_code,
-            _text(title),
-            _text(challenge_name),
+            safe_text(title),
+            safe_text(challenge_name),
             state.value if state else "",
             done,
             total,
             _instant(created_at),
             _instant(changed_at),
-            _text(reason),
-            _text(notes),
+            safe_text(reason),
+            safe_text(notes),
         ]
 
 
@@ -622,38 +621,6 @@ def _day(value: date | None) -> str:
 def _instant(value: datetime | None) -> str:
     """A stored instant (naive UTC) as ISO 8601 with its zone: ``2026-05-04T09:30:00Z``."""
     return value.replace(microsecond=0).isoformat() + "Z" if value else ""
-
-
-def _text(value: str | None) -> str:
-    """Free text typed by people, safe in a spreadsheet even when it reads as a number: the
-    writer keeps ``+1`` or ``-5`` as numbers, which an owner's name or a note is not."""
-    if not value:
-        return ""
-    if value.startswith(FORMULA_TRIGGERS) and safe_cell(value) == value:
-        return "'" + value
-    return value
-
-
-def csv_chunks(
-    header: Sequence[str], rows: Iterable[Sequence[Any]], chunk_rows: int = EXPORT_BATCH
-) -> Iterator[str]:
-    """``header`` and ``rows`` as CSV text in pieces of ``chunk_rows`` rows, each written by the
-    product's one CSV writer (``csv_text``, which makes every cell safe), so that a file or a
-    download streams instead of sitting in memory whole."""
-    batch: list[Sequence[Any]] = []
-    first = True
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= chunk_rows:
-            yield _piece(header, batch, first)
-            first, batch = False, []
-    if batch or first:
-        yield _piece(header, batch, first)
-
-
-def _piece(header: Sequence[str], rows: list[Sequence[Any]], with_header: bool) -> str:
-    text = csv_text(header, rows)
-    return text if with_header else text.split("\n", 1)[1]
 
 
 def unaddressed_counts(rollup: PlanRollup) -> list[tuple[Challenge, int]]:

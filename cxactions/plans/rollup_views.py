@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_edit_unit_plan, managed_unit_ids, require_role
+from cxactions.foundations.csv_export import csv_chunks
 from cxactions.foundations.extensions import db
 from cxactions.foundations.paging import page_number
 from cxactions.plans import rollup
@@ -127,7 +128,7 @@ def _csv_response(roots: Sequence[int] | None, filename: str) -> Response:
 
     def pieces():
         with Session(engine) as session:
-            yield from rollup.csv_chunks(rollup.EXPORT_COLUMNS, rollup.export_rows(session, roots))
+            yield from csv_chunks(rollup.EXPORT_COLUMNS, rollup.export_rows(session, roots))
 
     return Response(
         pieces(),

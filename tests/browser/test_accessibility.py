@@ -16,7 +16,8 @@ from axe_playwright_python.sync_playwright import Axe
 from tests.browser.conftest import SITE_PAGES, set_language
 from tests.browser.test_responsive import small_screen_problems
 
-pytestmark = pytest.mark.browser
+# Markup and layout do not depend on the database: the accessibility sweep runs on one backend.
+pytestmark = [pytest.mark.browser, pytest.mark.one_backend]
 
 AXE = Axe()
 BLOCKING = ("critical", "serious")

@@ -11,7 +11,8 @@ import pytest
 
 from tests.browser.conftest import set_language
 
-pytestmark = pytest.mark.browser
+# Markup and layout do not depend on the database: the accessibility sweep runs on one backend.
+pytestmark = [pytest.mark.browser, pytest.mark.one_backend]
 
 WIDTHS = (768, 390)
 

@@ -10,7 +10,13 @@ import pytest
 import sqlalchemy as sa
 
 from cxactions.auth.models import Role
-from cxactions.foundations.csv_export import csv_text, frame_csv_text, safe_cell
+from cxactions.foundations.csv_export import (
+    csv_chunks,
+    csv_text,
+    frame_csv_text,
+    safe_cell,
+    safe_text,
+)
 from cxactions.foundations.extensions import db as _db
 from cxactions.impact.services import ImpactSettings, refresh_impact
 from cxactions.surveys.models import Metric
@@ -148,3 +154,27 @@ def test_the_challenges_command_csv_neutralises_names(runner, tmp_path, fixed_im
     assert result.exit_code == 0, result.output
     names = {row["challenge_id"]: row["name"] for row in rows_of(result.stdout)}
     assert names["ST-GREET"] == "'@SUM(A1:A9)"
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("+1", "'+1"),  # an owner's name is text even when it reads as a number
+        ("-5", "'-5"),
+        ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("Marie Dupont", "Marie Dupont"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_free_text_is_never_read_as_a_number_or_a_formula(typed, written):
+    assert safe_text(typed) == written
+
+
+def test_streamed_pieces_join_into_one_document():
+    rows = [["=1", i] for i in range(2_500)]
+    pieces = list(csv_chunks(["a", "b"], iter(rows), chunk_rows=1_000))
+    assert len(pieces) == 3
+    assert "".join(pieces) == csv_text(["a", "b"], rows)
+    assert list(csv_chunks(["a"], iter([]))) == ["a\n"]

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from cxactions.auth.models import Role
-from cxactions.foundations.csv_export import csv_text
+from cxactions.foundations.csv_export import csv_chunks, csv_text
 from cxactions.foundations.vocabulary import AdoptionStatus
 from cxactions.plans import rollup
 from cxactions.plans.export_cli import plans_group
@@ -207,7 +207,7 @@ def test_an_empty_scope_writes_the_header_alone(app, runner, world, tmp_path):
 
 def test_the_chunks_make_the_same_document_as_the_writer_at_once():
     rows = [[f"U{n}", "=1+1" if n % 7 == 0 else n, -n] for n in range(2_345)]
-    pieces = list(rollup.csv_chunks(["a", "b", "c"], iter(rows), chunk_rows=100))
+    pieces = list(csv_chunks(["a", "b", "c"], iter(rows), chunk_rows=100))
     assert len(pieces) == 24
     assert "".join(pieces) == csv_text(["a", "b", "c"], rows)
 
