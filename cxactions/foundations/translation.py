@@ -175,3 +175,17 @@ def format_ago(value: datetime | None, now: datetime) -> str:
     if seconds >= 60:
         return ngettext("%(num)d minute ago", "%(num)d minutes ago", int(seconds // 60))
     return _("just now")
+
+
+def period_count(count: int, period: str | None) -> str:
+    """ "12 weeks", "1 month"...: a number of periods in the reader's language."""
+    shown = format_number(count)
+    if period == "week":
+        return ngettext("%(count)s week", "%(count)s weeks", count, count=shown)
+    if period == "month":
+        return ngettext("%(count)s month", "%(count)s months", count, count=shown)
+    if period == "quarter":
+        return ngettext("%(count)s quarter", "%(count)s quarters", count, count=shown)
+    if period == "year":
+        return ngettext("%(count)s year", "%(count)s years", count, count=shown)
+    return ngettext("%(count)s period", "%(count)s periods", count, count=shown)

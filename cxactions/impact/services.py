@@ -31,7 +31,7 @@ from cxactions.analytics.estimators import (
 from cxactions.analytics.ranking import MIN_UNITS, Prior, rank_on_evidence
 from cxactions.foundations import trees
 from cxactions.foundations.db_types import utcnow
-from cxactions.foundations.translation import format_number, format_score, locale
+from cxactions.foundations.translation import format_number, format_score, locale, period_count
 from cxactions.foundations.versions import current_data_version
 from cxactions.impact.models import (
     ImpactEstimate,
@@ -254,20 +254,6 @@ def period_words(period: str | None) -> PeriodWords:
     if period == "year":
         return PeriodWords(period, _("year"), _("years"), _("yearly mean"))
     return PeriodWords("period", _("period"), _("periods"), _("mean per period"))
-
-
-def period_count(count: int, period: str | None) -> str:
-    """ "12 weeks", "1 month"...: a number of periods in the reader's language."""
-    shown = format_number(count)
-    if period == "week":
-        return ngettext("%(count)s week", "%(count)s weeks", count, count=shown)
-    if period == "month":
-        return ngettext("%(count)s month", "%(count)s months", count, count=shown)
-    if period == "quarter":
-        return ngettext("%(count)s quarter", "%(count)s quarters", count, count=shown)
-    if period == "year":
-        return ngettext("%(count)s year", "%(count)s years", count, count=shown)
-    return ngettext("%(count)s period", "%(count)s periods", count, count=shown)
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,6 +19,30 @@ from wtforms.widgets import HiddenInput
 from cxactions.plans.models import NOTES_MAX, OWNER_MAX, REASON_MAX, STEP_MAX
 
 
+def owner_field() -> StringField:
+    """Who owns a plan item: required, at most OWNER_MAX characters (WTForms fills %(max)d)."""
+    return StringField(
+        lazy_gettext("Owner"),
+        validators=[
+            DataRequired(message=lazy_gettext("Say who owns this action.")),
+            Length(max=OWNER_MAX, message=lazy_gettext("The owner is at most %(max)d characters.")),
+        ],
+    )
+
+
+def due_field() -> DateField:
+    return DateField(
+        lazy_gettext("Due date"),
+        validators=[InputRequired(message=lazy_gettext("Choose the date it is due."))],
+        invalid_value_message=lazy_gettext("Give the due date as a date, e.g. 2025-06-30."),
+    )
+
+
+def challenge_field() -> SelectField:
+    """Filled per item by the view; any challenge code is checked by the view, not here."""
+    return SelectField(lazy_gettext("For the challenge"), choices=[], validate_choice=False)
+
+
 class AdoptSolutionForm(FlaskForm):
     """One solution into one unit's plan. ``id_suffix`` keeps element ids unique when a page
     shows one form per solution (labels must point at their own input)."""
@@ -28,21 +52,9 @@ class AdoptSolutionForm(FlaskForm):
     )
     # Where the user was searching, to come back to it.
     q = HiddenField()
-    owner = StringField(
-        lazy_gettext("Owner"),
-        validators=[
-            DataRequired(message=lazy_gettext("Say who owns this action.")),
-            # WTForms fills in %(max)d.
-            Length(max=OWNER_MAX, message=lazy_gettext("The owner is at most %(max)d characters.")),
-        ],
-    )
-    due_on = DateField(
-        lazy_gettext("Due date"),
-        validators=[InputRequired(message=lazy_gettext("Choose the date it is due."))],
-        invalid_value_message=lazy_gettext("Give the due date as a date, e.g. 2025-06-30."),
-    )
-    # Filled per solution by the view; any challenge code is checked by the view, not here.
-    challenge = SelectField(lazy_gettext("For the challenge"), choices=[], validate_choice=False)
+    owner = owner_field()
+    due_on = due_field()
+    challenge = challenge_field()
     submit = SubmitField(lazy_gettext("Add to plan"))
 
     def __init__(self, *args, id_suffix: str | None = None, **kwargs) -> None:
@@ -62,19 +74,9 @@ class _Versioned(FlaskForm):
 class PlanItemForm(_Versioned):
     """The item's owner, due date, challenge and notes."""
 
-    owner = StringField(
-        lazy_gettext("Owner"),
-        validators=[
-            DataRequired(message=lazy_gettext("Say who owns this action.")),
-            Length(max=OWNER_MAX, message=lazy_gettext("The owner is at most %(max)d characters.")),
-        ],
-    )
-    due_on = DateField(
-        lazy_gettext("Due date"),
-        validators=[InputRequired(message=lazy_gettext("Choose the date it is due."))],
-        invalid_value_message=lazy_gettext("Give the due date as a date, e.g. 2025-06-30."),
-    )
-    challenge = SelectField(lazy_gettext("For the challenge"), choices=[], validate_choice=False)
+    owner = owner_field()
+    due_on = due_field()
+    challenge = challenge_field()
     notes = TextAreaField(
         lazy_gettext("Notes"),
         validators=[

@@ -41,6 +41,7 @@ from cxactions.foundations.translation import (
     format_percent,
     format_signed,
     ngettext,
+    period_count,
 )
 from cxactions.foundations.vocabulary import AdoptionStatus, Role
 from cxactions.library.models import Solution
@@ -421,20 +422,6 @@ def progress_words(item: DueItem) -> str:
     return _("%(percent)s complete", percent=format_percent(item.percent_complete / 100))
 
 
-def _period_count(count: int, period: str) -> str:
-    # The same messages as the impact pages' ``period_count``: one translation for both.
-    shown = format_number(count)
-    if period == "week":
-        return ngettext("%(count)s week", "%(count)s weeks", count, count=shown)
-    if period == "month":
-        return ngettext("%(count)s month", "%(count)s months", count, count=shown)
-    if period == "quarter":
-        return ngettext("%(count)s quarter", "%(count)s quarters", count, count=shown)
-    if period == "year":
-        return ngettext("%(count)s year", "%(count)s years", count, count=shown)
-    return ngettext("%(count)s period", "%(count)s periods", count, count=shown)
-
-
 def measured_words(item: MeasuredItem) -> list[str]:
     """The figure here, then the company-wide one: "Measured here: +0.3 points over 6 weeks
     (observed against expected)." and "Across the 8 units that implemented it: +0.9 points
@@ -444,7 +431,7 @@ def measured_words(item: MeasuredItem) -> list[str]:
         _(
             "Measured here: %(effect)s points over %(periods)s (observed against expected).",
             effect=format_signed(figure.here, 1),
-            periods=_period_count(figure.periods, figure.period),
+            periods=period_count(figure.periods, figure.period),
         )
     ]
     if (
