@@ -770,6 +770,15 @@ def _fold_plan_item(
     kept.notes = _both_notes(kept, folded)
     for history in list(folded.events):
         history.adoption = kept
+    # The folded item's checklist joins the kept one's, after it, unless it is the same step.
+    known = {step.text for step in kept.steps}
+    position = max((step.position for step in kept.steps), default=0)
+    for step in list(folded.steps):
+        if step.text in known:
+            continue
+        position += 1
+        step.adoption = kept
+        step.position = position
     session.flush()
     session.delete(folded)
     session.flush()  # the unit's survivor row goes before the kept row may take its place

@@ -4,7 +4,7 @@ the services, each audited, refused for non-curators, and followed by the search
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -24,7 +24,7 @@ from cxactions.foundations.vocabulary import (
 )
 from cxactions.library import services
 from cxactions.library.models import Solution
-from cxactions.plans.models import Adoption
+from cxactions.plans.models import Adoption, PlanStep
 from cxactions.search.models import SearchOutbox
 from cxactions.search.service import SearchOptions, search
 from tests.factories import challenge, small_library, solution, unit_tree
@@ -649,3 +649,28 @@ def test_user_written_titles_are_escaped_on_the_curation_pages(db, library, cura
     for path in ("/solutions/XSS-1", "/solutions/XSS-1/edit", "/solutions/XSS-1/merge"):
         page = client.get(path).get_data(as_text=True)
         assert "<script>alert" not in page, path
+
+
+def test_folding_two_plan_items_keeps_both_checklists(db, duplicates, curator):
+    dup, till, units = duplicates["dup"], duplicates["till"], duplicates["units"]
+    items = {
+        a.solution_id: a
+        for a in db.session.scalars(sa.select(Adoption).where(Adoption.unit_id == units["S1"].id))
+    }
+    items[till.id].steps = [
+        PlanStep(position=1, text="Brief the team"),
+        PlanStep(position=2, text="Put up the sign", done_at=datetime(2024, 5, 1)),
+    ]
+    items[dup.id].steps = [
+        PlanStep(position=1, text="Brief the team", done_at=datetime(2024, 5, 2)),
+        PlanStep(position=2, text="Time the queue"),
+    ]
+    db.session.commit()
+    services.merge_solutions(dup, till, curator)
+    db.session.expire_all()
+    (kept,) = db.session.scalars(sa.select(Adoption).where(Adoption.unit_id == units["S1"].id))
+    assert [(step.position, step.text, step.done_at is not None) for step in kept.steps] == [
+        (1, "Brief the team", True),
+        (2, "Time the queue", False),
+        (3, "Put up the sign", True),  # the folded item's step, ticked as it was
+    ]
