@@ -477,8 +477,7 @@ def _insert_checklists(session: Session, rng: np.random.Generator) -> None:
     """Each plan item's checklist, copied from its solution's steps: all ticked when it is
     implemented, some when it is in progress, none when planned or abandoned."""
     steps_of = {
-        solution_id: [line.strip() for line in (text or "").splitlines() if line.strip()]
-        for solution_id, text in session.execute(sa.select(Solution.id, Solution.steps))
+        solution.id: solution.step_list for solution in session.scalars(sa.select(Solution))
     }
     rows = []
     for item_id, solution_id, status, changed in session.execute(

@@ -7,7 +7,8 @@ Pure: no Flask.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 # Beyond this many pages nobody is browsing; a list asked for further shows this page.
 MAX_PAGE = 1000
@@ -25,3 +26,45 @@ def bounded_int(value: str | None, default: int, low: int, high: int) -> int:
 def page_number(args: Mapping[str, str], name: str = "page") -> int:
     """The page asked for in ``args``: 1 to ``MAX_PAGE``, 1 when absent or not a number."""
     return bounded_int(args.get(name), 1, 1, MAX_PAGE)
+
+
+@dataclass(frozen=True)
+class Pages:
+    """Where a page stands in its list, with the interface of the ``page_nav`` macro (that of
+    Flask-SQLAlchemy's ``Pagination``): the search results and the roll-up lists share it."""
+
+    page: int
+    pages: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return min(self.page - 1, self.pages)  # past the end, "previous" is the last page
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+    def iter_pages(
+        self, *, left_edge: int = 1, left_current: int = 1, right_current: int = 2,
+        right_edge: int = 1,
+    ) -> Iterator[int | None]:  # fmt: skip
+        """Page numbers with None for each gap, as ``Pagination.iter_pages`` yields."""
+        previous = 0
+        for number in range(1, self.pages + 1):
+            if (
+                number <= left_edge
+                or self.page - left_current <= number <= self.page + right_current
+                or number > self.pages - right_edge
+            ):
+                if number > previous + 1:
+                    yield None
+                yield number
+                previous = number

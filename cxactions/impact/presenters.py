@@ -996,11 +996,13 @@ def _challenge_solutions(adoption: Adoption) -> list[Solution]:
     return list(found.values())
 
 
-def plan_item_evidence(session: Session, adoption: Adoption) -> PlanItemEvidence:
-    """The item's solution with its evidence, its warning, and the alternatives worth trying
-    instead when it is flagged: ranked solutions for the same challenge whose evidence is
-    better (a positive interval, or a better rank)."""
-    run = latest_run(session)
+def plan_item_evidence(
+    session: Session, adoption: Adoption, run: ImpactRun | None = None
+) -> PlanItemEvidence:
+    """The item's solution with its evidence in ``run`` (default: the latest), its warning, and
+    the alternatives worth trying instead when it is flagged: ranked solutions for the same
+    challenge whose evidence is better (a positive interval, or a better rank)."""
+    run = run or latest_run(session)
     own = order_by_evidence(session, run, [adoption.solution])[0]
     warning = evidence_warning(own)
     alternatives: list[SolutionEvidence] = []
@@ -1048,6 +1050,6 @@ def flagged_adoptions(session: Session) -> list[FlaggedSolution]:
         if warning is None:
             continue
         adoptions = sorted(by_solution[evidence.solution.id], key=lambda item: item.unit.name)
-        alternatives = plan_item_evidence(session, adoptions[0]).alternatives
+        alternatives = plan_item_evidence(session, adoptions[0], run).alternatives
         flagged.append(FlaggedSolution(evidence, warning, adoptions, alternatives))
     return sorted(flagged, key=lambda item: (item.warning != "harmful", -len(item.adoptions)))

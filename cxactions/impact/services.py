@@ -421,9 +421,9 @@ def _store(session: Session, run: ImpactRun, report: ImpactReport) -> None:
     def number(value):
         return None if value is None or pd.isna(value) else float(value)
 
-    estimates = [
-        {
-            "run_id": run.id,
+    def figures(row) -> dict:
+        """What a company-wide and a regional estimate row both hold."""
+        return {
             "solution_id": ids[row.solution_id],
             "effect": number(row.effect),
             "se": number(row.se),
@@ -434,10 +434,16 @@ def _store(session: Session, run: ImpactRun, report: ImpactReport) -> None:
             "n_units": int(row.n_units),
             "n_cells": int(getattr(row, "n_cells", 0) or 0),
             "rank": None if pd.isna(row.rank) else int(row.rank),
+            "enough_evidence": bool(row.enough_evidence),
+        }
+
+    estimates = [
+        {
+            "run_id": run.id,
+            **figures(row),
             "placebo": number(row.placebo),
             "placebo_se": number(row.placebo_se),
             "placebo_warning": bool(row.placebo_warning),
-            "enough_evidence": bool(row.enough_evidence),
         }
         for row in report.ranked.itertuples(index=False)
         if row.solution_id in ids
@@ -469,17 +475,7 @@ def _store(session: Session, run: ImpactRun, report: ImpactReport) -> None:
             {
                 "run_id": run.id,
                 "region_id": region_ids[row.group],
-                "solution_id": ids[row.solution_id],
-                "effect": number(row.effect),
-                "se": number(row.se),
-                "ci_low": number(row.ci_low),
-                "ci_high": number(row.ci_high),
-                "raw_effect": number(row.raw_effect),
-                "raw_se": number(row.raw_se),
-                "n_units": int(row.n_units),
-                "n_cells": int(row.n_cells),
-                "rank": None if pd.isna(row.rank) else int(row.rank),
-                "enough_evidence": bool(row.enough_evidence),
+                **figures(row),
             }
             for row in report.by_region.itertuples(index=False)
             if row.solution_id in ids and row.group in region_ids

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from cxactions.foundations.csv_export import EXPORT_BATCH, safe_text
+from cxactions.foundations.paging import Pages
 from cxactions.foundations.vocabulary import AdoptionStatus
 from cxactions.library.models import Solution, SolutionStatus, solution_challenges
 from cxactions.plans.models import (
@@ -466,53 +467,18 @@ def _spreads(
 
 
 @dataclass(frozen=True)
-class ListPage:
-    """One page of a list, with the interface of the ``pagination`` macros."""
+class ListPage(Pages):
+    """One page of a list, with the interface of the ``page_nav`` macro."""
 
-    items: list
-    page: int
-    pages: int
-    total: int
+    items: list = field(default_factory=list)
+    total: int = 0
 
     @classmethod
     def of(cls, rows: Sequence, page: int, per_page: int) -> ListPage:
         pages = max(1, math.ceil(len(rows) / per_page))
         page = min(max(page, 1), pages)
         start = (page - 1) * per_page
-        return cls(list(rows[start : start + per_page]), page, pages, len(rows))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-    def iter_pages(
-        self, *, left_edge: int = 1, left_current: int = 1, right_current: int = 2,
-        right_edge: int = 1,
-    ) -> Iterator[int | None]:  # fmt: skip
-        """Page numbers with None for each gap, as Flask-SQLAlchemy's ``Pagination`` yields."""
-        previous = 0
-        for number in range(1, self.pages + 1):
-            if (
-                number <= left_edge
-                or self.page - left_current <= number <= self.page + right_current
-                or number > self.pages - right_edge
-            ):
-                if number > previous + 1:
-                    yield None
-                yield number
-                previous = number
+        return cls(page, pages, list(rows[start : start + per_page]), len(rows))
 
 
 # --- The CSV export ------------------------------------------------------------------------------

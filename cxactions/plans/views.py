@@ -302,7 +302,7 @@ def _refused(unit: Unit, item: Adoption, error: RefusedChange, form_name: str, f
         # The next save is based on what the page now shows.
         form.version.data = item.version
         form.version.raw_data = [str(item.version)]
-    status = 409 if error.message == workflow.stale_message() else 400
+    status = 409 if isinstance(error, workflow.StaleItem) else 400
     return _page(unit, item, status, **{form_name: form})
 
 

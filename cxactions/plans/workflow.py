@@ -51,16 +51,22 @@ BACKDATE_WINDOW = timedelta(days=180)
 Status = AdoptionStatus
 
 
+class StaleItem(RefusedChange):
+    """The change was based on an older version of the item: someone else saved in between."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "Someone else changed this plan item since you opened it: nothing was saved. "
+                "Their change is shown below; your input is kept in the form, check it and save "
+                "again."
+            )
+        )
+
+
 def _check_version(adoption: Adoption, version: int | None) -> None:
     if version is not None and version != adoption.version:
-        raise RefusedChange(stale_message())
-
-
-def stale_message() -> str:
-    return _(
-        "Someone else changed this plan item since you opened it: nothing was saved. "
-        "Their change is shown below; your input is kept in the form, check it and save again."
-    )
+        raise StaleItem()
 
 
 def _actor(user: Any) -> str:
@@ -107,7 +113,7 @@ def _commit(session: Session, adoption: Adoption, *, measured: bool) -> None:
         session.commit()
     except StaleDataError as error:
         session.rollback()
-        raise RefusedChange(stale_message()) from error
+        raise StaleItem() from error
     except BaseException:
         session.rollback()
         raise

@@ -3,7 +3,7 @@ words and the pagination (the search page and the plan's find step share them)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import url_for
@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cxactions.foundations.paging import bounded_int, page_number
+from cxactions.foundations.paging import Pages, bounded_int, page_number
 from cxactions.foundations.translation import NamedInBothLanguages
 from cxactions.foundations.vocabulary import (
     ChallengeStatus,
@@ -123,54 +123,12 @@ class SearchRequest:
 
 
 @dataclass(frozen=True)
-class ResultPages:
-    """The pagination interface the ``pagination`` macro expects, for a search result."""
-
-    page: int
-    pages: int
+class ResultPages(Pages):
+    """The pages of a search result."""
 
     @classmethod
     def of(cls, result: SearchResult) -> ResultPages:
         return cls(page=result.options.page, pages=result.pages)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return min(self.page - 1, self.pages)
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-    def iter_pages(
-        self,
-        *,
-        left_edge: int = 2,
-        left_current: int = 2,
-        right_current: int = 4,
-        right_edge: int = 2,
-    ) -> Iterator[int | None]:
-        """Page numbers with None for each gap, as Flask-SQLAlchemy's ``Pagination`` yields."""
-        shown = [
-            number
-            for number in range(1, self.pages + 1)
-            if number <= left_edge
-            or self.page - left_current <= number <= self.page + right_current
-            or number > self.pages - right_edge
-        ]
-        previous = 0
-        for number in shown:
-            if number > previous + 1:
-                yield None
-            yield number
-            previous = number
 
 
 def hit_url(hit: SearchHit) -> str:
