@@ -11,6 +11,7 @@ from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cxactions import models  # noqa: F401  (every table registered before migrations look)
+from cxactions.audit.views import bp as audit_bp
 from cxactions.auth.cli import user_group
 from cxactions.auth.loader import configure_login
 from cxactions.auth.views import bp as auth_bp
@@ -22,6 +23,7 @@ from cxactions.config import (
     normalise_database_url,
     settings_from_environment,
 )
+from cxactions.crowd.views import bp as crowd_bp
 from cxactions.demo.cli import demo_command
 from cxactions.drivers.cli import drivers_command
 from cxactions.drivers.views import bp as drivers_bp
@@ -43,6 +45,7 @@ from cxactions.search.views import bp as search_bp
 from cxactions.surveys.views import bp as surveys_bp
 from cxactions.taxonomy.views import bp as taxonomy_bp
 from cxactions.units.views import bp as units_bp
+from cxactions.users.views import bp as users_bp
 from cxactions.web.cli import init_command
 from cxactions.web.errors import register_error_handlers
 from cxactions.web.rendering import register_template_helpers
@@ -133,6 +136,9 @@ def _register_blueprints(app: Flask) -> None:
         impact_bp,
         drivers_bp,
         imports_bp,
+        audit_bp,
+        users_bp,
+        crowd_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

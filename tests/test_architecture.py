@@ -59,6 +59,7 @@ def test_every_pure_core_module_is_checked():
 # (Architecture, "Imports run one way"). A new one fails here until it is named there too.
 CROSSING = {
     # Every feature's pages check access; auth sits above units (scopes are subtrees of units).
+    ("audit", "auth"),  # and the trail's CSV names each event's user by their email now
     ("library", "auth"),
     ("plans", "auth"),
     ("surveys", "auth"),
@@ -71,6 +72,9 @@ CROSSING = {
     ("plans", "search"),
     ("plans", "impact"),  # a plan item shows its solution's evidence; the find page ranks on it
     ("plans", "priorities"),  # the roll-up checks every store's active challenges at once
+    ("plans", "crowd"),  # `cxactions reminders` also sends the notifications digest
+    ("library", "crowd"),  # a solution's page holds its votes, comments and reports
+    ("library", "impact"),  # ... beside its measured effect
     # One schema: plan items folded by merges and read by scorecards; a challenge's solutions.
     ("library", "plans"),
     ("taxonomy", "plans"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy import Column, ForeignKey, Index, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -30,11 +30,16 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"), default=Role.STAFF)
     active: Mapped[bool] = mapped_column(default=True)
+    # Set when an admin created the account or reset its password: the temporary password works
+    # for signing in, then every page leads to the password change until it is changed.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The interface language the user chose with the switch in the header (None: not chosen).
     locale: Mapped[str | None] = mapped_column(String(5))
     # When ``cxactions reminders`` last sent this user a digest (what was measured since goes in).
     last_digest_at: Mapped[datetime | None]
+    # Whether the user also wants their unread notifications by e-mail (with the reminders run).
+    email_notifications: Mapped[bool] = mapped_column(default=False, server_default=false())
     last_login_at: Mapped[datetime | None]
 
     units = relationship("Unit", secondary=user_units, order_by="Unit.name")

@@ -59,12 +59,26 @@ def can_see_retired(user: Any) -> bool:
 
 
 def can_view_solution(user: Any, solution: Solution) -> bool:
-    """Approved solutions are for everyone signed in; others for their author and curators."""
-    if solution.status == SolutionStatus.APPROVED:
+    """Approved solutions, and proposals waiting for review (colleagues vote and comment on
+    them), are for everyone signed in; drafts, rejected and retired ones for their author and
+    curators."""
+    if not is_signed_in(user):
+        return False
+    if solution.status in (SolutionStatus.APPROVED, SolutionStatus.PENDING):
         return True
     if is_curator(user):
         return True
-    return bool(getattr(user, "is_authenticated", False)) and solution.author_id == user.id
+    return solution.author_id == user.id
+
+
+def can_edit_proposal(user: Any, solution: Solution) -> bool:
+    """Authors edit their own proposals while they wait for review (curators review them)."""
+    return (
+        is_signed_in(user)
+        and solution.author_id == user.id
+        and solution.status == SolutionStatus.PENDING
+        and solution.merged_into_id is None
+    )
 
 
 def can_edit_unit_plan(user: Any, unit: Unit) -> bool:
@@ -118,6 +132,7 @@ CHECKS: dict[str, Callable[..., bool]] = {
     "manage_users": can_manage_users,
     "see_retired": can_see_retired,
     "view_solution": can_view_solution,
+    "edit_proposal": can_edit_proposal,
     "view_unit": can_view_unit,
     "edit_unit_plan": can_edit_unit_plan,
 }
@@ -136,6 +151,7 @@ class Access(enum.StrEnum):
     UNIT_VIEWERS = "unit_viewers"  # signed in; a manager only for the units they look after
     UNIT_PLANNERS = "unit_planners"  # the unit's managers and CX leads (not staff)
     MANAGERS = "managers"  # managers (their own units only), CX leads and admins
+    AUTHORS = "authors"  # signed in, and the author of the proposal or comment only
     CX_LEAD = "cx_lead"  # CX leads and admins
     ADMIN = "admin"
 
@@ -154,7 +170,9 @@ ROUTE_ACCESS: dict[str, Access] = {
     "auth.set_language": Access.PUBLIC,
     "taxonomy.list_challenges": Access.SIGNED_IN,
     "taxonomy.show_challenge": Access.SIGNED_IN,
+    "taxonomy.create_challenge": Access.CX_LEAD,
     "taxonomy.edit_challenge": Access.CX_LEAD,
+    "taxonomy.map_solutions": Access.CX_LEAD,
     "taxonomy.merge_challenge": Access.CX_LEAD,
     "taxonomy.edit_signals": Access.CX_LEAD,
     "taxonomy.delete_signal": Access.CX_LEAD,
@@ -194,4 +212,29 @@ ROUTE_ACCESS: dict[str, Access] = {
     "impact.show_flagged": Access.CX_LEAD,
     "drivers.show_drivers": Access.SIGNED_IN,
     "imports.upload": Access.CX_LEAD,
+    "crowd.propose": Access.SIGNED_IN,
+    "crowd.edit_proposal": Access.AUTHORS,
+    "crowd.list_proposals": Access.SIGNED_IN,
+    "crowd.my_submissions": Access.SIGNED_IN,
+    "crowd.vote": Access.SIGNED_IN,
+    "crowd.follow": Access.SIGNED_IN,
+    "crowd.add_comment": Access.SIGNED_IN,
+    "crowd.add_tried": Access.SIGNED_IN,
+    "crowd.edit_comment": Access.AUTHORS,
+    "crowd.delete_comment": Access.AUTHORS,
+    "crowd.report_comment": Access.SIGNED_IN,
+    "crowd.list_notifications": Access.SIGNED_IN,
+    "crowd.read_notifications": Access.SIGNED_IN,
+    "crowd.email_notifications": Access.SIGNED_IN,
+    "crowd.show_desk": Access.CX_LEAD,
+    "crowd.approve": Access.CX_LEAD,
+    "crowd.reject": Access.CX_LEAD,
+    "crowd.edit_and_approve": Access.CX_LEAD,
+    "crowd.moderate_comment": Access.CX_LEAD,
+    "audit.list_events": Access.CX_LEAD,
+    "audit.export_events": Access.CX_LEAD,
+    "users.list_users": Access.ADMIN,
+    "users.create_user": Access.ADMIN,
+    "users.edit_user": Access.ADMIN,
+    "users.reset_password": Access.ADMIN,
 }

@@ -124,9 +124,14 @@ def verify_password(user: User | None, password: str) -> bool:
 
 def change_password(session: Session, user: User, new_password: str) -> int:
     """Set the signed-in ``user``'s new password, end their other sessions and renew this one;
-    returns how many other sessions ended. Audited."""
+    returns how many other sessions ended. A temporary password set by an admin is then
+    replaced: the user is no longer sent to the password page. Audited."""
     check_password_length(new_password)
+    if user.must_change_password and user.check_password(new_password):
+        # The admin who set the temporary password knows it.
+        raise UserError(_("Choose a password other than the temporary one."))
     user.set_password(new_password)
+    user.must_change_password = False
     ended = renew_after_password_change(session, user)
     record(
         session,

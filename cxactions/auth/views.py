@@ -27,6 +27,22 @@ from cxactions.foundations.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE, sup
 
 bp = Blueprint("auth", __name__)
 
+# What a user whose password an admin set may still reach before choosing their own.
+OPEN_UNTIL_PASSWORD_CHANGED = frozenset(
+    {"auth.change_own_password", "auth.logout", "auth.set_language", "static", "web.health"}
+)
+
+
+@bp.before_app_request
+def require_own_password():
+    """Send a user still on an admin's temporary password to the password page, whatever they
+    ask for (pages, forms and JSON alike), until they have chosen their own."""
+    if request.endpoint is None or request.endpoint in OPEN_UNTIL_PASSWORD_CHANGED:
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("auth.change_own_password"))
+    return None
+
 
 def _safe_next(target: str | None) -> str:
     """Only redirect back inside this site (no open redirect through ``?next=``)."""
@@ -88,6 +104,8 @@ def login():
             db.session.commit()
             refresh()  # greet them in the language their account chose
             flash(_("Welcome, %(name)s.", name=user.display_name), "success")
+            if user.must_change_password:  # the page says why (a temporary password)
+                return redirect(url_for("auth.change_own_password"))
             return redirect(_safe_next(request.args.get("next")))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status

@@ -340,3 +340,5 @@ SOLUTION_COMMENTS = {
         "Testé pendant un mois, résultats mitigés, on continue quand même.",
     ),
 }
+# How each "we tried it" text above says it went.
+TRIED_OUTCOMES = ("worked", "mixed", "worked", "did_not_work", "mixed")

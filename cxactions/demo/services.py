@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from cxactions.analytics.simulator import DRIVERS, Simulation, simulate
 from cxactions.audit.services import record
-from cxactions.auth.models import User
+from cxactions.auth.models import User, user_units
 from cxactions.auth.services import upsert_user
-from cxactions.crowd.models import Comment, Vote
+from cxactions.crowd.models import Comment, CommentReport, Follow, Notification, Vote
 from cxactions.demo import generator
 from cxactions.demo.progress import Progress
 from cxactions.drivers.services import survey_data_changed
@@ -28,11 +28,13 @@ from cxactions.foundations.scales import default_scale
 from cxactions.foundations.versions import bump_data_version
 from cxactions.foundations.vocabulary import (
     CommentKind,
+    NotificationKind,
     Role,
     SignalDirection,
     SolutionKind,
     SolutionStatus,
     ThresholdKind,
+    TriedOutcome,
 )
 from cxactions.library.models import Solution
 from cxactions.library.seed import SeedSummary, load_seed
@@ -547,6 +549,11 @@ def _insert_crowd(
             steps="\n".join(item["steps"]),
             status=SolutionStatus.PENDING,
             author_id=staff_ids[index % len(staff_ids)],
+            origin_unit_id=session.scalar(
+                sa.select(user_units.c.unit_id)
+                .where(user_units.c.user_id == staff_ids[index % len(staff_ids)])
+                .limit(1)
+            ),
             created_at=recent - timedelta(days=3 * index + 1),
             updated_at=recent - timedelta(days=3 * index + 1),
         )
@@ -573,27 +580,103 @@ def _insert_crowd(
                 {
                     "user_id": voter,
                     "solution_id": targets[int(pick)],
-                    "value": -1 if rng.random() < 0.12 else 1,
+                    "value": 1,
                     "created_at": recent - timedelta(days=int(rng.integers(1, 120))),
                 }
             )
     if votes:
         session.execute(sa.insert(Vote.__table__), votes)
 
+    # "We tried it" reports come from the demo's stores.
+    stores = list(session.scalars(sa.select(Unit.id).where(Unit.kind == "store").limit(40)))
     comments = []
     for solution_id in library_ids[:12] + pending_ids:
         for _ in range(int(rng.integers(1, 4))):
             kind = "tried_it" if solution_id in library_ids and rng.random() < 0.5 else "comment"
             texts = generator.SOLUTION_COMMENTS[kind]
-            comments.append(
-                {
-                    "solution_id": solution_id,
-                    "user_id": voters[int(rng.integers(len(voters)))],
-                    "kind": CommentKind(kind),
-                    "body": texts[int(rng.integers(len(texts)))],
-                    "hidden": False,
-                    "created_at": recent - timedelta(days=int(rng.integers(1, 90))),
-                }
-            )
+            pick = int(rng.integers(len(texts)))
+            at = recent - timedelta(days=int(rng.integers(1, 90)))
+            row = {
+                "solution_id": solution_id,
+                "user_id": voters[int(rng.integers(len(voters)))],
+                "kind": CommentKind(kind),
+                "body": texts[pick],
+                "hidden": False,
+                "created_at": at,
+                "outcome": None,
+                "unit_id": None,
+                "tried_on": None,
+            }
+            if kind == "tried_it" and stores:
+                row.update(
+                    outcome=TriedOutcome(generator.TRIED_OUTCOMES[pick]),
+                    unit_id=stores[int(rng.integers(len(stores)))],
+                    tried_on=(at - timedelta(days=int(rng.integers(30, 120)))).date(),
+                )
+            elif kind == "tried_it":
+                row["kind"] = CommentKind.COMMENT
+            comments.append(row)
     if comments:
         session.execute(sa.insert(Comment.__table__), comments)
+    _insert_follows_and_notifications(session, people, library_ids, pending_ids, recent)
+
+
+def _insert_follows_and_notifications(
+    session: Session,
+    people: _People,
+    library_ids: list[int],
+    pending_ids: list[int],
+    recent: datetime,
+) -> None:
+    """Authors follow their proposals and hear of their comments; the demo staff member follows
+    a few library solutions (the demo's impact run tells them they were measured); one comment
+    waits on the moderation desk, reported."""
+    staff = people.id_of("staff")
+    authored = dict(
+        session.execute(
+            sa.select(Solution.id, Solution.author_id).where(Solution.id.in_(pending_ids))
+        ).all()
+    )
+    follows = {(author, solution_id) for solution_id, author in authored.items() if author}
+    follows |= {(staff, solution_id) for solution_id in library_ids[:4]}
+    session.execute(
+        sa.insert(Follow.__table__),
+        [
+            {"user_id": user, "solution_id": solution, "created_at": recent}
+            for user, solution in follows
+        ],
+    )
+    notes = []
+    for comment in session.scalars(
+        sa.select(Comment).where(Comment.solution_id.in_(pending_ids)).order_by(Comment.id)
+    ):
+        author = authored.get(comment.solution_id)
+        if author and author != comment.user_id:
+            notes.append(
+                {
+                    "user_id": author,
+                    "kind": NotificationKind.COMMENT,
+                    "solution_id": comment.solution_id,
+                    "comment_id": comment.id,
+                    "actor_id": comment.user_id,
+                    "created_at": comment.created_at,
+                }
+            )
+    if notes:
+        session.execute(sa.insert(Notification.__table__), notes)
+    reported = session.scalar(
+        sa.select(Comment)
+        .where(Comment.solution_id.in_(library_ids), Comment.user_id != staff)
+        .order_by(Comment.id)
+        .limit(1)
+    )
+    if reported is not None:
+        session.add(
+            CommentReport(
+                comment_id=reported.id,
+                user_id=staff,
+                reason="Off topic: this is about another store's rota.",
+                created_at=recent,
+            )
+        )
+        session.flush()

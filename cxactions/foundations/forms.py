@@ -1,4 +1,5 @@
-"""What every curation form shares: refused changes shown beside their field, finite numbers.
+"""What every curation form shares: refused changes shown beside their field, finite numbers,
+a list of checkboxes.
 
 ``FiniteNumber`` is the validator every number field of the curation forms uses: WTForms'
 FloatField and DecimalField accept 'nan', 'inf' and '1e308'.
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField
 from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.scales import number_problem
@@ -27,6 +30,13 @@ class CurationForm(FlaskForm):
             field.errors = [*field.errors, error.message]
         else:
             self.general_errors.append(error.message)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as a list of checkboxes (easier than a multiple select)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class FiniteNumber:

@@ -95,6 +95,27 @@ class CommentKind(enum.StrEnum):
     TRIED_IT = "tried_it"  # "we tried it at our store, here is what happened"
 
 
+class TriedOutcome(enum.StrEnum):
+    """How a "we tried it" report says the solution went."""
+
+    WORKED = "worked"
+    MIXED = "mixed"
+    DID_NOT_WORK = "did_not_work"
+
+    @property
+    def label(self) -> str:
+        return label_of(self)
+
+
+class NotificationKind(enum.StrEnum):
+    APPROVED = "approved"  # your submission was approved
+    REJECTED = "rejected"  # your submission was rejected (with the reviewer's reason)
+    MERGED = "merged"  # your submission was merged into another solution
+    COMMENT = "comment"  # someone commented on what you wrote or follow
+    TRIED = "tried"  # someone reported trying what you wrote or follow
+    MEASURED = "measured"  # a solution you follow was measured (or measured again)
+
+
 # What people read for each value of the vocabularies (and the unit kinds the demo uses), in
 # English; ``label_of`` translates them for the page.
 LABELS = {
@@ -129,6 +150,10 @@ LABELS = {
     "peer_percentile": N_("Peer percentile"),
     "comment": N_("Comment"),
     "tried_it": N_("Tried it"),
+    "worked": N_("Worked"),
+    "mixed": N_("Mixed"),
+    "did_not_work": N_("Did not work"),
+    "merged": N_("Merged"),
     "company": N_("Company"),
     "region": N_("Region"),
     "district": N_("District"),

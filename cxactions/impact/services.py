@@ -13,6 +13,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from blinker import Namespace
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import Session
@@ -300,6 +301,11 @@ class Freshness:
         return period_words(self.run.period if self.run is not None else "week")
 
 
+# Sent with the session once a run's estimates are stored, before they are committed: listeners
+# write in the same transaction (the crowd feature tells followers a solution was measured).
+run_stored = Namespace().signal("impact-run-stored")
+
+
 def latest_run(session: Session) -> ImpactRun | None:
     """The newest finished run: the estimates the pages show."""
     return session.scalar(
@@ -391,6 +397,7 @@ def refresh_impact(
         )
         run = session.get(ImpactRun, run_id)
         _store(session, run, report)
+        run_stored.send(session, run=run)  # e.g. followers hear of new measurements
         run.status = "done"
         run.finished_at = utcnow()
         run.seconds = time.perf_counter() - started

@@ -11,12 +11,11 @@ from collections.abc import Iterable
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from cxactions.foundations.forms import CurationForm
+from cxactions.foundations.forms import CurationForm, MultiCheckboxField
 from cxactions.foundations.vocabulary import LABELS, Level, SolutionKind, SolutionStatus
 from cxactions.library.services import CONTENT_FIELDS, LANGUAGE_NAMES, language_name
 from cxactions.taxonomy.forms import challenge_choice
@@ -28,13 +27,6 @@ LEVELS = [
     *(SelectChoice(level.value, lazy_gettext(LABELS[level.value])) for level in Level),
 ]
 KINDS = [SelectChoice(kind.value, lazy_gettext(LABELS[kind.value])) for kind in SolutionKind]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """Several choices as a list of checkboxes (easier than a multiple select)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class SolutionForm(CurationForm):

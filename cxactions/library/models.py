@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import Column, ForeignKey, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cxactions.foundations.db_types import str_enum, unique_ignoring_case, utcnow
@@ -44,6 +44,12 @@ class Solution(db.Model):
         str_enum(SolutionStatus, "solution_status"), default=SolutionStatus.APPROVED, index=True
     )
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A proposal may hide its author from peers; CX leads (and the author) still see who it is.
+    anonymous: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The unit the author worked at when they proposed it ("proposed by ... at ...").
+    origin_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    # A proposal that improves an existing solution rather than adding a new one.
+    improves_id: Mapped[int | None] = mapped_column(ForeignKey("solutions.id", ondelete="SET NULL"))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str | None] = mapped_column(Text)
@@ -63,6 +69,8 @@ class Solution(db.Model):
     author = relationship("User", foreign_keys=[author_id])
     reviewed_by = relationship("User", foreign_keys=[reviewed_by_id])
     merged_into = relationship("Solution", remote_side=[id], foreign_keys=[merged_into_id])
+    improves = relationship("Solution", remote_side=[id], foreign_keys=[improves_id])
+    origin_unit = relationship("Unit")
 
     @property
     def step_list(self) -> list[str]:

@@ -4,7 +4,6 @@ curators' changes (create, edit, review, retire, merge), each audited and transa
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -13,18 +12,19 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from cxactions.audit.services import record
-from cxactions.crowd.models import Comment, Vote
+from cxactions.crowd.models import Comment, Follow, Vote
 from cxactions.foundations.changes import (
     RefusedChange,
     change_transaction,
     check_merge_pair,
     session_of,
 )
+from cxactions.foundations.codes import check_new_code, code_from_name
 from cxactions.foundations.db_types import utcnow
 from cxactions.foundations.paging import MAX_PAGE
 from cxactions.foundations.translation import N_
@@ -137,12 +137,10 @@ def get_solution(session: Session, code: str) -> Solution | None:
 # index, which follows commits) untouched. On success it records an audit event in the same
 # transaction and commits, unless ``commit=False`` lets the caller compose a larger transaction.
 
-CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 LANGUAGE_PATTERN = re.compile(r"[a-z]{2}(?:-[a-z]{2})?")
 RESERVED_CODES = {"new"}  # /solutions/new is the creation page
 TITLE_MAX = 200
 OWNER_MAX = 200
-SLUG_MAX = 48
 # What a solution's author writes (the edit form's fields), and everything the services take.
 CONTENT_FIELDS = (
     "title",
@@ -217,63 +215,13 @@ def _either(words: list[str]) -> str:
 
 def _code_from_title(session: Session, title: str) -> str:
     """An unused code made of the title's words: “Open a till at 3” → OPEN-A-TILL-AT-3."""
-    plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
-    words = re.findall(r"[A-Za-z0-9]+", plain.upper())
-    slug = ""
-    for word in words:
-        candidate = f"{slug}-{word}" if slug else word
-        if len(candidate) > SLUG_MAX:
-            break
-        slug = candidate
-    slug = slug or (words[0][:SLUG_MAX] if words else "SOLUTION")
-    lower = func.lower(Solution.code)
-    taken = {
-        taken_code.lower()
-        for taken_code in session.scalars(
-            select(Solution.code).where(or_(lower == slug.lower(), lower.like(f"{slug.lower()}-%")))
-        )
-    }
-    code, number = slug, 2
-    while code.lower() in taken or code.lower() in RESERVED_CODES:
-        code, number = f"{slug}-{number}", number + 1
-    return code
+    return code_from_name(
+        session, Solution.code, title, fallback="SOLUTION", reserved=RESERVED_CODES
+    )
 
 
 def _check_code(session: Session, code: str) -> str:
-    if not CODE_PATTERN.fullmatch(code):
-        raise RefusedChange(
-            _(
-                "The code “%(code)s” may only hold letters, digits, '-', '_' and '.', start with "
-                "a letter or digit, and be at most 64 characters long.",
-                code=code,
-            ),
-            "code",
-        )
-    if code.lower() in RESERVED_CODES:
-        raise RefusedChange(_("“%(code)s” is reserved; choose another code.", code=code), "code")
-    # Codes are unique ignoring case (so is the database's index on lower(code)).
-    existing = session.scalar(
-        select(Solution.code).where(func.lower(Solution.code) == code.lower())
-    )
-    if existing == code:
-        raise RefusedChange(
-            _(
-                "The code “%(code)s” is already used by another solution; choose another one.",
-                code=code,
-            ),
-            "code",
-        )
-    if existing is not None:
-        raise RefusedChange(
-            _(
-                "The code “%(code)s” differs only by case from the existing solution "
-                "“%(existing)s”: codes are unique ignoring case; choose another one.",
-                code=code,
-                existing=existing,
-            ),
-            "code",
-        )
-    return code
+    return check_new_code(session, Solution.code, code, noun="solution", reserved=RESERVED_CODES)
 
 
 def _resolve_challenges(
@@ -596,42 +544,38 @@ def change_status(
 
 @dataclass(frozen=True)
 class AdoptionFold:
-    """A unit has plan items for both solutions: they become one item on the survivor.
+    """A unit has plan items for both solutions: they become one live item on the survivor.
 
-    ``kept`` is the row that stays: the implemented one with the earliest implementation date
-    when either is implemented (a tie keeps the survivor's), else the survivor's. ``folded`` is
-    the other row; its history moves onto ``kept`` and its data is recorded there before it goes.
+    The survivor's item stays live; the duplicate's item stays in the table as a record of the
+    merge (``merged_into`` the live item: never deleted, out of every plan and estimate). The
+    live item takes the earliest implementation of the two (``implementation``; a tie keeps the
+    survivor's), the blanks it lacks, both items' notes and both histories.
     """
 
     duplicate_item: Adoption
     survivor_item: Adoption
-    kept: Adoption
-    folded: Adoption
 
-    @classmethod
-    def of(cls, duplicate_item: Adoption, survivor_item: Adoption) -> AdoptionFold:
+    @property
+    def implementation(self) -> Adoption | None:
+        """The implemented item with the earliest effective date, or None when neither is."""
         implemented = [
             item
-            for item in (survivor_item, duplicate_item)  # the survivor's first: it wins ties
+            for item in (self.survivor_item, self.duplicate_item)  # the survivor's wins ties
             if item.status == AdoptionStatus.IMPLEMENTED
         ]
-        if implemented:
-            kept = min(
-                implemented,
-                key=lambda item: (item.effective_on is None, item.effective_on or date.min),
-            )
-        else:
-            kept = survivor_item
-        folded = duplicate_item if kept is survivor_item else survivor_item
-        return cls(duplicate_item, survivor_item, kept, folded)
+        if not implemented:
+            return None
+        return min(
+            implemented, key=lambda item: (item.effective_on is None, item.effective_on or date.min)
+        )
+
+    @property
+    def takes_duplicate_implementation(self) -> bool:
+        return self.implementation is self.duplicate_item
 
     @property
     def unit(self):
         return self.survivor_item.unit
-
-    @property
-    def keeps_duplicate_item(self) -> bool:
-        return self.kept is self.duplicate_item
 
 
 @dataclass
@@ -646,6 +590,7 @@ class SolutionMerge:
     votes_moved: int
     votes_dropped: int  # the user already voted on the survivor
     comments_moved: int
+    follows_moved: int  # followers of the duplicate who did not follow the survivor yet
     merged_earlier: list[Solution]  # solutions merged into the duplicate, now into the survivor
 
     @property
@@ -704,6 +649,12 @@ def plan_solution_merge(duplicate: Solution, survivor: Solution) -> SolutionMerg
     comments = session.scalar(
         select(func.count()).select_from(Comment).where(Comment.solution_id == duplicate.id)
     )
+    followers_on_survivor = select(Follow.user_id).where(Follow.solution_id == survivor.id)
+    follows = session.scalar(
+        select(func.count())
+        .select_from(Follow)
+        .where(Follow.solution_id == duplicate.id, Follow.user_id.not_in(followers_on_survivor))
+    )
     return SolutionMerge(
         duplicate=duplicate,
         survivor=survivor,
@@ -714,13 +665,14 @@ def plan_solution_merge(duplicate: Solution, survivor: Solution) -> SolutionMerg
         ],
         adoptions_moved=[a for a in adoptions if a.unit_id not in survivor_items],
         adoptions_folded=[
-            AdoptionFold.of(a, survivor_items[a.unit_id])
+            AdoptionFold(a, survivor_items[a.unit_id])
             for a in adoptions
             if a.unit_id in survivor_items
         ],
         votes_moved=sum(1 for voter in votes if voter not in voters_on_survivor),
         votes_dropped=sum(1 for voter in votes if voter in voters_on_survivor),
         comments_moved=int(comments or 0),
+        follows_moved=int(follows or 0),
         merged_earlier=list(
             session.scalars(select(Solution).where(Solution.merged_into_id == duplicate.id))
         ),
@@ -750,47 +702,51 @@ def _both_notes(kept: Adoption, folded: Adoption) -> str | None:
     return f"{kept.notes}\n\nFrom the {folded.solution.code} plan item: {folded.notes}"
 
 
-def _fold_plan_item(
-    session: Session, fold: AdoptionFold, survivor: Solution, why: str, event: dict[str, Any]
-) -> None:
-    """Make ``fold.kept`` the unit's one item on ``survivor`` and delete ``fold.folded``.
+def _fold_plan_item(session: Session, fold: AdoptionFold, why: str, event: dict[str, Any]) -> None:
+    """Fold the unit's duplicate item into its survivor item, which stays the one live item.
 
-    The kept item takes blanks from the folded one (owner, due date, challenge; notes of both
-    are kept), gains its history, and records a "merge" event with what the folded item was.
-    Nothing implemented is lost: the kept item is the earliest implemented one, if any
-    (``AdoptionFold.of``), so its status and date stand.
+    The live item takes the earliest implementation (status, effective date), the blanks it
+    lacks (owner, due date, challenge; the notes of both are kept), the duplicate item's history
+    and checklist, and records a "merge" event with every field it changed. The duplicate item
+    stays, unchanged, as the record of what it was, pointing at the live item.
     """
-    kept, folded = fold.kept, fold.folded
-    before = _item_values(kept)
-    was = {**_item_values(folded), "created_at": folded.created_at.isoformat()}
-    kept.owner = kept.owner or folded.owner
-    kept.due_on = kept.due_on or folded.due_on
-    if kept.challenge is None:
-        kept.challenge = folded.challenge
-    kept.notes = _both_notes(kept, folded)
+    live, folded = fold.survivor_item, fold.duplicate_item
+    before = _item_values(live)
+    was = {**_item_values(folded), "id": folded.id, "created_at": folded.created_at.isoformat()}
+    if fold.takes_duplicate_implementation:
+        live.status = AdoptionStatus.IMPLEMENTED
+        live.effective_on = folded.effective_on
+        live.status_reason = None
+        live.status_changed_at = folded.status_changed_at or utcnow()
+    live.owner = live.owner or folded.owner
+    live.due_on = live.due_on or folded.due_on
+    if live.challenge is None:
+        live.challenge = folded.challenge
+    live.notes = _both_notes(live, folded)
     for history in list(folded.events):
-        history.adoption = kept
-    # The folded item's checklist joins the kept one's, after it, unless it is the same step.
-    known = {step.text for step in kept.steps}
-    position = max((step.position for step in kept.steps), default=0)
+        history.adoption = live
+    # The folded item's checklist joins the live one's, after it; a step both have is kept
+    # once, ticked if either ticked it.
+    known = {step.text: step for step in live.steps}
+    position = max((step.position for step in live.steps), default=0)
     for step in list(folded.steps):
-        if step.text in known:
+        same = known.get(step.text)
+        if same is not None:
+            if same.done_at is None and step.done_at is not None:
+                same.done_at, same.done_by_id = step.done_at, step.done_by_id
             continue
         position += 1
-        step.adoption = kept
+        step.adoption = live
         step.position = position
-    session.flush()
-    session.delete(folded)
-    session.flush()  # the unit's survivor row goes before the kept row may take its place
-    kept.solution = survivor
-    after = _item_values(kept)
+    folded.merged_into = live
+    after = _item_values(live)
     changes: dict[str, Any] = {
         name: [before[name], after[name]] for name in before if before[name] != after[name]
     }
-    changes["folded_item"] = [was, None]  # what the folded row was; it exists no more
+    changes["folded_item"] = [was, None]  # what the folded item was; it is no longer a plan item
     session.add(
         AdoptionEvent(
-            adoption=kept,
+            adoption=live,
             changes=changes,
             note=f"Folded in this unit's {was['solution']} plan item ({was['status']}). {why}",
             **event,
@@ -808,9 +764,11 @@ def merge_solutions(
 ) -> SolutionMerge:
     """Fold ``duplicate`` into ``survivor`` and retire it; returns what moved.
 
-    The survivor gains the duplicate's challenges, plan items, votes (one per user) and
-    comments. A unit with plan items for both ends with one item on the survivor that keeps both
-    histories (see :class:`AdoptionFold`): no implemented item is ever deleted. Every plan item
+    The survivor gains the duplicate's challenges, plan items, votes and follows (one per
+    person), comments and "we tried it" reports. A unit with plan items for both ends with one
+    live item on the survivor that keeps both histories and the earliest implementation; the
+    other item stays as the record of the merge (see :class:`AdoptionFold`): no plan item is
+    ever deleted. Every plan item
     that changes records a "merge" event in its history. The duplicate is retired and points at
     the survivor, so its old code leads there.
     """
@@ -829,17 +787,17 @@ def merge_solutions(
             "action": "merge",
             "at": utcnow(),
         }
+        for fold in plan.adoptions_folded:
+            _fold_plan_item(session, fold, why, event)
         folded_details = [
             {
                 "unit": fold.unit.code,
-                "kept": fold.kept.solution.code,
-                "folded": fold.folded.solution.code,
-                "status": fold.kept.status.value,
+                "live_item": fold.survivor_item.id,
+                "folded_item": fold.duplicate_item.id,
+                "status": fold.survivor_item.status.value,
             }
             for fold in plan.adoptions_folded
         ]
-        for fold in plan.adoptions_folded:
-            _fold_plan_item(session, fold, survivor, why, event)
         for adoption in plan.adoptions_moved:
             adoption.solution = survivor
             session.add(
@@ -875,6 +833,7 @@ def merge_solutions(
             .values(solution_id=survivor.id)
             .execution_options(synchronize_session="fetch")
         )
+        _move_follows(session, duplicate, survivor)
         for earlier in plan.merged_earlier:
             earlier.merged_into = survivor
         previous = duplicate.status
@@ -901,9 +860,30 @@ def merge_solutions(
                 "votes_moved": plan.votes_moved,
                 "votes_dropped": plan.votes_dropped,
                 "comments_moved": plan.comments_moved,
+                "follows_moved": plan.follows_moved,
             },
         )
     return plan
+
+
+def _move_follows(session: Session, duplicate: Solution, survivor: Solution) -> None:
+    """The duplicate's followers follow the survivor (each once)."""
+    session.execute(
+        delete(Follow)
+        .where(
+            Follow.solution_id == duplicate.id,
+            Follow.user_id.in_(
+                select(Follow.user_id).where(Follow.solution_id == survivor.id).scalar_subquery()
+            ),
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(
+        update(Follow)
+        .where(Follow.solution_id == duplicate.id)
+        .values(solution_id=survivor.id)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def resolve_merged(solution: Solution) -> Solution:

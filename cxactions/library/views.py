@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import can_view_solution, is_curator, require_role
+from cxactions.crowd import services as crowd
+from cxactions.crowd.forms import ActionForm, CommentForm, ReasonForm, tried_form_for
 from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.extensions import db
 from cxactions.foundations.paging import page_number
 from cxactions.foundations.translation import N_
 from cxactions.foundations.vocabulary import SolutionKind, SolutionStatus
+from cxactions.impact import presenters as impact_pages
+from cxactions.impact.background import current_freshness
 from cxactions.library import services
 from cxactions.library.forms import MergeSolutionForm, NewSolutionForm, SolutionForm, StatusForm
 from cxactions.library.models import Solution
@@ -78,13 +84,25 @@ def show_solution(code: str):
 
 
 def _render_solution(solution: Solution, status_form: StatusForm | None = None, status=200):
-    """The solution page, with the curators' review form (kept as typed after an error)."""
+    """The solution page: the solution, the crowd's votes, comments and "we tried it" reports
+    beside its measured effect, and the curators' review form (kept as typed after an error)."""
+    fresh = current_freshness(db.session)
+    (evidence,) = impact_pages.order_by_evidence(db.session, fresh.run, [solution])
     return (
         render_template(
             "library/solution.html",
             solution=solution,
             status_form=status_form or StatusForm(formdata=None),
             next_statuses=services.allowed_statuses(solution),
+            crowd=crowd.crowd_view(db.session, solution, current_user),
+            evidence=evidence,
+            freshness=fresh,
+            action_form=ActionForm(formdata=None),
+            comment_form=CommentForm(formdata=None),
+            tried_form=tried_form_for(
+                db.session, current_user, formdata=None, data={"tried_on": date.today()}
+            ),
+            report_form=ReasonForm(formdata=None),
         ),
         status,
     )
@@ -171,7 +189,7 @@ def change_solution_status(code: str):
     form = StatusForm()
     if form.validate_on_submit():
         try:
-            services.change_status(
+            crowd.review(
                 solution, form.status.data, current_user._get_current_object(), form.note.data
             )
         except RefusedChange as error:
@@ -187,6 +205,8 @@ def change_solution_status(code: str):
 def merge_solution(code: str):
     duplicate = _solution_or_404(code)
     form = MergeSolutionForm()
+    if request.method == "GET" and request.args.get("survivor"):
+        form.survivor.data = request.args["survivor"].strip()[:64]  # from the desk's duplicates
     plan = None
     if form.validate_on_submit():
         survivor_code = form.survivor.data.strip()
@@ -199,9 +219,7 @@ def merge_solution(code: str):
                 )
             plan = services.plan_solution_merge(duplicate, survivor)
             if form.confirm.data:
-                services.merge_solutions(
-                    duplicate, survivor, current_user._get_current_object(), form.note.data
-                )
+                crowd.merge(duplicate, survivor, current_user._get_current_object(), form.note.data)
                 flash(
                     _(
                         "%(code)s was merged into %(into)s and retired.",

@@ -9,6 +9,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
+from cxactions.crowd.digest import (
+    build_notification_digests,
+    render_notifications,
+    send_notification_digests,
+)
 from cxactions.foundations.extensions import db
 from cxactions.impact.presenters import adoption_story
 from cxactions.impact.services import ImpactSettings, freshness
@@ -71,7 +76,8 @@ def impact_measurements(session: Session, config) -> Measurements:
 @with_appcontext
 def reminders_command(dry_run: bool, today: datetime | None) -> None:
     """E-mail each manager a digest of the due and overdue plan items of their units, and of
-    the effects measured since their last digest."""
+    the effects measured since their last digest; and everyone who asked for it, their new
+    notifications."""
 
     config = current_app.config
     if not config.get("MAIL_SERVER"):
@@ -102,13 +108,42 @@ def reminders_command(dry_run: bool, today: datetime | None) -> None:
         f"Reminders: {len(outcomes) - len(failed)} sent, {len(failed)} failed, "
         f"{quiet} {'manager' if quiet == 1 else 'managers'} with nothing to report."
     )
+    failed_notes = _send_notification_digests(config)
     if failed:
         raise click.ClickException(
             f"{len(failed)} of {len(outcomes)} digests not sent: {failed[0].error}"
         )
+    if failed_notes:
+        raise click.ClickException(
+            f"{len(failed_notes)} notification digests not sent: {failed_notes[0].error}"
+        )
+
+
+def _send_notification_digests(config) -> list:
+    """The notifications digest of those who asked for it; returns the failed outcomes."""
+    digests = build_notification_digests(db.session, config["BASE_URL"])
+
+    def report(outcome) -> None:
+        digest = outcome.digest
+        if outcome.sent:
+            click.echo(f"notifications sent to {digest.email}: {digest.total}")
+        else:
+            click.echo(f"notifications not sent to {digest.email}: {outcome.error}", err=True)
+
+    outcomes = send_notification_digests(db.session, digests, report=report)
+    failed = [outcome for outcome in outcomes if not outcome.sent]
+    click.echo(f"Notifications: {len(outcomes) - len(failed)} sent, {len(failed)} failed.")
+    return failed
 
 
 def _print_dry_run(digests, quiet: int) -> None:
+    notes = build_notification_digests(db.session, current_app.config["BASE_URL"])
+    for digest in notes:
+        message = render_notifications(digest)
+        click.echo(f"would send notifications to {digest.email}: {digest.total}")
+        click.echo(f"  Subject: {message.subject}")
+        for line in message.body.splitlines():
+            click.echo(f"  | {line}".rstrip())
     due = [digest for digest in digests if not digest.is_empty]
     for digest in due:
         message = render(digest)

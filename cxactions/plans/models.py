@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, with_loader_criteria
 
 from cxactions.foundations.db_types import str_enum, utcnow
 from cxactions.foundations.extensions import db
@@ -44,6 +44,11 @@ class Adoption(db.Model):
     status_reason: Mapped[str | None] = mapped_column(Text)
     status_changed_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Set when a solution merge folded this item into the unit's item on the surviving solution:
+    # the row stays (an implemented item is never deleted) but leaves every plan (see below).
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("adoptions.id", ondelete="SET NULL")
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -62,6 +67,8 @@ class Adoption(db.Model):
         cascade="all, delete-orphan",
         order_by="PlanStep.position",
     )
+
+    merged_into = relationship("Adoption", remote_side=[id], foreign_keys=[merged_into_id])
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -117,6 +124,27 @@ def percent_complete(done: int, total: int, status: AdoptionStatus | str) -> int
     if total:
         return 100 * done // total
     return 100 if status == AdoptionStatus.IMPLEMENTED else 0
+
+
+# Plan items folded into another by a solution merge stay in the table, out of every plan,
+# roll-up, reminder and estimate: every ORM query leaves them out unless it asks for them with
+# ``execution_options(include_merged_items=True)`` (the item page, to redirect to the survivor).
+INCLUDE_MERGED = "include_merged_items"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _leave_out_merged_items(state) -> None:
+    if (
+        state.is_select
+        and not state.is_column_load
+        and not state.is_relationship_load
+        and not state.execution_options.get(INCLUDE_MERGED, False)
+    ):
+        state.statement = state.statement.options(
+            with_loader_criteria(
+                Adoption, lambda cls: cls.merged_into_id.is_(None), include_aliases=True
+            )
+        )
 
 
 class PlanStep(db.Model):

@@ -511,7 +511,7 @@ class CannotConnect(Exception):
     be sent this run."""
 
 
-class _Sender:
+class SmtpSession:
     """One SMTP session for the whole run, opened at the first message and opened again after
     a message broke it."""
 
@@ -577,7 +577,7 @@ def _text(value: bytes | str) -> str:
 
 
 @contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
+def smtp_time_limit(seconds: float) -> Iterator[None]:
     # Flask-Mail creates its SMTP sockets with the default time-out (none): set one for them.
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(seconds)
@@ -601,9 +601,9 @@ def send_digests(
     nothing recorded for them. ``report`` hears of each outcome as it happens.
     """
     outcomes: list[Outcome] = []
-    sender = _Sender()
+    sender = SmtpSession()
     unreachable: str | None = None
-    with _time_limit(SMTP_TIMEOUT_SECONDS):
+    with smtp_time_limit(SMTP_TIMEOUT_SECONDS):
         try:
             for digest in digests:
                 if digest.is_empty:
@@ -622,7 +622,7 @@ def send_digests(
     return outcomes
 
 
-def _send_one(session: Session, sender: _Sender, digest: Digest) -> str | None:
+def _send_one(session: Session, sender: SmtpSession, digest: Digest) -> str | None:
     """Send one digest and record it; the reason when it failed. Raises ``CannotConnect``."""
     message = render(digest)
     try:

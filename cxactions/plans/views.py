@@ -314,6 +314,15 @@ def _back(unit: Unit, item: Adoption, message: str, anchor: str | None = None):
 @bp.get("/units/<code>/plan/<int:item_id>")
 @require_role(Role.STAFF)
 def show_item(code: str, item_id: int):
+    unit = get_unit(db.session, code)
+    if unit is not None and can_view_unit(current_user, unit):
+        live = workflow.folded_into(db.session, unit.id, item_id)
+        if live is not None:
+            # A merge folded this item into the unit's item on the surviving solution.
+            flash(
+                _("This plan item was folded into this one when its solution was merged."), "info"
+            )
+            return redirect(url_for("plans.show_item", code=unit.code, item_id=live.id))
     unit, item = _item(code, item_id)
     return _page(unit, item)
 

@@ -32,6 +32,7 @@ from cxactions.foundations.versions import IMPORT_DATA, bump_data_version
 from cxactions.foundations.vocabulary import AdoptionStatus, ChallengeStatus
 from cxactions.plans.models import (
     ACTIVE_STATUSES,
+    INCLUDE_MERGED,
     NOTES_MAX,
     OWNER_MAX,
     REASON_MAX,
@@ -405,3 +406,23 @@ def get_item(session: Session, unit_id: int, item_id: int) -> Adoption | None:
     return session.scalar(
         select(Adoption).where(Adoption.id == item_id, Adoption.unit_id == unit_id)
     )
+
+
+def folded_into(session: Session, unit_id: int, item_id: int) -> Adoption | None:
+    """The live item a merge folded the unit's item ``item_id`` into (following chains), or
+    None when ``item_id`` was never folded."""
+    seen: set[int] = set()
+    current = item_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        row = session.execute(
+            select(Adoption.merged_into_id)
+            .where(Adoption.id == current, Adoption.unit_id == unit_id)
+            .execution_options(**{INCLUDE_MERGED: True})
+        ).first()
+        if row is None:
+            return None
+        if row.merged_into_id is None:
+            return get_item(session, unit_id, current) if current != item_id else None
+        current = row.merged_into_id
+    return None

@@ -1,4 +1,5 @@
-"""The curators' forms of the taxonomy: edit a challenge, merge one into another.
+"""The curators' forms of the taxonomy: create or edit a challenge, merge one into another,
+map solutions to one.
 
 Shape only; the rules (no loops in the tree, what a merge may do) are in
 :mod:`cxactions.taxonomy.services`, whose errors land on the field they name.
@@ -6,6 +7,7 @@ Shape only; the rules (no loops in the tree, what a merge may do) are in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
@@ -15,7 +17,7 @@ from wtforms import FloatField, SelectField, StringField, SubmitField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from cxactions.foundations.forms import CurationForm, FiniteNumber
+from cxactions.foundations.forms import CurationForm, FiniteNumber, MultiCheckboxField
 from cxactions.foundations.i18n import current_language
 from cxactions.foundations.vocabulary import ChallengeStatus, SignalDirection, ThresholdKind
 
@@ -94,15 +96,52 @@ class ChallengeForm(CurationForm):
         self.parent.choices = choices
 
     def content(self) -> dict:
-        return {
+        content = {
             "name": self.name.data,
             "description": self.description.data,
             "name_fr": self.name_fr.data,
             "description_fr": self.description_fr.data,
             "keywords": self.keywords.data,
             "parent": self.parent.data or None,
-            "status": self.status.data,
         }
+        if self.status is not None:  # a new challenge has no status field
+            content["status"] = self.status.data
+        return content
+
+
+class NewChallengeForm(ChallengeForm):
+    """A new challenge, or a category when it has no parent: its content plus its code."""
+
+    code = StringField(
+        lazy_gettext("Code"),
+        validators=[
+            Optional(),
+            Length(max=64, message=lazy_gettext("Keep the code to 64 characters.")),
+        ],
+    )
+    status = None  # a new challenge starts active
+    submit = SubmitField(lazy_gettext("Create"))
+
+    def content(self) -> dict:
+        return {**super().content(), "code": self.code.data}
+
+
+class MapSolutionsForm(CurationForm):
+    """The solutions mapped to a challenge: tick those to unmap, give the codes of those to add."""
+
+    remove = MultiCheckboxField(lazy_gettext("Unmap"), validate_choice=False)
+    add = StringField(
+        lazy_gettext("Add solutions"),
+        validators=[
+            Optional(),
+            Length(max=2000, message=lazy_gettext("Keep the list to 2,000 characters.")),
+        ],
+    )
+    submit = SubmitField(lazy_gettext("Save the mapping"))
+
+    def added_codes(self) -> list[str]:
+        """The codes typed in the add field, separated by commas, semicolons or spaces."""
+        return [code for code in re.split(r"[\s,;]+", self.add.data or "") if code]
 
 
 class MergeChallengeForm(CurationForm):

@@ -1,15 +1,17 @@
 """The taxonomy's rules: the challenge tree and one challenge with its solutions for the pages,
-and the curators' changes (edit, move, retire, merge), each audited and transactional."""
+and the curators' changes (create, edit, move, retire, merge, map solutions), each audited and
+transactional."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from cxactions.audit.services import record
@@ -20,7 +22,9 @@ from cxactions.foundations.changes import (
     check_merge_pair,
     session_of,
 )
+from cxactions.foundations.codes import check_new_code, code_from_name
 from cxactions.foundations.translation import in_reader_language
+from cxactions.foundations.vocabulary import label_of
 from cxactions.library.models import Solution, SolutionStatus, solution_challenges
 from cxactions.plans.models import Adoption
 from cxactions.taxonomy.models import Challenge, ChallengeSignal, ChallengeStatus
@@ -158,7 +162,7 @@ def challenge_page(
     )
 
 
-# --- Curation: edit and merge challenges ------------------------------------------------------
+# --- Curation: create, edit and merge challenges ----------------------------------------------
 #
 # Like the library's curation services: check everything, then write, audit and commit (or
 # raise ``RefusedChange`` having written nothing). The search index follows the commit.
@@ -173,6 +177,9 @@ CHALLENGE_FIELDS = {
     "parent",
     "status",
 }
+# A new challenge starts active; its code is given or made from its name.
+CREATE_FIELDS = (CHALLENGE_FIELDS - {"status"}) | {"code"}
+RESERVED_CODES = {"new"}  # /challenges/new is the creation page
 ACTIVE = ChallengeStatus.ACTIVE
 
 
@@ -240,17 +247,19 @@ def _next_position(session: Session, parent_id: int | None, *, leaving: int | No
     return 0 if highest is None else highest + 1
 
 
-def update_challenge(
-    challenge: Challenge, data: Mapping[str, Any], user: Any = None, *, commit: bool = True
-) -> list[str]:
-    """Edit a challenge: ``name``, ``description``, ``name_fr`` and ``description_fr`` (the
-    French ones, optional), ``keywords`` (one per line), ``parent`` (a code, or empty for a
-    top-level category) and ``status``; returns the changed fields.
+def _clean_challenge_data(
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    challenge: Challenge | None,
+    allowed: Collection[str],
+) -> tuple[dict[str, Any], Challenge | None]:
+    """Validated, normalised values for the keys present in ``data`` (the name always when
+    creating, that is when ``challenge`` is None), and the parent the challenge would have.
 
-    Keys absent from ``data`` are left alone; changing nothing writes nothing.
+    The one place the rules of a challenge's fields live, for the edit and the creation.
     """
-    session = session_of(challenge)
-    unknown = set(data) - CHALLENGE_FIELDS
+    unknown = set(data) - set(allowed)
     if unknown:
         raise RefusedChange(
             ngettext(
@@ -260,9 +269,10 @@ def update_challenge(
                 fields=", ".join(sorted(unknown)),
             )
         )
+    creating = challenge is None
     wanted: dict[str, Any] = {}
-    if "name" in data:
-        name = _text(data["name"])
+    if creating or "name" in data:
+        name = _text(data.get("name"))
         if name is None:
             raise RefusedChange(_("A challenge needs a name."), "name")
         if len(name) > NAME_MAX:
@@ -293,7 +303,7 @@ def update_challenge(
         wanted["description_fr"] = _text(data["description_fr"])
     if "keywords" in data:
         wanted["keywords"] = _keywords(data["keywords"])
-    status = challenge.status
+    status = challenge.status if challenge is not None else ACTIVE
     if "status" in data:
         try:
             status = ChallengeStatus(getattr(data["status"], "value", data["status"]))
@@ -305,7 +315,7 @@ def update_challenge(
                 ),
                 "status",
             ) from None
-        if status == ACTIVE and challenge.merged_into_id is not None:
+        if challenge is not None and status == ACTIVE and challenge.merged_into_id is not None:
             into = session.get(Challenge, challenge.merged_into_id)
             raise RefusedChange(
                 _(
@@ -320,7 +330,11 @@ def update_challenge(
                 ),
                 "status",
             )
-        if status == ChallengeStatus.RETIRED and challenge.status == ACTIVE:
+        if (
+            challenge is not None
+            and status == ChallengeStatus.RETIRED
+            and challenge.status == ACTIVE
+        ):
             active_children = [child.code for child in challenge.children if child.status == ACTIVE]
             if active_children:
                 raise RefusedChange(
@@ -333,7 +347,7 @@ def update_challenge(
                     "status",
                 )
         wanted["status"] = status
-    parent = challenge.parent
+    parent = challenge.parent if challenge is not None else None
     if "parent" in data:
         parent_code = getattr(data["parent"], "code", None) or _text(data["parent"])
         parent = None
@@ -344,7 +358,7 @@ def update_challenge(
                     _("There is no challenge with the code “%(code)s”.", code=parent_code),
                     "parent",
                 )
-            if parent.id in subtree_ids(session, challenge.id):
+            if challenge is not None and parent.id in subtree_ids(session, challenge.id):
                 raise RefusedChange(
                     _(
                         "%(code)s cannot go under %(parent)s: a challenge cannot be its own "
@@ -361,13 +375,14 @@ def update_challenge(
                     ),
                     "parent",
                 )
-    moved = (parent.id if parent else None) != challenge.parent_id
-    reactivated = status == ACTIVE and challenge.status != ACTIVE
+    # A new challenge, one moved or one made active again must not hide under a retired parent.
+    placed = creating or (parent.id if parent else None) != challenge.parent_id
+    reactivated = not creating and status == ACTIVE and challenge.status != ACTIVE
     if (
         parent is not None
         and parent.status != ACTIVE
         and status == ACTIVE
-        and (moved or reactivated)
+        and (placed or reactivated)
     ):
         raise RefusedChange(
             _(
@@ -376,6 +391,73 @@ def update_challenge(
             ),
             "parent",
         )
+    return wanted, parent
+
+
+def create_challenge(
+    session: Session, data: Mapping[str, Any], user: Any = None, *, commit: bool = True
+) -> Challenge:
+    """Add a challenge, or a top-level category when it has no parent, last among its
+    siblings; returns it.
+
+    ``data`` holds ``name`` (required), ``code`` (made from the name when empty; unique
+    ignoring case), ``description``, ``name_fr``, ``description_fr``, ``keywords`` (one per
+    line) and ``parent`` (a code, or empty for a top-level category).
+    """
+    wanted, parent = _clean_challenge_data(session, data, challenge=None, allowed=CREATE_FIELDS)
+    code = _text(data.get("code"))
+    code = (
+        check_new_code(session, Challenge.code, code, noun="challenge", reserved=RESERVED_CODES)
+        if code
+        else code_from_name(
+            session, Challenge.code, wanted["name"], fallback="CHALLENGE", reserved=RESERVED_CODES
+        )
+    )
+    position = _next_position(session, parent.id if parent else None)
+    with change_transaction(session, commit):
+        challenge = Challenge(code=code, status=ACTIVE, position=position, **wanted)
+        challenge.parent = parent
+        session.add(challenge)
+        try:
+            session.flush()
+        except IntegrityError as error:  # another curator took the code a moment ago
+            raise RefusedChange(
+                _(
+                    "The code “%(code)s” was just taken by another challenge; choose another.",
+                    code=code,
+                ),
+                "code",
+            ) from error
+        record(
+            session,
+            "challenge.create",
+            "challenge",
+            challenge.id,
+            user=user,
+            details={
+                "code": code,
+                "name": challenge.name,
+                "parent": parent.code if parent else None,
+                "position": position,
+            },
+        )
+    return challenge
+
+
+def update_challenge(
+    challenge: Challenge, data: Mapping[str, Any], user: Any = None, *, commit: bool = True
+) -> list[str]:
+    """Edit a challenge: ``name``, ``description``, ``name_fr`` and ``description_fr`` (the
+    French ones, optional), ``keywords`` (one per line), ``parent`` (a code, or empty for a
+    top-level category) and ``status``; returns the changed fields.
+
+    Keys absent from ``data`` are left alone; changing nothing writes nothing.
+    """
+    session = session_of(challenge)
+    wanted, parent = _clean_challenge_data(
+        session, data, challenge=challenge, allowed=CHALLENGE_FIELDS
+    )
+    moved = (parent.id if parent else None) != challenge.parent_id
     changed = [name for name, value in wanted.items() if getattr(challenge, name) != value]
     if moved:
         changed.append("parent")
@@ -522,6 +604,149 @@ def merge_challenges(
             },
         )
     return plan
+
+
+# --- Mapping solutions from the challenge's side ----------------------------------------------
+#
+# The library maps a solution to its challenges (``update_solution``); here a curator does the
+# same from the challenge. Both write the same rows, so the search index follows either way.
+
+ADD_MAX = 50  # solution codes added in one save
+SUGGESTIONS_MAX = 200  # approved solutions offered in the add field's list
+
+
+def mappable_solutions(
+    session: Session, challenge: Challenge, limit: int = SUGGESTIONS_MAX
+) -> list[Solution]:
+    """Approved solutions not mapped to the challenge yet, by title: at most ``limit``."""
+    mapped = select(solution_challenges.c.solution_id).where(
+        solution_challenges.c.challenge_id == challenge.id
+    )
+    return list(
+        session.scalars(
+            select(Solution)
+            .where(Solution.status == SolutionStatus.APPROVED, Solution.id.not_in(mapped))
+            .order_by(Solution.title, Solution.code)
+            .limit(max(0, min(limit, SUGGESTIONS_MAX)))
+        )
+    )
+
+
+def _codes(values: Iterable[object]) -> list[str]:
+    """Codes (or rows with a code) trimmed, without blanks or repeats ignoring case."""
+    kept: dict[str, str] = {}
+    for value in values:
+        code = _text(getattr(value, "code", value))
+        if code is not None and code.lower() not in kept:
+            kept[code.lower()] = code
+    return list(kept.values())
+
+
+def map_solutions(
+    challenge: Challenge,
+    add: Iterable[object] = (),
+    remove: Iterable[object] = (),
+    user: Any = None,
+    *,
+    commit: bool = True,
+) -> tuple[list[str], list[str]]:
+    """Map the solutions in ``add`` to the challenge and unmap those in ``remove`` (codes, any
+    case), in one transaction; returns the codes added and the codes removed.
+
+    Only approved solutions can be added, and not to a retired challenge (as from the
+    solution's side); unknown codes are refused. Removing works on any mapped solution. A code
+    in both stays mapped; codes already mapped (or already gone) change nothing, and changing
+    nothing writes nothing.
+    """
+    session = session_of(challenge)
+    wanted = _codes(add)
+    if len(wanted) > ADD_MAX:
+        raise RefusedChange(
+            _(
+                "That is %(count)d solutions at once; add at most %(max)d in one save.",
+                count=len(wanted),
+                max=ADD_MAX,
+            ),
+            "add",
+        )
+    current = {solution.code.lower(): solution for solution in challenge.solutions}
+    new_codes = [code for code in wanted if code.lower() not in current]
+    found = (
+        {
+            solution.code.lower(): solution
+            for solution in session.scalars(
+                select(Solution).where(
+                    func.lower(Solution.code).in_([code.lower() for code in new_codes])
+                )
+            )
+        }
+        if new_codes
+        else {}
+    )
+    unknown = [code for code in new_codes if code.lower() not in found]
+    if unknown:
+        raise RefusedChange(
+            ngettext(
+                "There is no solution with the code %(codes)s.",
+                "There are no solutions with the codes %(codes)s.",
+                len(unknown),
+                codes=", ".join(unknown),
+            ),
+            "add",
+        )
+    added = [found[code.lower()] for code in new_codes]
+    not_approved = [item for item in added if item.status != SolutionStatus.APPROVED]
+    if not_approved:
+        raise RefusedChange(
+            ngettext(
+                "%(codes)s is not approved: only approved solutions can be mapped here.",
+                "%(codes)s are not approved: only approved solutions can be mapped here.",
+                len(not_approved),
+                codes=", ".join(
+                    f"{item.code} ({label_of(item.status).lower()})" for item in not_approved
+                ),
+            ),
+            "add",
+        )
+    if added and challenge.status != ACTIVE:
+        raise RefusedChange(
+            _(
+                "%(code)s is retired: no solution can be newly mapped to it (unmapping still "
+                "works).",
+                code=challenge.code,
+            ),
+            "add",
+        )
+    unmapped = {code.lower() for code in _codes(remove)} - {code.lower() for code in wanted}
+    removed = [solution for code, solution in current.items() if code in unmapped]
+    if not added and not removed:
+        return [], []
+    with change_transaction(session, commit):
+        for solution in removed:
+            challenge.solutions.remove(solution)
+        challenge.solutions.extend(added)
+        try:
+            session.flush()
+        except IntegrityError as error:  # the same mapping was saved a moment ago elsewhere
+            raise RefusedChange(
+                _(
+                    "Someone changed this challenge's solutions at the same time; reload the "
+                    "page and try again."
+                )
+            ) from error
+        record(
+            session,
+            "challenge.map_solutions",
+            "challenge",
+            challenge.id,
+            user=user,
+            details={
+                "code": challenge.code,
+                "added": [solution.code for solution in added],
+                "removed": [solution.code for solution in removed],
+            },
+        )
+    return [solution.code for solution in added], [solution.code for solution in removed]
 
 
 # --- Signals: which metrics reveal a challenge ------------------------------------------------

@@ -12,10 +12,19 @@ from cxactions.auth.permissions import can_see_retired, require_role
 from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.extensions import db
 from cxactions.foundations.scales import format_short
+from cxactions.foundations.translation import NO_VALUE
+from cxactions.foundations.vocabulary import ChallengeStatus
 from cxactions.impact import presenters as impact_pages
 from cxactions.impact.background import current_freshness
 from cxactions.taxonomy import services
-from cxactions.taxonomy.forms import ChallengeForm, DeleteForm, MergeChallengeForm, SignalForm
+from cxactions.taxonomy.forms import (
+    ChallengeForm,
+    DeleteForm,
+    MapSolutionsForm,
+    MergeChallengeForm,
+    NewChallengeForm,
+    SignalForm,
+)
 
 bp = Blueprint("taxonomy", __name__)
 
@@ -30,6 +39,36 @@ def list_challenges():
     include_retired = _include_retired()
     tree = services.challenge_tree(db.session, include_retired=include_retired)
     return render_template("taxonomy/challenges.html", tree=tree, include_retired=include_retired)
+
+
+@bp.route("/challenges/new", methods=["GET", "POST"])
+@require_role(Role.CX_LEAD)
+def create_challenge():
+    """A new challenge under ``?parent=CODE`` (preselected), or a new top-level category."""
+    wanted_parent = (request.args.get("parent") or "").strip()
+    parent = services.get_challenge(db.session, wanted_parent) if wanted_parent else None
+    form = NewChallengeForm(
+        data={"parent": parent.code if parent and parent.status == ChallengeStatus.ACTIVE else ""}
+    )
+    # Only active challenges may take a new one under them (the service says why).
+    form.set_choices(option for option in services.challenge_options(db.session) if option[2])
+    if form.validate_on_submit():
+        try:
+            challenge = services.create_challenge(
+                db.session, form.content(), current_user._get_current_object()
+            )
+        except RefusedChange as error:
+            form.show_error(error)
+        else:
+            flash(
+                _("“%(title)s” was added as %(code)s.", title=challenge.name, code=challenge.code),
+                "success",
+            )
+            return redirect(url_for("taxonomy.show_challenge", code=challenge.code))
+    return (
+        render_template("taxonomy/challenge_form.html", form=form, challenge=None),
+        400 if request.method == "POST" else 200,
+    )
 
 
 @bp.get("/challenges/<code>")
@@ -136,6 +175,54 @@ def edit_challenge(code: str):
             return redirect(url_for("taxonomy.show_challenge", code=challenge.code))
     return (
         render_template("taxonomy/challenge_form.html", form=form, challenge=challenge),
+        400 if request.method == "POST" else 200,
+    )
+
+
+@bp.route("/challenges/<code>/solutions", methods=["GET", "POST"])
+@require_role(Role.CX_LEAD)
+def map_solutions(code: str):
+    """The solutions mapped to a challenge: unmap some, map approved ones, in one save."""
+    challenge = _challenge_or_404(code)
+    form = MapSolutionsForm()
+    mapped = list(challenge.solutions)
+    form.remove.choices = [SelectChoice(solution.code, solution.title) for solution in mapped]
+    if form.validate_on_submit():
+        try:
+            added, removed = services.map_solutions(
+                challenge,
+                form.added_codes(),
+                form.remove.data or (),
+                current_user._get_current_object(),
+            )
+        except RefusedChange as error:
+            form.show_error(error)
+        else:
+            if added or removed:
+                flash(
+                    _(
+                        "Mapping saved. Added: %(added)s. Removed: %(removed)s.",
+                        added=", ".join(added) or NO_VALUE,
+                        removed=", ".join(removed) or NO_VALUE,
+                    ),
+                    "success",
+                )
+            else:
+                flash(_("Nothing changed."), "info")
+            return redirect(url_for("taxonomy.map_solutions", code=challenge.code))
+    return (
+        render_template(
+            "taxonomy/map_solutions.html",
+            form=form,
+            challenge=challenge,
+            mapped={solution.code: solution for solution in mapped},
+            suggestions=(
+                services.mappable_solutions(db.session, challenge)
+                if challenge.status == ChallengeStatus.ACTIVE
+                else []
+            ),
+            suggestions_max=services.SUGGESTIONS_MAX,
+        ),
         400 if request.method == "POST" else 200,
     )
 

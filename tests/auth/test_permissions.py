@@ -111,16 +111,23 @@ def test_a_manager_without_units_sees_none(world, make_user, login):
     assert "No unit assigned to you yet" in client.get("/units").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("role", [Role.STAFF, Role.MANAGER, Role.CX_LEAD, Role.ADMIN])
+def test_a_pending_proposal_is_open_to_colleagues(world, make_user, login, role):
+    """Colleagues vote and comment on proposals while they wait for review."""
+    response = login(_user(make_user, world, role)).get("/solutions/PROP-pending")
+    assert response.status_code == 200
+
+
 @pytest.mark.parametrize(
     ("role", "visible"),
     [(Role.STAFF, False), (Role.MANAGER, False), (Role.CX_LEAD, True), (Role.ADMIN, True)],
 )
-def test_a_pending_solution_is_hidden_from_other_staff(world, make_user, login, role, visible):
-    response = login(_user(make_user, world, role)).get("/solutions/PROP-pending")
+def test_a_draft_is_hidden_from_other_staff(world, make_user, login, role, visible):
+    response = login(_user(make_user, world, role)).get("/solutions/PROP-draft")
     assert response.status_code == (200 if visible else 404)
 
 
-@pytest.mark.parametrize("status", UNAPPROVED)
+@pytest.mark.parametrize("status", [s for s in UNAPPROVED if s != SolutionStatus.PENDING])
 def test_only_the_author_and_curators_see_an_unapproved_solution(world, make_user, status):
     proposal = world["proposals"][status]
     assert can_view_solution(world["author"], proposal)

@@ -16,8 +16,10 @@ import pytest
 from cxactions import create_app
 from cxactions.auth.models import Role
 from cxactions.auth.permissions import ROUTE_ACCESS, Access
+from cxactions.crowd.models import Comment
 from cxactions.foundations.vocabulary import (
     AdoptionStatus,
+    SolutionStatus,
     MetricKind,
     SignalDirection,
     ThresholdKind,
@@ -48,6 +50,8 @@ ALLOWED = {
     Access.MANAGERS: {"other_manager", "unit_manager", "cx_lead", "admin"},
     Access.CX_LEAD: {"cx_lead", "admin"},
     Access.ADMIN: {"admin"},
+    # The world's proposal and comment are the staff member's own.
+    Access.AUTHORS: {"staff"},
 }
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -106,8 +110,20 @@ def world(app, db, make_user):
         "cx_lead": make_user(Role.CX_LEAD),
         "admin": make_user(Role.ADMIN),
     }
+    idea = solution(
+        "IDEA-STAFF",
+        "Greeter at the door",
+        challenges=[queue],
+        status=SolutionStatus.PENDING,
+        author_id=users["staff"].id,
+    )
+    remark = Comment(solution=idea, user_id=users["staff"].id, body="Tried it at S1.")
+    db.session.add(remark)
+    db.session.commit()
     values = {
+        "comment_id": remark.id,
         "code": {
+            "crowd": "IDEA-STAFF",
             "taxonomy": "SPEED-QUEUE",
             "library": "SOP-TILL",
             "impact": "SOP-TILL",
@@ -120,6 +136,8 @@ def world(app, db, make_user):
         "signal_id": signal.id,
         "item_id": item.id,
         "step_id": item.steps[0].id,
+        # Staff: an admin's POST (a password reset) comes last in the sweep and harms no one.
+        "user_id": users["staff"].id,
         "filename": "css/app.css",
     }
     return {"users": users, "values": values}

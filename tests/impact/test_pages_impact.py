@@ -225,9 +225,20 @@ def test_solution_page_is_not_found_for_unknown_codes(world, client_as):
     assert client_as(Role.STAFF).get("/impact/solutions/NOPE").status_code == 404
 
 
-@pytest.mark.parametrize(("role", "status"), [(Role.STAFF, 404), (Role.CX_LEAD, 200)])
-def test_an_unapproved_solution_exists_for_curators_only(world, client_as, role, status):
-    world.solutions["SOL-NEVER"].status = SolutionStatus.PENDING
+@pytest.mark.parametrize(
+    ("state", "role", "status"),
+    [
+        (SolutionStatus.REJECTED, Role.STAFF, 404),
+        (SolutionStatus.DRAFT, Role.STAFF, 404),
+        (SolutionStatus.REJECTED, Role.CX_LEAD, 200),
+        # Proposals waiting for review are open to colleagues (they vote and comment on them).
+        (SolutionStatus.PENDING, Role.STAFF, 200),
+    ],
+)
+def test_a_rejected_or_draft_solution_exists_for_curators_only(
+    world, client_as, state, role, status
+):
+    world.solutions["SOL-NEVER"].status = state
     _db.session.commit()
     assert client_as(role).get("/impact/solutions/SOL-NEVER").status_code == status
 

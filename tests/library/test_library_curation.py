@@ -408,9 +408,9 @@ def test_merging_moves_everything_to_the_survivor_and_retires_the_duplicate(
     assert current_data_version(db.session) == version + 1
     (event,) = events(db, "solution.merge")
     assert event.details["into"] == "SOP-TILL" and event.details["adoptions_moved"] == 1
-    assert event.details["adoptions_folded"] == [
-        {"unit": "S1", "kept": "SOP-TILL-2", "folded": "SOP-TILL", "status": "implemented"}
-    ]
+    ((folded,),) = [event.details["adoptions_folded"]]
+    assert (folded["unit"], folded["status"]) == ("S1", "implemented")
+    assert db.session.get(Adoption, folded["live_item"]).solution_id == till.id
 
     assert "SOP-TILL-2" not in found("till")
     assert "SOP-TILL-2" in found("till", curator=True, status="retired")
@@ -477,11 +477,11 @@ def test_the_merge_page_previews_what_moves_then_merges_on_confirmation(db, dupl
     assert "1 action-plan item (Store 2)" in text
     assert "Plan items folded together, nothing lost: 1 unit adopted both solutions" in text
     assert (
-        "Store 1: keeps its SOP-TILL-2 item (implemented on 6 May 2024), which moves to "
-        "SOP-TILL, and folds in its SOP-TILL item (planned)." in text
+        "Store 1: its SOP-TILL item (planned) takes the earlier implementation of its "
+        "SOP-TILL-2 item (implemented on 6 May 2024) and folds it in." in text
     )
     assert "Dropped as duplicates: 1 vote from people who also voted for SOP-TILL" in text
-    assert "1 vote and 1 comment" in text
+    assert "1 vote, 1 comment and 0 followers" in text
     assert "the impact estimates are recomputed" in text
     assert db.session.get(Solution, duplicates["dup"].id).merged_into_id is None  # not yet
     response = client.post(
@@ -670,7 +670,7 @@ def test_folding_two_plan_items_keeps_both_checklists(db, duplicates, curator):
     db.session.expire_all()
     (kept,) = db.session.scalars(sa.select(Adoption).where(Adoption.unit_id == units["S1"].id))
     assert [(step.position, step.text, step.done_at is not None) for step in kept.steps] == [
-        (1, "Brief the team", True),
-        (2, "Time the queue", False),
-        (3, "Put up the sign", True),  # the folded item's step, ticked as it was
+        (1, "Brief the team", True),  # ticked on the folded item: the tick is kept
+        (2, "Put up the sign", True),
+        (3, "Time the queue", False),  # the folded item's step joins the checklist
     ]

@@ -1,5 +1,6 @@
-"""Merging two solutions never deletes an implemented plan item: a unit that adopted both ends
-with one item on the survivor that keeps both items' history (issue 11, item 3)."""
+"""Merging two solutions never deletes a plan item: a unit that adopted both ends with one live
+item on the survivor that keeps both items' history and the earliest implementation; the other
+item stays as the record of the merge (issue 11, item 3; issue 15)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from cxactions.auth.models import Role
 from cxactions.foundations.versions import current_data_version
 from cxactions.foundations.vocabulary import AdoptionStatus
 from cxactions.library import services
-from cxactions.plans.models import Adoption, AdoptionEvent
+from cxactions.plans.models import INCLUDE_MERGED, Adoption, AdoptionEvent
 from tests.factories import challenge, solution, unit_tree
 from tests.pages import visible_text
 
@@ -52,6 +53,17 @@ def unit_items(db, unit) -> list[Adoption]:
     return list(db.session.scalars(sa.select(Adoption).where(Adoption.unit_id == unit.id)))
 
 
+def folded_record(db, item_id: int) -> Adoption:
+    """A plan item folded by the merge: still in the table, out of every ordinary query."""
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Adoption).where(Adoption.id == item_id)) is None
+    return db.session.scalar(
+        sa.select(Adoption)
+        .where(Adoption.id == item_id)
+        .execution_options(**{INCLUDE_MERGED: True})
+    )
+
+
 def history(adoption: Adoption) -> list[tuple[str, str | None]]:
     return [(event.action, event.note) for event in adoption.events]
 
@@ -75,17 +87,20 @@ def test_both_implemented_the_earliest_implementation_is_kept_with_both_historie
     )  # fmt: skip
     db.session.add_all([later, earlier])
     db.session.commit()
-    later_id, earlier_id, later_created = later.id, earlier.id, later.created_at
+    later_id, earlier_id, earlier_created = later.id, earlier.id, earlier.created_at
     version = current_data_version(db.session)
 
     plan = services.merge_solutions(dup, keep, world["lead"], "Same fix.")
 
-    assert [(f.kept.id, f.folded.id) for f in plan.adoptions_folded] == [(earlier_id, later_id)]
+    assert [(f.survivor_item.id, f.duplicate_item.id) for f in plan.adoptions_folded] == [
+        (later_id, earlier_id)
+    ]
     (kept,) = unit_items(db, s1)
-    assert kept.id == earlier_id and kept.solution_id == keep.id
+    assert kept.id == later_id and kept.solution_id == keep.id
+    # The earliest implementation wins.
     assert (kept.status, kept.effective_on) == (AdoptionStatus.IMPLEMENTED, date(2024, 3, 4))
-    assert kept.owner == "Ana" and kept.due_on == date(2024, 3, 1)  # blank owner filled
-    assert kept.notes == "Bell at the till.\n\nFrom the SOP-KEEP plan item: Till rota changed."
+    assert kept.owner == "Ana" and kept.due_on == date(2024, 3, 1)  # blank due date filled
+    assert kept.notes == "Till rota changed.\n\nFrom the SOP-DUP plan item: Bell at the till."
     # Both histories, in time order, then the merge.
     assert history(kept)[:4] == [
         ("create", "SOP-DUP create"),
@@ -96,31 +111,40 @@ def test_both_implemented_the_earliest_implementation_is_kept_with_both_historie
     event = merge_event(kept)
     assert (event.user_id, event.actor) == (world["lead"].id, "lead@example.com")
     assert event.note.endswith("SOP-DUP merged into SOP-KEEP: Same fix.")
-    assert event.changes["solution"] == ["SOP-DUP", "SOP-KEEP"]
-    assert event.changes["owner"] == [None, "Ana"]
-    assert event.changes["notes"][0] == "Bell at the till."
-    assert "status" not in event.changes and "effective_on" not in event.changes
+    assert "solution" not in event.changes  # it was the survivor's item already
+    assert event.changes["due_on"] == [None, "2024-03-01"]
+    assert event.changes["effective_on"] == ["2024-05-06", "2024-03-04"]
+    assert event.changes["notes"][0] == "Till rota changed."
+    assert "status" not in event.changes
     assert event.changes["folded_item"] == [
         {
-            "solution": "SOP-KEEP",
+            "id": earlier_id,
+            "solution": "SOP-DUP",
             "status": "implemented",
-            "effective_on": "2024-05-06",
-            "owner": "Ana",
-            "due_on": None,
+            "effective_on": "2024-03-04",
+            "owner": None,
+            "due_on": "2024-03-01",
             "challenge": None,
-            "notes": "Till rota changed.",
-            "created_at": later_created.isoformat(),
+            "notes": "Bell at the till.",
+            "created_at": earlier_created.isoformat(),
         },
         None,
     ]
-    assert db.session.get(Adoption, later_id) is None  # its data lives in the event
+    # The folded item is never deleted: it stays as it was, pointing at the live item.
+    record = folded_record(db, earlier_id)
+    assert (record.solution_id, record.status, record.effective_on, record.merged_into_id) == (
+        dup.id,
+        AdoptionStatus.IMPLEMENTED,
+        date(2024, 3, 4),
+        later_id,
+    )
     assert current_data_version(db.session) == version + 1
     (audit,) = db.session.scalars(
         sa.select(AuditEvent).where(AuditEvent.action == "solution.merge")
     ).all()
     assert "adoptions_dropped" not in audit.details
     assert audit.details["adoptions_folded"] == [
-        {"unit": "S1", "kept": "SOP-DUP", "folded": "SOP-KEEP", "status": "implemented"}
+        {"unit": "S1", "live_item": later_id, "folded_item": earlier_id, "status": "implemented"}
     ]
 
 
@@ -143,7 +167,7 @@ def test_only_the_duplicate_implemented_its_item_survives_on_the_survivor(db, wo
     services.merge_solutions(dup, keep, world["lead"])
 
     (kept,) = unit_items(db, s1)
-    assert (kept.id, kept.solution_id) == (done_id, keep.id)
+    assert (kept.id, kept.solution_id) == (planned_id, keep.id)
     assert (kept.status, kept.effective_on) == (AdoptionStatus.IMPLEMENTED, date(2024, 5, 6))
     assert (kept.owner, kept.due_on, kept.challenge_id) == (
         "Ana",
@@ -151,11 +175,12 @@ def test_only_the_duplicate_implemented_its_item_survives_on_the_survivor(db, wo
         world["queue"].id,
     )
     assert [action for action, _ in history(kept)] == ["create", "implement", "create", "merge"]
+    assert kept.status_changed_at is not None
     event = merge_event(kept)
-    assert event.changes["folded_item"][0]["status"] == "planned"
-    assert event.changes["folded_item"][0]["solution"] == "SOP-KEEP"
-    assert event.changes["challenge"] == [None, "SPEED-QUEUE"]
-    assert db.session.get(Adoption, planned_id) is None
+    assert event.changes["folded_item"][0]["status"] == "implemented"
+    assert event.changes["folded_item"][0]["solution"] == "SOP-DUP"
+    assert event.changes["status"] == ["planned", "implemented"]
+    assert folded_record(db, done_id).merged_into_id == planned_id
     # A unit that had only the duplicate simply moves, and its history says so.
     (moved,) = unit_items(db, s2)
     assert (moved.id, moved.solution_id, moved.status) == (
@@ -213,7 +238,7 @@ def test_neither_implemented_the_survivors_item_is_kept_and_estimates_stay_fresh
     assert "notes" not in event.changes  # the same notes are not repeated
     assert event.changes["folded_item"][0]["solution"] == "SOP-DUP"
     assert event.changes["folded_item"][0]["due_on"] == "2024-08-01"
-    assert db.session.get(Adoption, theirs_id) is None
+    assert folded_record(db, theirs_id).status == AdoptionStatus.PLANNED
     assert current_data_version(db.session) == version
 
 
@@ -234,8 +259,8 @@ def test_the_merge_page_tells_the_lead_items_are_folded_then_folds_them(db, worl
     assert "dropped" not in text.lower()
     assert "Plan items folded together, nothing lost" in text
     assert (
-        "Store 1: keeps its SOP-DUP item (implemented on 6 May 2024), which moves to SOP-KEEP, "
-        "and folds in its SOP-KEEP item (planned)." in text
+        "Store 1: its SOP-KEEP item (planned) takes the earlier implementation of its SOP-DUP "
+        "item (implemented on 6 May 2024) and folds it in." in text
     )
     assert len(unit_items(db, s1)) == 2  # a preview writes nothing
 
@@ -252,4 +277,4 @@ def test_the_merge_page_tells_the_lead_items_are_folded_then_folds_them(db, worl
     )
     event = merge_event(kept)
     assert (event.user_id, event.actor) == (world["lead"].id, "lead@example.com")
-    assert event.changes["folded_item"][0]["status"] == "planned"
+    assert event.changes["folded_item"][0]["status"] == "implemented"

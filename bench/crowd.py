@@ -1,0 +1,903 @@
+"""Benchmark: the crowd pages at 20,000 solutions, 200,000 votes and 100,000 comments (issue 15).
+
+Targets, on SQLite and PostgreSQL: a solution page <= 100 ms p95, the moderation desk <= 200 ms
+p95, a vote <= 50 ms p95.
+
+Data (seeded, generated once, then loaded into each database with SQLAlchemy core inserts):
+
+- the 52 seed challenges and ``bench/search.py``'s generated solutions (English and French CX
+  text, 1-3 challenges each); statuses: ~500 pending proposals (authors, some anonymous, some
+  improving a library solution), a few drafts, retired and rejected, the rest approved;
+- 4 regions, 20 districts, 240 stores; 2,000 people (1 admin, 10 CX leads, 100 managers, the
+  rest staff), each attached to a store (managers to a district);
+- votes skewed like real ones (Zipf over the open solutions, at most 90% of the people on one
+  solution): the top solutions have thousands; comments skewed the same way (the most-voted is
+  the most-commented), a fifth of them "we tried it" reports with an outcome, a store and a
+  date; a few hidden, deleted, edited; ~300 comments with open reports and more closed reports;
+  follows; notifications (one staff member with many); plan items (adoptions) and a finished
+  impact run with estimates, so the page's evidence card has something to show.
+
+Then, in a fresh process per database: the schema (``create_all``), the load, ``ANALYZE``, the
+search index built with ``cxactions.search.service.rebuild_index()`` (timed: the desk's
+duplicate lookup reads it), and every request through the Flask test client, signed in
+(a staff member, and a CX lead for the desk):
+
+- ``GET /solutions/<code>``: 200 different solutions (the 10 heaviest and 190 drawn at random
+  among the open ones), then the heaviest one again 20 times as staff and 20 times as a CX lead
+  (who gets the moderation forms on every comment and every unit in the "we tried it" form);
+- ``GET /desk``: 50 requests, page 1 and a later page alternately (10 proposals each, each
+  searching for its likely duplicates), plus the reported comments;
+- ``POST /solutions/<code>/vote``: 200 requests, ``vote=on`` then ``vote=off`` on 100 solutions
+  (the heaviest among them); the redirect is not followed;
+- extras: the ideas board ``GET /proposals`` (most voted first, and newest) and
+  ``GET /notifications``, 20 each.
+
+Each request's SQL statements and the time spent in them are counted with SQLAlchemy's cursor
+events. ``--explain`` prints the query plans of the solution page's and the desk's heaviest
+queries on each database.
+
+Writes the "Crowd" section of bench/RESULTS.md.
+
+    python bench/crowd.py                      # full size, both databases (~5 min)
+    python bench/crowd.py --small --no-write   # 2,000 solutions, quick check
+    python bench/crowd.py --postgres ''        # SQLite only
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import random
+import resource
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import search as corpus_bench  # noqa: E402  (bench/search.py generates the solutions' text)
+from results_file import write_section  # noqa: E402
+
+HEADING = "## Crowd: solution pages, desk and votes"
+PASSWORD = "bench password"
+STAFF_EMAIL = "staff@bench.example"
+LEAD_EMAIL = "lead@bench.example"
+NOW = datetime(2026, 12, 1, 12, 0, 0)
+TARGETS = {"page": 100.0, "desk": 200.0, "vote": 50.0}  # ms, p95
+FULL = {"solutions": 20_000, "votes": 200_000, "comments": 100_000, "users": 2_000}
+SMALL = {"solutions": 2_000, "votes": 20_000, "comments": 10_000, "users": 500}
+PENDING = 500  # pending proposals at full size
+VOTE_CAP = 0.9  # at most this share of the people vote for one solution
+CHUNK = 5_000
+
+EN_COMMENTS = (
+    "We ran this at our store for three weeks and the queue at the tills got shorter.",
+    "The checklist is clear, but the second step takes longer than it says.",
+    "Our team liked it; the night shift needed a short briefing first.",
+    "Customers noticed the change within days, especially at the weekend.",
+    "It works if the manager checks it every morning, otherwise it slips.",
+    "We adapted the script for the phone line and it helped there too.",
+    "Not sure it fits small stores: we have one person on the floor at opening.",
+    "The poster in the training pack is out of date; the new prices are missing.",
+    "Could we get the French version of the handout?",
+    "Tried the shorter version: same effect, less work.",
+)
+FR_COMMENTS = (
+    "Nous l'avons essayé pendant un mois : l'attente en caisse a nettement baissé.",
+    "La fiche est claire, mais la deuxième étape demande plus de temps que prévu.",
+    "L'équipe du soir a eu besoin d'une courte formation avant de s'y mettre.",
+    "Les clients l'ont remarqué, surtout le samedi.",
+    "Ça marche si le responsable vérifie chaque matin, sinon on oublie.",
+    "Nous avons adapté le script pour le téléphone, avec le même effet.",
+    "Difficile dans les petits magasins : une seule personne à l'ouverture.",
+    "Pourrait-on avoir l'affiche en anglais aussi ?",
+)
+REPORT_REASONS = (None, "Off topic", "Rude to a colleague", "Names a customer", "Spam")
+
+
+# --- Data ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Data:
+    """The rows of every table, in insertion order, and what the timings need to know."""
+
+    tables: list[tuple[str, list[dict]]] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    ranked: list[int] = field(default_factory=list)  # open solution ids, most voted first
+    codes: dict[int, str] = field(default_factory=dict)
+    open_ids: list[int] = field(default_factory=list)
+    votes_of: dict[int, int] = field(default_factory=dict)
+    comments_of: dict[int, int] = field(default_factory=dict)
+    staff_id: int = 0
+    staff_voted: set[int] = field(default_factory=set)
+
+
+def _zipf_counts(total: int, items: int, exponent: float, cap: int | None) -> list[int]:
+    """``total`` spread over ``items`` ranks as 1/rank**exponent, none above ``cap``."""
+    weights = [1 / rank**exponent for rank in range(1, items + 1)]
+    counts = [0.0] * items
+    free = list(range(items))
+    left = float(total)
+    while left > 0.5 and free:
+        scale = left / sum(weights[i] for i in free)
+        still = []
+        for i in free:
+            counts[i] += weights[i] * scale
+            if cap is not None and counts[i] > cap:
+                counts[i] = cap
+            else:
+                still.append(i)
+        left = total - sum(counts)
+        if len(still) == len(free):
+            break
+        free = still
+    whole = [int(value) for value in counts]
+    short = total - sum(whole)
+    order = sorted(range(items), key=lambda i: whole[i] - counts[i])
+    for i in order[:short]:
+        whole[i] += 1
+    return whole
+
+
+def _details(kind: str, rng: random.Random) -> dict | None:
+    """What ``crowd.services`` stores with each kind of notification."""
+    if kind in ("approved", "rejected"):
+        return {"note": "Thanks, well explained."} if rng.random() < 0.5 else None
+    if kind == "merged":
+        return {"merged": "GEN-000001", "title": "An earlier proposal"}
+    if kind == "measured":
+        effect = round(rng.gauss(0.15, 0.2), 3)
+        return {"effect": effect, "ci_low": effect - 0.16, "ci_high": effect + 0.16,
+                "n_units": rng.randint(5, 40)}  # fmt: skip
+    return None
+
+
+def generate(sizes: dict, seed: int) -> Data:
+    """Every table's rows, deterministic for ``seed``."""
+    from werkzeug.security import generate_password_hash
+
+    rng = random.Random(seed)
+    data = Data()
+    corpus = corpus_bench.generate(sizes["solutions"], seed)
+    stamp = NOW - timedelta(days=400)
+
+    # Units: 4 regions, 20 districts, 240 stores.
+    units, stores, districts = [], [], []
+    unit_id = 0
+    for region in range(4):
+        unit_id += 1
+        region_id = unit_id
+        units.append({"id": region_id, "code": f"R{region}", "name": f"Region {region}",
+                      "kind": "region", "parent_id": None, "created_at": stamp})  # fmt: skip
+        for district in range(5):
+            unit_id += 1
+            district_id = unit_id
+            districts.append(district_id)
+            units.append({"id": district_id, "code": f"D{region}{district}",
+                          "name": f"District {region}{district}", "kind": "district",
+                          "parent_id": region_id, "created_at": stamp})  # fmt: skip
+            for store in range(12):
+                unit_id += 1
+                stores.append(unit_id)
+                units.append({"id": unit_id, "code": f"S{region}{district}{store:02d}",
+                              "name": f"Store {region}{district}{store:02d}", "kind": "store",
+                              "parent_id": district_id, "created_at": stamp})  # fmt: skip
+
+    # People: 1 admin, 10 CX leads, 100 managers, the rest staff; one store (district) each.
+    hashed = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
+    n_users = sizes["users"]
+    users, memberships, home = [], [], {}
+    leads = list(range(2, 12))
+    data.staff_id = 200 if n_users > 200 else n_users
+    for user_id in range(1, n_users + 1):
+        role = (
+            "admin" if user_id == 1 else "cx_lead" if user_id < 12
+            else "manager" if user_id < 112 else "staff"
+        )  # fmt: skip
+        email = {2: LEAD_EMAIL, data.staff_id: STAFF_EMAIL}.get(
+            user_id, f"person{user_id}@bench.example"
+        )
+        users.append({"id": user_id, "email": email, "name": f"Person {user_id}",
+                      "password_hash": hashed, "role": role, "active": True,
+                      "must_change_password": False, "email_notifications": False,
+                      "created_at": stamp})  # fmt: skip
+        unit = rng.choice(districts) if role == "manager" else rng.choice(stores)
+        home[user_id] = rng.choice(stores) if role == "manager" else unit
+        memberships.append({"user_id": user_id, "unit_id": unit})
+    staff_pool = list(range(12, n_users + 1))
+
+    # Solutions: the corpus's text; statuses and proposals' authors decided here.
+    solutions = corpus.solutions
+    ids = [row["id"] for row in solutions]
+    shuffled = ids[:]
+    rng.shuffle(shuffled)
+    scale = sizes["solutions"] / FULL["solutions"]
+    n_pending = max(int(PENDING * scale), 30)
+    n_other = {"draft": int(200 * scale), "retired": int(150 * scale), "rejected": int(50 * scale)}
+    pending = set(shuffled[:n_pending])
+    status = {solution_id: "approved" for solution_id in ids}
+    for solution_id in pending:
+        status[solution_id] = "pending"
+    at = n_pending
+    for name, count in n_other.items():
+        for solution_id in shuffled[at : at + count]:
+            status[solution_id] = name
+        at += count
+    approved = [solution_id for solution_id in ids if status[solution_id] == "approved"]
+    for row in solutions:
+        solution_id = row["id"]
+        proposed = status[solution_id] in ("pending", "rejected") or rng.random() < 0.05
+        author = rng.choice(staff_pool) if proposed else None
+        created = stamp + timedelta(minutes=rng.randint(0, 390 * 24 * 60))
+        if status[solution_id] == "pending":
+            created = NOW - timedelta(minutes=rng.randint(60, 60 * 24 * 60))
+        row.update(
+            status=status[solution_id],
+            author_id=author,
+            anonymous=bool(author) and rng.random() < 0.15,
+            origin_unit_id=home[author] if author else None,
+            improves_id=(
+                rng.choice(approved)
+                if status[solution_id] == "pending" and rng.random() < 0.1
+                else None
+            ),
+            created_at=created,
+            updated_at=created,
+        )
+        data.codes[solution_id] = row["code"]
+
+    # Votes: Zipf over the open solutions in a random order (pending ones too, fewer).
+    open_ids = [solution_id for solution_id in ids if status[solution_id] in ("approved", "pending")]
+    rng.shuffle(open_ids)
+    # Proposals are new: they go to the back half of the popularity order.
+    open_ids.sort(key=lambda solution_id: status[solution_id] == "pending" and rng.random() < 0.8)
+    data.ranked = open_ids
+    data.open_ids = sorted(open_ids)
+    cap = int(n_users * VOTE_CAP)
+    vote_counts = _zipf_counts(sizes["votes"], len(open_ids), 1.0, cap)
+    comment_counts = _zipf_counts(sizes["comments"], len(open_ids), 0.9, None)
+    votes = []
+    voters = list(range(1, n_users + 1))
+    for solution_id, count in zip(open_ids, vote_counts, strict=True):
+        data.votes_of[solution_id] = count
+        for user_id in rng.sample(voters, count):
+            votes.append({"user_id": user_id, "solution_id": solution_id, "value": 1,
+                          "created_at": NOW - timedelta(minutes=rng.randint(1, 300 * 24 * 60))})  # fmt: skip
+            if user_id == data.staff_id:
+                data.staff_voted.add(solution_id)
+
+    # Comments: some people write far more than others.
+    activity = [1 / (rank + 5) for rank in range(n_users)]
+    writers = list(range(1, n_users + 1))
+    rng.shuffle(writers)
+    comments = []
+    comment_id = 0
+    language = {row["id"]: row["language"] for row in solutions}
+    outcomes = ("worked", "mixed", "did_not_work")
+    for solution_id, count in zip(open_ids, comment_counts, strict=True):
+        data.comments_of[solution_id] = count
+        authors = rng.choices(writers, activity, k=count)
+        texts = EN_COMMENTS if language[solution_id] == "en" else FR_COMMENTS
+        for user_id in authors:
+            comment_id += 1
+            created = NOW - timedelta(minutes=rng.randint(1, 360 * 24 * 60))
+            tried = rng.random() < 0.2
+            body = " ".join(rng.sample(texts, rng.randint(1, 3)))
+            if rng.random() < 0.1:
+                body += "\n\n- " + "\n- ".join(rng.sample(texts, 2))
+            elif rng.random() < 0.1:
+                body = "**" + body.replace(". ", ".** ", 1)
+            hidden = rng.random() < 0.01
+            deleted = not hidden and rng.random() < 0.005
+            comments.append({
+                "id": comment_id, "solution_id": solution_id, "user_id": user_id,
+                "kind": "tried_it" if tried else "comment",
+                "body": "" if deleted else body,
+                "outcome": rng.choices(outcomes, (0.55, 0.30, 0.15))[0] if tried else None,
+                "unit_id": home[user_id] if tried else None,
+                "tried_on": (created - timedelta(days=rng.randint(7, 120))).date() if tried else None,
+                "hidden": hidden, "hidden_by_id": rng.choice(leads) if hidden else None,
+                "hidden_at": created + timedelta(days=1) if hidden else None,
+                "hidden_reason": "Off topic" if hidden else None,
+                "created_at": created,
+                "edited_at": created + timedelta(hours=2) if rng.random() < 0.05 else None,
+                "deleted_at": created + timedelta(days=2) if deleted else None,
+            })  # fmt: skip
+
+    # Reports: ~300 comments with open reports (1-3 each), ~700 with closed ones.
+    reports = []
+    report_id = 0
+    flagged = rng.sample(comments, min(int(1_000 * scale) or 50, len(comments)))
+    n_open = max(int(300 * scale), 20)
+    for index, comment in enumerate(flagged):
+        reporters = rng.sample([u for u in staff_pool if u != comment["user_id"]][:400],
+                               rng.randint(1, 3))  # fmt: skip
+        for user_id in reporters:
+            report_id += 1
+            created = comment["created_at"] + timedelta(hours=rng.randint(1, 72))
+            closed = index >= n_open
+            reports.append({
+                "id": report_id, "comment_id": comment["id"], "user_id": user_id,
+                "reason": rng.choice(REPORT_REASONS), "created_at": created,
+                "resolved_at": created + timedelta(days=1) if closed else None,
+                "resolved_by_id": rng.choice(leads) if closed else None,
+            })  # fmt: skip
+
+    # Follows: authors follow their proposals; others follow popular solutions more.
+    follow_pairs = {(row["author_id"], row["id"]) for row in solutions if row["author_id"]}
+    follow_weights = [1 / (rank + 1) for rank in range(len(open_ids))]
+    wanted = len(follow_pairs) + int(30_000 * scale)
+    while len(follow_pairs) < wanted:
+        follow_pairs.add((rng.randint(1, n_users), rng.choices(open_ids, follow_weights)[0]))
+    follows = [
+        {"user_id": user_id, "solution_id": solution_id, "created_at": stamp}
+        for user_id, solution_id in sorted(follow_pairs)
+    ]
+
+    # Notifications: 60,000 (one staff member gets ~600 of them), most read.
+    notifications = []
+    kinds = ("comment", "comment", "comment", "tried", "measured", "approved", "rejected", "merged")
+    n_notes = int(60_000 * scale)
+    recipients = rng.choices(writers, activity, k=n_notes)
+    for number, user_id in enumerate(recipients, start=1):
+        if number % 100 == 0:
+            user_id = data.staff_id
+        comment = comments[rng.randrange(len(comments))]
+        kind = rng.choice(kinds)
+        created = NOW - timedelta(minutes=rng.randint(1, 200 * 24 * 60))
+        notifications.append({
+            "id": number, "user_id": user_id, "kind": kind,
+            "solution_id": comment["solution_id"],
+            "comment_id": comment["id"] if kind in ("comment", "tried") else None,
+            "actor_id": comment["user_id"] if kind in ("comment", "tried") else rng.choice(leads),
+            "details": _details(kind, rng),
+            "created_at": created,
+            "read_at": created + timedelta(hours=5) if rng.random() < 0.7 else None,
+            "emailed_at": None,
+        })  # fmt: skip
+
+    # Plan items and a finished impact run: the evidence card and "adopted by N units".
+    adoption_pairs: set[tuple[int, int]] = set()
+    adopted_weights = [1 / (rank + 3) for rank in range(len(approved))]
+    popular = sorted(approved, key=lambda solution_id: -data.votes_of.get(solution_id, 0))
+    while len(adoption_pairs) < int(6_000 * scale):
+        adoption_pairs.add((rng.choice(stores), rng.choices(popular, adopted_weights)[0]))
+    adoptions = []
+    for number, (unit, solution_id) in enumerate(sorted(adoption_pairs), start=1):
+        created = stamp + timedelta(days=rng.randint(0, 300))
+        adoptions.append({
+            "id": number, "unit_id": unit, "solution_id": solution_id, "status": "implemented",
+            "effective_on": created.date(), "created_at": created, "updated_at": created,
+            "status_changed_at": created, "version": 1,
+        })  # fmt: skip
+    adopters: dict[int, int] = {}
+    for _unit, solution_id in adoption_pairs:
+        adopters[solution_id] = adopters.get(solution_id, 0) + 1
+    run = {"id": 1, "estimator": "imputation", "period": "week", "window": 12,
+           "control": "notyet", "min_units": 5, "status": "done", "trigger": "cli",
+           "data_version": 0, "started_at": NOW - timedelta(days=1),
+           "finished_at": NOW - timedelta(days=1), "seconds": 4.0, "units": len(stores),
+           "periods": 104}  # fmt: skip
+    estimates = []
+    measured = sorted(adopters.items(), key=lambda item: -item[1])
+    for rank, (solution_id, n_units) in enumerate(measured, start=1):
+        effect = rng.gauss(0.15, 0.2)
+        enough = n_units >= 5
+        estimates.append({
+            "run_id": 1, "solution_id": solution_id, "effect": effect, "se": 0.08,
+            "ci_low": effect - 0.16, "ci_high": effect + 0.16, "raw_effect": effect,
+            "raw_se": 0.09, "n_units": n_units, "n_cells": n_units * 12,
+            "rank": rank if enough else None, "placebo": 0.01, "placebo_se": 0.05,
+            "placebo_warning": False, "enough_evidence": enough,
+        })  # fmt: skip
+
+    data.tables = [
+        ("units", units),
+        ("users", users),
+        ("user_units", memberships),
+        ("challenges", corpus.challenges),
+        ("solutions", solutions),
+        ("solution_challenges", corpus.links),
+        ("votes", votes),
+        ("comments", comments),
+        ("comment_reports", reports),
+        ("follows", follows),
+        ("notifications", notifications),
+        ("adoptions", adoptions),
+        ("impact_runs", [run]),
+        ("impact_estimates", estimates),
+    ]
+    data.counts = {name: len(rows) for name, rows in data.tables}
+    data.counts.update(
+        pending=n_pending,
+        approved=len(approved),
+        tried=sum(1 for row in comments if row["kind"] == "tried_it"),
+        open_reports=n_open,
+        staff_notifications=sum(1 for row in notifications if row["user_id"] == data.staff_id),
+    )
+    return data
+
+
+def load(data: Data) -> float:
+    """Every table, in order, with core inserts in chunks; returns the seconds taken."""
+    import sqlalchemy as sa
+
+    from cxactions.foundations.extensions import db
+
+    began = time.perf_counter()
+    for name, rows in data.tables:
+        table = db.metadata.tables[name]
+        # Solutions point at solutions (improvements): those links go in afterwards.
+        later = [row for row in rows if row.get("improves_id")] if name == "solutions" else []
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            if later:
+                chunk = [{**row, "improves_id": None} for row in chunk]
+            db.session.execute(sa.insert(table), chunk)
+        if later:
+            db.session.execute(
+                sa.update(table).where(table.c.id == sa.bindparam("b_id")),
+                [{"b_id": row["id"], "improves_id": row["improves_id"]} for row in later],
+            )
+        db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as connection:
+            for name, rows in data.tables:
+                if "id" in db.metadata.tables[name].c and rows:
+                    connection.execute(
+                        sa.text(
+                            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                            f"(SELECT max(id) FROM {name}))"
+                        )
+                    )
+            connection.commit()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(sa.text("ANALYZE"))
+    else:
+        with db.engine.connect() as connection:
+            connection.execute(sa.text("ANALYZE"))
+            connection.commit()
+    return time.perf_counter() - began
+
+
+# --- Measuring -------------------------------------------------------------------------------
+
+
+def _config(folder: str, url: str | None) -> dict:
+    return {
+        "SECRET_KEY": "bench-" + "x" * 32,
+        "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{os.path.join(folder, 'bench.sqlite3')}",
+        "INSTANCE_PATH": folder,
+        "SEARCH_INDEX_PATH": os.path.join(folder, "search-index"),
+        "IMPACT_BACKGROUND_REFRESH": False,
+        "WTF_CSRF_ENABLED": False,
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SECURE": False,
+    }
+
+
+@dataclass
+class Timed:
+    ms: float
+    queries: int
+    sql_ms: float
+    size: int
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(int(len(ordered) * 0.95 + 0.5) - 1, 0)]
+
+
+def measure(data: Data, folder: str, url: str | None, arguments) -> dict:
+    """Load the database, build the index and time every request; in a fresh process."""
+    import sqlalchemy as sa
+
+    import cxactions.models  # noqa: F401  (every table known before create_all)
+    from cxactions import create_app
+    from cxactions.foundations.extensions import db
+    from cxactions.search.service import rebuild_index
+
+    os.makedirs(folder, exist_ok=True)
+    app = create_app(_config(folder, url))
+    figures: dict = {"backend": "sqlite" if url is None else "postgresql"}
+    with app.app_context():
+        db.create_all()
+        figures["load_s"] = load(data)
+        began = time.perf_counter()
+        figures["index_docs"] = rebuild_index()
+        figures["index_s"] = time.perf_counter() - began
+        if url is None:
+            figures["db_mb"] = os.path.getsize(os.path.join(folder, "bench.sqlite3")) / 1e6
+        else:
+            figures["db_mb"] = (
+                db.session.scalar(sa.text("SELECT pg_database_size(current_database())")) / 1e6
+            )
+        db.session.remove()
+
+    counter = {"queries": 0, "sql": 0.0, "started": 0.0, "log": None}
+    with app.app_context():
+        engine = db.engine
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _before(conn, cursor, statement, parameters, context, executemany):
+        counter["started"] = time.perf_counter()
+
+    @sa.event.listens_for(engine, "after_cursor_execute")
+    def _after(conn, cursor, statement, parameters, context, executemany):
+        counter["queries"] += 1
+        elapsed = time.perf_counter() - counter["started"]
+        counter["sql"] += elapsed
+        if counter["log"] is not None:
+            counter["log"].append((elapsed * 1000, statement, parameters))
+
+    staff = app.test_client()
+    lead = app.test_client()
+    for client, email in ((staff, STAFF_EMAIL), (lead, LEAD_EMAIL)):
+        response = client.post("/login", data={"email": email, "password": PASSWORD})
+        assert response.status_code == 302, (email, response.status_code)
+
+    def timed(client, path: str, *, post: dict | None = None, status: int = 200) -> Timed:
+        counter["queries"], counter["sql"] = 0, 0.0
+        began = time.perf_counter()
+        response = client.post(path, data=post) if post is not None else client.get(path)
+        body = response.get_data()
+        elapsed = (time.perf_counter() - began) * 1000
+        assert response.status_code == status, (path, response.status_code, body[:300])
+        return Timed(elapsed, counter["queries"], counter["sql"] * 1000, len(body))
+
+    rng = random.Random(arguments.seed)
+    code = data.codes
+    heaviest = data.ranked[0]
+    figures["heaviest"] = {
+        "code": code[heaviest],
+        "votes": data.votes_of[heaviest],
+        "comments": data.comments_of[heaviest],
+    }
+    # Warm-up: templates compiled, the index opened; the first of each is kept apart.
+    figures["first_page"] = timed(staff, f"/solutions/{code[data.ranked[-1]]}")
+    figures["first_desk"] = timed(lead, "/desk")
+    timed(staff, "/proposals")
+    timed(staff, "/notifications")
+
+    sample = data.ranked[:10] + rng.sample(data.ranked[10:], 190)
+    rng.shuffle(sample)
+    figures["page"] = [timed(staff, f"/solutions/{code[s]}") for s in sample]
+    figures["page_heaviest"] = [timed(staff, f"/solutions/{code[heaviest]}") for _ in range(20)]
+    figures["page_heaviest_lead"] = [
+        timed(lead, f"/solutions/{code[heaviest]}") for _ in range(20)
+    ]
+    pending = data.counts["pending"]
+    later = max(2, (pending // 10) * 4 // 5)
+    figures["desk_later_page"] = later
+    figures["desk"] = [
+        timed(lead, "/desk" if number % 2 == 0 else f"/desk?page={later}") for number in range(50)
+    ]
+    figures["proposals"] = [timed(staff, "/proposals") for _ in range(20)]
+    figures["proposals_newest"] = [timed(staff, "/proposals?sort=newest") for _ in range(20)]
+    figures["notifications"] = [timed(staff, "/notifications") for _ in range(20)]
+
+    voting = [heaviest] + rng.sample(
+        [s for s in data.ranked[1:] if s not in data.staff_voted], 99
+    )
+    votes = []
+    for solution_id in voting:
+        path = f"/solutions/{code[solution_id]}/vote"
+        votes.append(timed(staff, path, post={"vote": "on"}, status=302))
+        votes.append(timed(staff, path, post={"vote": "off"}, status=302))
+    figures["vote"] = votes
+    figures["vote_on"] = votes[0::2]
+    figures["vote_off"] = votes[1::2]
+
+    if arguments.explain:
+        counter["log"] = []
+        timed(lead, f"/solutions/{code[heaviest]}")
+        figures["slowest_page_sql"] = sorted(counter["log"], key=lambda item: -item[0])[:6]
+        counter["log"] = []
+        timed(lead, f"/desk?page={later}")
+        figures["slowest_desk_sql"] = sorted(counter["log"], key=lambda item: -item[0])[:6]
+        counter["log"] = None
+        figures["plans"] = explain(app, heaviest)
+    with app.app_context():
+        db.engine.dispose()
+    figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return figures
+
+
+def explain(app, solution_id: int) -> dict[str, str]:
+    """The query plans of the page's and the desk's heaviest statements."""
+    import sqlalchemy as sa
+
+    from cxactions.crowd import services
+    from cxactions.crowd.models import Comment
+    from cxactions.foundations.extensions import db
+    from cxactions.foundations.vocabulary import CommentKind
+
+    plans = {}
+    with app.app_context():
+        dialect = db.engine.dialect
+        statements = {
+            "newest comments": sa.select(Comment)
+            .where(Comment.solution_id == solution_id)
+            .order_by(Comment.created_at.desc(), Comment.id.desc())
+            .limit(services.COMMENTS_SHOWN),
+            "tried tally": sa.select(Comment.outcome, sa.func.count())
+            .where(
+                Comment.solution_id == solution_id,
+                Comment.kind == CommentKind.TRIED_IT,
+                Comment.hidden.is_(False),
+                Comment.deleted_at.is_(None),
+            )
+            .group_by(Comment.outcome),
+            "vote count": sa.select(sa.func.count())
+            .select_from(services.Vote)
+            .where(services.Vote.solution_id == solution_id),
+            "desk proposals": services.desk_submissions_query().limit(10).offset(300),
+            "desk reports": services.desk_reports_query().limit(20),
+            "board by votes": services.proposals_query("votes").limit(20),
+        }
+        for name, statement in statements.items():
+            compiled = statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+            prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN ANALYZE "
+            rows = db.session.execute(sa.text(prefix + str(compiled))).all()
+            plans[name] = "\n".join(
+                " | ".join(str(value) for value in row[-1:]) if dialect.name == "sqlite"
+                else str(row[0])
+                for row in rows
+            )  # fmt: skip
+        db.session.remove()
+    return plans
+
+
+def _measure_into(sender, data: Data, folder: str, url: str | None, arguments) -> None:
+    try:
+        sender.send(("ok", measure(data, folder, url, arguments)))
+    except BaseException as error:
+        import traceback
+
+        sender.send(("error", f"{error!r}\n{traceback.format_exc()}"))
+    finally:
+        sender.close()
+
+
+def measure_apart(data: Data, folder: str, url: str | None, arguments) -> dict:
+    """``measure`` in a forked child: each database starts cold, with its own peak RSS. Not a
+    pool worker: the search index's writer starts processes of its own, which a daemonic pool
+    worker may not."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_measure_into, args=(sender, data, folder, url, arguments))
+    child.start()
+    sender.close()
+    try:
+        status, value = receiver.recv()
+    except EOFError:
+        status, value = "error", "the measuring process died"
+    child.join()
+    if status != "ok":
+        raise RuntimeError(f"measuring failed: {value}")
+    return value
+
+
+def create_postgres(admin: str, name: str) -> tuple[str, str]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        version = connection.scalar(sa.text("SHOW server_version"))
+    engine.dispose()
+    url = sa.engine.make_url(admin).set(database=name).render_as_string(hide_password=False)
+    return url, str(version).split()[0]
+
+
+def drop_postgres(admin: str, name: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+# --- Report ----------------------------------------------------------------------------------
+
+
+def _spread(values: list[Timed]) -> str:
+    ms = [item.ms for item in values]
+    return f"{statistics.median(ms):.0f} / **{_p95(ms):.0f}** / {max(ms):.0f} ms"
+
+
+def _queries(values: list[Timed]) -> str:
+    queries = [item.queries for item in values]
+    sql = [item.sql_ms for item in values]
+    low, high = min(queries), max(queries)
+    span = f"{low}" if low == high else f"{low}–{high}"
+    return f"{span} ({statistics.median(sql):.0f} ms)"
+
+
+def summary(figures: dict) -> str:
+    parts = []
+    for key in ("page", "page_heaviest", "desk", "vote", "proposals", "notifications"):
+        values = [item.ms for item in figures[key]]
+        parts.append(f"{key} p50 {statistics.median(values):.0f} p95 {_p95(values):.0f} ms")
+    return "; ".join(parts)
+
+
+def markdown(data: Data, results: dict, databases: dict, arguments, extra: dict) -> str:
+    names = list(results)
+    counts = data.counts
+    first = results[names[0]]
+    heavy = first["heaviest"]
+
+    def row(label: str, key: str, target: str = "—") -> str:
+        cells = " | ".join(_spread(results[name][key]) for name in names)
+        sql = " | ".join(_queries(results[name][key]) for name in names)
+        return f"| {label} | {cells} | {sql} | {target} |"
+
+    def verdict(key: str, limit: float) -> str:
+        values = {name: _p95([item.ms for item in results[name][key]]) for name in names}
+        ok = all(value <= limit for value in values.values())
+        return f"≤ {limit:.0f} ms p95: " + ("met" if ok else "**missed**")
+
+    later = first["desk_later_page"]
+    lines = [
+        f"{HEADING}",
+        "",
+        f"Measured {date.today():%Y-%m-%d} on {os.cpu_count()} cores ({platform.machine()}, "
+        f"{platform.system()}, {extra['memory_gb']:.0f} GB), Python {platform.python_version()}, "
+        f"{', '.join(databases.values())} by `bench/crowd.py` (seed {arguments.seed}"
+        f"{', --small' if arguments.small else ''}; {extra['total_s']:.0f} s in all; load "
+        f"average {extra['load'][0]:.1f} at the start, {extra['load'][-1]:.1f} at the end).",
+        "",
+        f"Data: {counts['solutions']:,} solutions ({counts['approved']:,} approved, "
+        f"{counts['pending']:,} pending proposals with authors, the rest drafts, retired or "
+        f"rejected; `bench/search.py`'s English and French text) mapped to the "
+        f"{counts['challenges']} seed challenges ({counts['solution_challenges']:,} links); "
+        f"{counts['users']:,} people in 264 units; {counts['votes']:,} votes (Zipf over the "
+        f"open solutions, at most {VOTE_CAP:.0%} of the people on one); {counts['comments']:,} "
+        f"comments ({counts['tried']:,} \"we tried it\" reports with an outcome, a store and a "
+        f"date; ~1% hidden, 0.5% deleted), {counts['comment_reports']:,} reports "
+        f"({counts['open_reports']} comments with open ones), {counts['follows']:,} follows, "
+        f"{counts['notifications']:,} notifications ({counts['staff_notifications']} for the "
+        f"staff member measured), {counts['adoptions']:,} plan items and "
+        f"{counts['impact_estimates']:,} impact estimates. The heaviest solution "
+        f"(`{heavy['code']}`) has {heavy['votes']:,} votes and {heavy['comments']:,} comments. "
+        f"Generated in {extra['generate_s']:.0f} s.",
+        "",
+        "| figure | " + " | ".join(names) + " | SQL statements (SQL time, median): "
+        + " | ".join(names) + " | target |",
+        "| --- | " + " | ".join("---:" for _ in names) + " | "
+        + " | ".join("---:" for _ in names) + " | --- |",
+        row("solution page `GET /solutions/<code>`, 200 solutions (the 10 heaviest + 190 at "
+            "random), median / p95 / max", "page", verdict("page", TARGETS["page"])),
+        row(f"the heaviest solution's page, staff, 20 times ({heavy['votes']:,} votes, "
+            f"{heavy['comments']:,} comments, the newest 200 shown)", "page_heaviest",
+            verdict("page_heaviest", TARGETS["page"])),
+        row("the same page as a CX lead (moderation forms, every unit in the form), 20 times",
+            "page_heaviest_lead", verdict("page_heaviest_lead", TARGETS["page"])),
+        row(f"moderation desk `GET /desk`, 50 (page 1 and page {later} alternately; 10 "
+            "proposals each with their likely duplicates, 20 reported comments)", "desk",
+            verdict("desk", TARGETS["desk"])),
+        row("vote `POST /solutions/<code>/vote`, 200 (on, then off, on 100 solutions)", "vote",
+            verdict("vote", TARGETS["vote"])),
+        row("… of which `vote=on`", "vote_on"),
+        row("… of which `vote=off`", "vote_off"),
+        row("ideas board `GET /proposals` (most voted first), 20", "proposals"),
+        row("ideas board, newest first, 20", "proposals_newest"),
+        row(f"notifications `GET /notifications` ({counts['staff_notifications']} for this "
+            "person), 20", "notifications"),
+    ]  # fmt: skip
+    lines += [
+        "| the process's first solution page / first desk | "
+        + " | ".join(
+            f"{results[n]['first_page'].ms:.0f} / {results[n]['first_desk'].ms:.0f} ms"
+            for n in names
+        )
+        + " | " + " | ".join("" for _ in names) + " | — |",
+        "| bulk load (core inserts) + `ANALYZE` | "
+        + " | ".join(f"{results[n]['load_s']:.0f} s" for n in names)
+        + " | " + " | ".join("" for _ in names) + " | — |",
+        "| search index: `rebuild_index()` | "
+        + " | ".join(
+            f"{results[n]['index_s']:.0f} s ({results[n]['index_docs']:,} documents)" for n in names
+        )
+        + " | " + " | ".join("" for _ in names) + " | — |",
+        "| database size | "
+        + " | ".join(f"{results[n]['db_mb']:.0f} MB" for n in names)
+        + " | " + " | ".join("" for _ in names) + " | — |",
+        "| heaviest page size | "
+        + " | ".join(f"{results[n]['page_heaviest'][0].size / 1000:.0f} kB" for n in names)
+        + " | " + " | ".join("" for _ in names) + " | — |",
+        "| peak RSS of the measuring process | "
+        + " | ".join(f"{results[n]['peak_mb']:.0f} MB" for n in names)
+        + " | " + " | ".join("" for _ in names) + " | — |",
+    ]  # fmt: skip
+    lines += [
+        "",
+        "Each database is loaded and measured in its own fresh process: the schema by "
+        "`create_all`, the rows by SQLAlchemy core inserts, then `ANALYZE`, then the search "
+        "index by `rebuild_index()`. Every figure is a whole request through the Flask test "
+        "client (session read, queries, template, response body), signed in as a staff member "
+        "(a CX lead for the desk); the vote's redirect is not followed. SQL statements and SQL "
+        "time come from SQLAlchemy's cursor events (the session read included).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="2,000 solutions: a quick check")
+    parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "CXACTIONS_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+        help="admin URL of a PostgreSQL server ('' to skip)",
+    )
+    parser.add_argument("--explain", action="store_true", help="print the heaviest queries' plans")
+    parser.add_argument("--no-write", action="store_true")
+    arguments = parser.parse_args()
+    started = time.perf_counter()
+    load_average = [os.getloadavg()[0]]
+    sizes = SMALL if arguments.small else FULL
+    began = time.perf_counter()
+    data = generate(sizes, arguments.seed)
+    generate_s = time.perf_counter() - began
+    print(f"generated {data.counts} in {generate_s:.0f} s", file=sys.stderr)
+    folder = tempfile.mkdtemp(prefix="cxactions-crowd-bench-")
+    results: dict[str, dict] = {}
+    databases = {"SQLite": f"SQLite {sqlite3.sqlite_version}"}
+    name = f"cxbench_crowd_{os.getpid()}"
+    try:
+        results["SQLite"] = measure_apart(data, os.path.join(folder, "sqlite"), None, arguments)
+        print(f"SQLite: {summary(results['SQLite'])}", file=sys.stderr)
+        if arguments.postgres:
+            url, version = create_postgres(arguments.postgres, name)
+            databases["PostgreSQL"] = f"PostgreSQL {version}"
+            results["PostgreSQL"] = measure_apart(
+                data, os.path.join(folder, "postgresql"), url, arguments
+            )
+            print(f"PostgreSQL: {summary(results['PostgreSQL'])}", file=sys.stderr)
+    finally:
+        if arguments.postgres:
+            drop_postgres(arguments.postgres, name)
+        shutil.rmtree(folder, ignore_errors=True)
+    load_average.append(os.getloadavg()[0])
+    if arguments.explain:
+        for backend, figures in results.items():
+            print(f"\n### {backend}: the slowest statements of the heaviest page / the desk")
+            for key in ("slowest_page_sql", "slowest_desk_sql"):
+                for ms, statement, parameters in figures[key]:
+                    print(f"{key}: {ms:.1f} ms: {' '.join(statement.split())[:300]} {parameters}")
+            for query, plan in figures["plans"].items():
+                print(f"\n{backend} plan, {query}:\n{plan}")
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    extra = {
+        "generate_s": generate_s,
+        "total_s": time.perf_counter() - started,
+        "load": load_average,
+        "memory_gb": memory,
+    }
+    section = markdown(data, results, databases, arguments, extra)
+    print(section)
+    if not arguments.no_write:
+        write_section(HEADING, section)
+
+
+if __name__ == "__main__":
+    main()

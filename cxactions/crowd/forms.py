@@ -1,0 +1,154 @@
+"""The crowd's forms: a proposal, a comment, a "we tried it" report, a report of a comment, and
+the CX leads' review and moderation. Shapes only; the rules live in ``crowd.services``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask_babel import lazy_gettext
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from cxactions.crowd.services import BODY_MAX, COMMENT_MAX, REASON_MAX, report_units
+from cxactions.foundations.forms import CurationForm, MultiCheckboxField
+from cxactions.foundations.vocabulary import LABELS, TriedOutcome
+from cxactions.library.forms import KINDS
+from cxactions.library.services import LANGUAGE_NAMES, language_name
+from cxactions.taxonomy.forms import challenge_choice
+
+
+class ProposalForm(CurationForm):
+    """A new solution (or an improvement) proposed by anyone signed in."""
+
+    title = StringField(
+        lazy_gettext("Title"),
+        validators=[
+            DataRequired(message=lazy_gettext("A solution needs a title.")),
+            Length(max=200, message=lazy_gettext("Keep the title to 200 characters.")),
+        ],
+    )
+    kind = SelectField(lazy_gettext("Kind"), choices=KINDS, validate_choice=False)
+    language = SelectField(lazy_gettext("Language"), validate_choice=False)
+    summary = TextAreaField(
+        lazy_gettext("Summary"),
+        validators=[
+            Optional(),
+            Length(max=1000, message=lazy_gettext("Keep the summary to 1,000 characters.")),
+        ],
+    )
+    body = TextAreaField(
+        lazy_gettext("How it works"),
+        validators=[
+            Optional(),
+            Length(max=BODY_MAX, message=lazy_gettext("Keep the text to 20,000 characters.")),
+        ],
+    )
+    steps = TextAreaField(lazy_gettext("Steps"))
+    challenges = MultiCheckboxField(lazy_gettext("Challenges it addresses"), validate_choice=False)
+    anonymous = BooleanField(lazy_gettext("Hide my name from colleagues (CX leads still see it)"))
+    # The words whose similar solutions were last shown: sending different words shows them again.
+    checked = HiddenField()
+    check = SubmitField(lazy_gettext("Look for similar solutions"))
+    send = SubmitField(lazy_gettext("Send the proposal"))
+
+    CONTENT_FIELDS = ("title", "kind", "language", "summary", "body", "steps", "challenges")
+
+    def set_choices(self, challenges: Iterable[tuple[str, str, bool, str]]) -> None:
+        self.challenges.choices = [
+            challenge_choice(code, label, lang)
+            for code, label, active, lang in challenges
+            if active
+        ]
+        codes = list(LANGUAGE_NAMES)
+        current = (self.language.data or "").strip().lower()
+        if current and current not in codes:
+            codes.append(current)
+        self.language.choices = [SelectChoice(code, language_name(code)) for code in codes]
+
+    def content(self) -> dict:
+        return {name: self[name].data for name in self.CONTENT_FIELDS}
+
+    def draft_words(self) -> str:
+        """What the similar-solutions check searches for: the title and the summary."""
+        return " ".join(
+            part.strip() for part in (self.title.data or "", self.summary.data or "") if part
+        )
+
+
+class CommentForm(CurationForm):
+    body = TextAreaField(
+        lazy_gettext("Comment"),
+        validators=[
+            DataRequired(message=lazy_gettext("Write something first.")),
+            Length(max=COMMENT_MAX, message=lazy_gettext("Keep the comment to 5,000 characters.")),
+        ],
+    )
+    submit = SubmitField(lazy_gettext("Post the comment"))
+
+
+OUTCOMES = [
+    SelectChoice(outcome.value, lazy_gettext(LABELS[outcome.value])) for outcome in TriedOutcome
+]
+
+
+class TriedForm(CurationForm):
+    """ "We tried it": how it went, where, when, and what happened."""
+
+    outcome = RadioField(
+        lazy_gettext("How did it go?"),
+        choices=OUTCOMES,
+        validators=[InputRequired(message=lazy_gettext("Say how it went."))],
+        validate_choice=False,
+    )
+    unit = SelectField(lazy_gettext("Where"), validate_choice=False)
+    tried_on = DateField(
+        lazy_gettext("Since when"),
+        validators=[InputRequired(message=lazy_gettext("Give the date you tried it."))],
+    )
+    body = TextAreaField(
+        lazy_gettext("What happened (optional)"),
+        validators=[
+            Optional(),
+            Length(max=COMMENT_MAX, message=lazy_gettext("Keep the note to 5,000 characters.")),
+        ],
+    )
+    submit = SubmitField(lazy_gettext("Share what happened"))
+
+    def set_units(self, units) -> None:
+        self.unit.choices = [
+            SelectChoice(unit.code, f"{unit.name} ({unit.code})") for unit in units
+        ]
+
+
+class ReasonForm(CurationForm):
+    """A reason: for reporting a comment, rejecting a proposal, hiding a comment."""
+
+    reason = TextAreaField(
+        lazy_gettext("Reason"),
+        validators=[
+            Optional(),
+            Length(max=REASON_MAX, message=lazy_gettext("Keep the reason to 1,000 characters.")),
+        ],
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something (vote, follow, mark as read): only the CSRF token."""
+
+
+def tried_form_for(session, user, **kwargs) -> TriedForm:
+    """The "we tried it" form, offering the units the user works at (every unit for CX leads)."""
+    form = TriedForm(**kwargs)
+    form.set_units(report_units(session, user))
+    return form
