@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -74,7 +75,10 @@ class ProposalForm(CurationForm):
         current = (self.language.data or "").strip().lower()
         if current and current not in codes:
             codes.append(current)
-        self.language.choices = [SelectChoice(code, language_name(code)) for code in codes]
+        self.language.choices = [
+            SelectChoice("", _("Guess it from my words")),
+            *(SelectChoice(code, language_name(code)) for code in codes),
+        ]
 
     def content(self) -> dict:
         return {name: self[name].data for name in self.CONTENT_FIELDS}
@@ -107,17 +111,20 @@ class TriedForm(CurationForm):
 
     outcome = RadioField(
         lazy_gettext("How did it go?"),
+        id="tried-outcome",
         choices=OUTCOMES,
         validators=[InputRequired(message=lazy_gettext("Say how it went."))],
         validate_choice=False,
     )
-    unit = SelectField(lazy_gettext("Where"), validate_choice=False)
+    unit = SelectField(lazy_gettext("Where"), id="tried-unit", validate_choice=False)
     tried_on = DateField(
         lazy_gettext("Since when"),
+        id="tried-on",
         validators=[InputRequired(message=lazy_gettext("Give the date you tried it."))],
     )
     body = TextAreaField(
         lazy_gettext("What happened (optional)"),
+        id="tried-body",  # the comment form beside it has its own "body"
         validators=[
             Optional(),
             Length(max=COMMENT_MAX, message=lazy_gettext("Keep the note to 5,000 characters.")),

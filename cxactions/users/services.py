@@ -212,13 +212,15 @@ def _check_admins_remain(session: Session, user: User, role: Role, active: bool)
     """Refuse to leave the application without an active admin."""
     if not (user.active and user.role == Role.ADMIN) or (active and role == Role.ADMIN):
         return
-    # Locked (on PostgreSQL) so that two admins demoting each other at once cannot both pass.
-    others = session.scalars(
+    # Every active admin's row locked, in one order (PostgreSQL): of two admins demoting each
+    # other at once, the second waits, then sees the first's change and is refused.
+    admins = session.scalars(
         select(User.id)
-        .where(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+        .where(User.role == Role.ADMIN, User.active.is_(True))
+        .order_by(User.id)
         .with_for_update()
     ).all()
-    if not others:
+    if not [admin_id for admin_id in admins if admin_id != user.id]:
         raise RefusedChange(
             _(
                 "%(name)s is the last active admin: make someone else an admin first.",

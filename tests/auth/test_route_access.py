@@ -19,9 +19,9 @@ from cxactions.auth.permissions import ROUTE_ACCESS, Access
 from cxactions.crowd.models import Comment
 from cxactions.foundations.vocabulary import (
     AdoptionStatus,
-    SolutionStatus,
     MetricKind,
     SignalDirection,
+    SolutionStatus,
     ThresholdKind,
 )
 from cxactions.plans.models import Adoption, PlanStep

@@ -405,6 +405,19 @@ SITE_PAGES = [
     SitePage("solution-edit", "cx_lead", "/solutions/{solution}/edit"),
     SitePage("solution-merge", "cx_lead", "/solutions/{solution}/merge"),
     SitePage("home-admin", "admin", "/"),
+    # Crowdsourcing and governance (issue 15).
+    SitePage("solution-staff", "staff", "/solutions/{solution}"),
+    SitePage("proposal-staff", "staff", "/solutions/{pending}"),
+    SitePage("ideas", "staff", "/proposals"),
+    SitePage("propose", "staff", "/proposals/new"),
+    SitePage("my-submissions", "staff", "/proposals/mine"),
+    SitePage("notifications", "staff", "/notifications"),
+    SitePage("desk", "cx_lead", "/desk"),
+    SitePage("audit", "cx_lead", "/audit"),
+    SitePage("challenge-new", "cx_lead", "/challenges/new"),
+    SitePage("challenge-map", "cx_lead", "/challenges/{challenge}/solutions"),
+    SitePage("users", "admin", "/users"),
+    SitePage("user-new", "admin", "/users/new"),
 ]
 
 

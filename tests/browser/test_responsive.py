@@ -97,7 +97,7 @@ def test_wide_screens_show_the_navigation_as_a_bar(site, open_tab):
         tab.goto("/units")
         assert not tab.locator("summary.navmenu__toggle").is_visible()
         links = tab.locator("nav.mainnav a")
-        assert links.count() == 5 and all(link.is_visible() for link in links.all())
+        assert links.count() == 6 and all(link.is_visible() for link in links.all())
         assert tab.locator(".navmenu [action='/logout'] [type=submit]").is_visible()
         # One bar: the links side by side, not a column.
         tops = {round(link.bounding_box()["y"]) for link in links.all()}

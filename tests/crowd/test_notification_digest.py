@@ -59,7 +59,10 @@ def test_turning_it_on_does_not_mail_what_was_already_waiting(db, make_user):
 
 
 def test_the_reminders_command_sends_each_notification_once_in_the_readers_language(
-    db, make_user, smtp, cli  # noqa: F811
+    db,
+    make_user,
+    smtp,
+    cli,  # noqa: F811
 ):
     mailbox, port = smtp
     world = _world(db, make_user)
@@ -81,9 +84,9 @@ def test_the_reminders_command_sends_each_notification_once_in_the_readers_langu
     assert '<a href="https://cx.example.com/solutions/IDEA-BELL">Bell at the till</a>' in html
     french = messages["luc@example.com"].get_body(("plain",)).get_content()
     assert "a commenté" in french
-    assert db.session.scalar(
-        sa.select(sa.func.count()).where(Notification.emailed_at.is_(None))
-    ) == 0
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).where(Notification.emailed_at.is_(None))) == 0
+    )
 
     # A second run sends nothing more: each notification is e-mailed once.
     again = cli(env=smtp_env(port))
