@@ -4,7 +4,6 @@ and session as the plan reminders."""
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -12,20 +11,13 @@ from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
 from flask_mail import Message
 from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from cxactions.auth.models import User
 from cxactions.crowd.models import Notification
 from cxactions.foundations.db_types import utcnow
 from cxactions.foundations.i18n import supported
-from cxactions.plans.reminders import (
-    SMTP_TIMEOUT_SECONDS,
-    CannotConnect,
-    SmtpSession,
-    describe_error,
-    smtp_time_limit,
-)
+from cxactions.plans.reminders import Outcome, send_all
 
 MAX_NOTIFICATIONS = 50  # per e-mail; the rest wait on the notifications page
 
@@ -102,62 +94,25 @@ def render_notifications(digest: NotificationDigest) -> Message:
         )
 
 
-@dataclass
-class DigestOutcome:
-    digest: NotificationDigest
-    error: str | None = None
-
-    @property
-    def sent(self) -> bool:
-        return self.error is None
-
-
 def send_notification_digests(
     session: Session,
     digests: Iterable[NotificationDigest],
     *,
-    report: Callable[[DigestOutcome], None] | None = None,
-) -> list[DigestOutcome]:
-    """Send each digest; the notifications it carried are marked e-mailed (one transaction per
-    recipient) once the server accepted it, so a failed or repeated run never sends one twice
-    and never loses one."""
-    outcomes = []
-    sender = SmtpSession()
-    unreachable: str | None = None
-    with smtp_time_limit(SMTP_TIMEOUT_SECONDS):
-        try:
-            for digest in digests:
-                outcome = DigestOutcome(digest, unreachable)
-                if unreachable is None:
-                    try:
-                        outcome.error = _send_one(session, sender, digest)
-                    except CannotConnect as error:
-                        unreachable = outcome.error = str(error)
-                outcomes.append(outcome)
-                if report is not None:
-                    report(outcome)
-        finally:
-            sender.close()
-    return outcomes
+    report: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Send each digest; the notifications it carried are marked e-mailed once the server
+    accepted it (one transaction per recipient), so a run never sends one twice and a failed
+    one loses none."""
+    return send_all(
+        session, digests, render=render_notifications, record=_mark_emailed, report=report
+    )
 
 
-def _send_one(session: Session, sender: SmtpSession, digest: NotificationDigest) -> str | None:
-    message = render_notifications(digest)
-    try:
-        sender.send(message)
-    except (smtplib.SMTPException, OSError) as error:
-        sender.close()
-        return describe_error(error)
+def _mark_emailed(session: Session, digest: NotificationDigest) -> None:
     ids = [note.id for note in digest.notifications]
-    try:
-        session.execute(
-            update(Notification).where(Notification.id.in_(ids)).values(emailed_at=utcnow())
-        )
-        session.commit()
-    except SQLAlchemyError as error:
-        session.rollback()
-        return f"sent, but not recorded (the next digest repeats it): {error}"
-    return None
+    session.execute(
+        update(Notification).where(Notification.id.in_(ids)).values(emailed_at=utcnow())
+    )
 
 
 def set_email_notifications(session: Session, user: User, on: bool) -> None:

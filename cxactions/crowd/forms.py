@@ -90,6 +90,20 @@ class ProposalForm(CurationForm):
         )
 
 
+def proposal_content(solution) -> dict:
+    """A solution's content as the proposal form's values (editing or improving it)."""
+    return {
+        "title": solution.title,
+        "kind": solution.kind.value,
+        "language": solution.language,
+        "summary": solution.summary,
+        "body": solution.body,
+        "steps": solution.steps,
+        "challenges": [challenge.code for challenge in solution.challenges],
+        "anonymous": solution.anonymous,
+    }
+
+
 class CommentForm(CurationForm):
     body = TextAreaField(
         lazy_gettext("Comment"),

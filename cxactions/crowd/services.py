@@ -135,6 +135,19 @@ def notifications_query(user: Any, *, unread_only: bool = False):
     return query
 
 
+# An id beyond this is no row: PostgreSQL's integer (and SQLite's driver) would overflow on it.
+LARGEST_ID = 2**31 - 1
+
+
+def _notification_id(value: object) -> int | None:
+    """A notification id from a form (ASCII digits, in range), or None for anything else."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= LARGEST_ID else None
+
+
 def mark_read(session: Session, user: Any, ids: Iterable[int] | None = None) -> int:
     """Mark the user's notifications ``ids`` (all of them when None) as read; returns how many
     changed. Another person's notifications are never touched."""
@@ -142,7 +155,7 @@ def mark_read(session: Session, user: Any, ids: Iterable[int] | None = None) -> 
         Notification.user_id == user.id, Notification.read_at.is_(None)
     )
     if ids is not None:
-        wanted = [int(value) for value in ids]
+        wanted = [number for number in map(_notification_id, ids) if number is not None]
         if not wanted:
             return 0
         statement = statement.where(Notification.id.in_(wanted))
@@ -747,6 +760,7 @@ class CrowdView:
     reuse: int
     attribution: Attribution | None
     reported: set[int] = field(default_factory=set)  # comment ids this reader reported
+    total: int = 0  # comments and reports on the solution (the page shows the newest ones)
 
 
 COMMENTS_SHOWN = 200  # the newest comments on one page (older ones: a rare, long thread)
@@ -765,6 +779,14 @@ def crowd_view(session: Session, solution: Solution, user: Any) -> CrowdView:
         )
     )
     rows.reverse()
+    total = len(rows)
+    if total == COMMENTS_SHOWN:
+        total = int(
+            session.scalar(
+                select(func.count()).select_from(Comment).where(Comment.solution_id == solution.id)
+            )
+            or 0
+        )
     tally = TriedTally(
         **{
             outcome.value: int(count)
@@ -798,6 +820,7 @@ def crowd_view(session: Session, solution: Solution, user: Any) -> CrowdView:
         reuse=reuse_counts(session, [solution.id]).get(solution.id, 0),
         attribution=attribution(user, solution),
         reported=reported,
+        total=total,
     )
 
 

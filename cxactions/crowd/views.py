@@ -23,6 +23,7 @@ from cxactions.crowd.forms import (
     CommentForm,
     ProposalForm,
     ReasonForm,
+    proposal_content,
     tried_form_for,
 )
 from cxactions.crowd.models import Comment
@@ -90,22 +91,19 @@ def _back_to(solution: Solution, anchor: str = ""):
 # --- Propose ---------------------------------------------------------------------------------
 
 
-def _proposal_form(improves: Solution | None = None) -> ProposalForm:
-    form = ProposalForm()
-    if request.method == "GET":
-        chosen = request.args.get("challenge")
-        if improves is not None:
-            form.title.data = improves.title
-            form.kind.data = improves.kind.value
-            form.language.data = improves.language
-            form.summary.data = improves.summary
-            form.body.data = improves.body
-            form.steps.data = improves.steps
-            form.challenges.data = [challenge.code for challenge in improves.challenges]
-        elif chosen:
-            form.challenges.data = [chosen]
+def _proposal_form(start: dict | None = None) -> ProposalForm:
+    """The proposal form: on GET filled with ``start``, on POST with what was sent."""
+    form = ProposalForm(data=start) if request.method == "GET" else ProposalForm()
     form.set_choices(challenge_options(db.session))
     return form
+
+
+def _new_proposal_start(improves: Solution | None) -> dict | None:
+    """What a new proposal starts from: the solution it improves, or the challenge it came from."""
+    if improves is not None:
+        return {**proposal_content(improves), "anonymous": False}
+    chosen = request.args.get("challenge")
+    return {"challenges": [chosen]} if chosen else None
 
 
 def _language_of(form: ProposalForm) -> None:
@@ -124,7 +122,7 @@ def propose():
         improves = library.get_solution(db.session, code)
         if improves is None or improves.status != SolutionStatus.APPROVED:
             abort(404, description=_("There is no solution with the code “%(code)s”.", code=code))
-    form = _proposal_form(improves)
+    form = _proposal_form(_new_proposal_start(improves))
     similar: list[Solution] = []
     status = 200
     if request.method == "POST":
@@ -134,15 +132,19 @@ def propose():
         similar = services.similar_solutions(db.session, words, exclude=exclude)
         first_look = form.checked.data != words
         form.checked.data = words
-        if form.check.data or (first_look and similar):
+        if form.check.data:
+            pass  # "look for similar solutions": shown below, nothing checked or written
+        elif not form.validate_on_submit():
+            status = 400  # the messages, beside any similar solutions
+        elif first_look and similar:
             # Look before sending: the similar solutions are shown, nothing is written yet.
-            if form.send.data and similar:
+            if form.send.data:
                 flash(
                     _("Look at these similar solutions first: if one fits, vote for it or "
                       "propose an improvement; otherwise send your proposal again."),
                     "info",
                 )  # fmt: skip
-        elif form.validate_on_submit():
+        else:
             try:
                 solution = services.submit_proposal(
                     db.session,
@@ -161,10 +163,6 @@ def propose():
                     "success",
                 )  # fmt: skip
                 return redirect(url_for("library.show_solution", code=solution.code))
-        else:
-            status = 400
-    elif request.method == "GET" and not form.language.data:
-        form.language.data = ""
     return (
         render_template(
             "crowd/propose.html", form=form, similar=similar, improves=improves, editing=None
@@ -179,22 +177,7 @@ def edit_proposal(code: str):
     solution = _solution_or_404(code)
     if not can_edit_proposal(current_user, solution):
         abort(403)
-    if request.method == "GET":
-        form = ProposalForm(
-            data={
-                "title": solution.title,
-                "kind": solution.kind.value,
-                "language": solution.language,
-                "summary": solution.summary,
-                "body": solution.body,
-                "steps": solution.steps,
-                "challenges": [challenge.code for challenge in solution.challenges],
-                "anonymous": solution.anonymous,
-            }
-        )
-    else:
-        form = ProposalForm()
-    form.set_choices(challenge_options(db.session))
+    form = _proposal_form(proposal_content(solution))
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
@@ -261,16 +244,19 @@ def my_submissions():
 # --- Votes, follows, comments, "we tried it" -------------------------------------------------
 
 
-def _checked_action() -> None:
-    if not ActionForm().validate_on_submit():
+def _checked(form=None):
+    """The posted form (just its CSRF token by default), or 400 when it expired or is invalid."""
+    form = form if form is not None else ActionForm()
+    if not form.validate_on_submit():
         abort(400, description=_("The form expired: reload the page and try again."))
+    return form
 
 
 @bp.post("/solutions/<code>/vote")
 @require_role(Role.STAFF)
 def vote(code: str):
     solution = _solution_or_404(code)
-    _checked_action()
+    _checked()
     on = request.form.get("vote") != "off"
     try:
         services.set_vote(solution, _me(), on)
@@ -285,7 +271,7 @@ def vote(code: str):
 @require_role(Role.STAFF)
 def follow(code: str):
     solution = _solution_or_404(code)
-    _checked_action()
+    _checked()
     on = request.form.get("follow") != "off"
     services.set_follow(solution, _me(), on)
     flash(
@@ -374,7 +360,7 @@ def delete_comment(comment_id: int):
     comment = _comment_or_404(comment_id)
     if not services.can_change_comment(current_user, comment):
         abort(403)
-    _checked_action()
+    _checked()
     services.delete_comment(comment, _me())
     flash(_("Your comment is deleted."), "success")
     return _back_to(comment.solution, "#comments")
@@ -384,9 +370,7 @@ def delete_comment(comment_id: int):
 @require_role(Role.STAFF)
 def report_comment(comment_id: int):
     comment = _comment_or_404(comment_id)
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        abort(400, description=_("The form expired: reload the page and try again."))
+    form = _checked(ReasonForm())
     try:
         services.report_comment(comment, _me(), form.reason.data)
     except RefusedChange as error:
@@ -419,7 +403,7 @@ def list_notifications():
 @bp.post("/notifications/read")
 @require_role(Role.STAFF)
 def read_notifications():
-    _checked_action()
+    _checked()
     ids = request.form.getlist("id")
     wanted = None if request.form.get("all") else [value for value in ids if value.isdigit()]
     changed = services.mark_read(db.session, _me(), wanted)
@@ -434,7 +418,7 @@ def read_notifications():
 @bp.post("/notifications/email")
 @require_role(Role.STAFF)
 def email_notifications():
-    _checked_action()
+    _checked()
     on = request.form.get("email") == "on"
     set_email_notifications(db.session, _me(), on)
     flash(
@@ -486,9 +470,7 @@ def _pending_or_404(code: str) -> Solution:
 @require_role(Role.CX_LEAD)
 def approve(code: str):
     solution = _pending_or_404(code)
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        abort(400, description=_("The form expired: reload the page and try again."))
+    form = _checked(ReasonForm())
     try:
         result = services.review(solution, SolutionStatus.APPROVED, _me(), form.reason.data)
     except RefusedChange as error:
@@ -511,9 +493,7 @@ def approve(code: str):
 @require_role(Role.CX_LEAD)
 def reject(code: str):
     solution = _pending_or_404(code)
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        abort(400, description=_("The form expired: reload the page and try again."))
+    form = _checked(ReasonForm())
     try:
         services.review(solution, SolutionStatus.REJECTED, _me(), form.reason.data)
     except RefusedChange as error:
@@ -530,22 +510,7 @@ def reject(code: str):
 def edit_and_approve(code: str):
     """Edit a proposal, then approve it in the same step."""
     solution = _pending_or_404(code)
-    if request.method == "GET":
-        form = ProposalForm(
-            data={
-                "title": solution.title,
-                "kind": solution.kind.value,
-                "language": solution.language,
-                "summary": solution.summary,
-                "body": solution.body,
-                "steps": solution.steps,
-                "challenges": [challenge.code for challenge in solution.challenges],
-                "anonymous": solution.anonymous,
-            }
-        )
-    else:
-        form = ProposalForm()
-    form.set_choices(challenge_options(db.session))
+    form = _proposal_form(proposal_content(solution))
     if form.validate_on_submit():
         try:
             result = services.review(
@@ -569,9 +534,7 @@ def edit_and_approve(code: str):
 @require_role(Role.CX_LEAD)
 def moderate_comment(comment_id: int):
     comment = _comment_or_404(comment_id)
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        abort(400, description=_("The form expired: reload the page and try again."))
+    form = _checked(ReasonForm())
     action = request.form.get("action")
     try:
         if action == "hide":

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from flask import current_app, render_template
@@ -498,7 +499,7 @@ def render(digest: Digest) -> Message:
 class Outcome:
     """What happened to one digest: sent, or the reason it was not."""
 
-    digest: Digest
+    digest: Any  # a Digest, or another feature's digest sent with ``send_all``
     error: str | None = None
 
     @property
@@ -511,7 +512,7 @@ class CannotConnect(Exception):
     be sent this run."""
 
 
-class SmtpSession:
+class _Sender:
     """One SMTP session for the whole run, opened at the first message and opened again after
     a message broke it."""
 
@@ -577,7 +578,7 @@ def _text(value: bytes | str) -> str:
 
 
 @contextmanager
-def smtp_time_limit(seconds: float) -> Iterator[None]:
+def _time_limit(seconds: float) -> Iterator[None]:
     # Flask-Mail creates its SMTP sockets with the default time-out (none): set one for them.
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(seconds)
@@ -596,22 +597,48 @@ def send_digests(
     """Send every digest with something to report; returns what happened to each.
 
     After each message the server accepted, the recipient's ``last_digest_at`` is set and
-    committed (one transaction per recipient). A message refused for one recipient is reported
-    and the others still go; a server that cannot be reached fails the rest of the run, with
-    nothing recorded for them. ``report`` hears of each outcome as it happens.
+    committed (one transaction per recipient). See :func:`send_all`.
+    """
+    return send_all(
+        session,
+        (digest for digest in digests if not digest.is_empty),
+        render=render,
+        record=_record_digest,
+        report=report,
+    )
+
+
+def _record_digest(session: Session, digest: Digest) -> None:
+    session.execute(
+        update(User).where(User.id == digest.user_id).values(last_digest_at=digest.built_at)
+    )
+
+
+def send_all(
+    session: Session,
+    digests: Iterable[Any],
+    *,
+    render: Callable[[Any], Message],
+    record: Callable[[Session, Any], None],
+    report: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Send each digest as ``render`` makes it, over one SMTP session; returns what happened.
+
+    Once the server accepted a message, ``record`` notes it and the note is committed (one
+    transaction per recipient), so a run never repeats what it sent. A message refused for one
+    recipient is reported and the others still go; a server that cannot be reached fails the
+    rest of the run, with nothing recorded for them. ``report`` hears of each outcome.
     """
     outcomes: list[Outcome] = []
-    sender = SmtpSession()
+    sender = _Sender()
     unreachable: str | None = None
-    with smtp_time_limit(SMTP_TIMEOUT_SECONDS):
+    with _time_limit(SMTP_TIMEOUT_SECONDS):
         try:
             for digest in digests:
-                if digest.is_empty:
-                    continue
                 outcome = Outcome(digest, unreachable)
                 if unreachable is None:
                     try:
-                        outcome.error = _send_one(session, sender, digest)
+                        outcome.error = _send_one(session, sender, render(digest), digest, record)
                     except CannotConnect as error:
                         unreachable = outcome.error = str(error)
                 outcomes.append(outcome)
@@ -622,18 +649,21 @@ def send_digests(
     return outcomes
 
 
-def _send_one(session: Session, sender: SmtpSession, digest: Digest) -> str | None:
-    """Send one digest and record it; the reason when it failed. Raises ``CannotConnect``."""
-    message = render(digest)
+def _send_one(
+    session: Session,
+    sender: _Sender,
+    message: Message,
+    digest: Any,
+    record: Callable[[Session, Any], None],
+) -> str | None:
+    """Send one message and record it; the reason when it failed. Raises ``CannotConnect``."""
     try:
         sender.send(message)
     except (smtplib.SMTPException, OSError) as error:
         sender.close()  # the session may be broken: the next message opens a new one
         return describe_error(error)
     try:
-        session.execute(
-            update(User).where(User.id == digest.user_id).values(last_digest_at=digest.built_at)
-        )
+        record(session, digest)
         session.commit()
     except SQLAlchemyError as error:
         session.rollback()

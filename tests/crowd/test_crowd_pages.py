@@ -280,6 +280,20 @@ def test_the_language_is_guessed_from_the_words_when_left_empty(app, db, world):
     assert solution_named(db, "Accueillir les clients à la porte").language == "fr"
 
 
+def test_the_language_is_guessed_too_when_the_author_edits_with_it_left_empty(app, db, world):
+    idea = propose(world)
+    french = form_data(
+        title="Accueillir les clients à la porte",
+        summary="Une personne dit bonjour à chaque client qui entre dans le magasin.",
+        body="Il faut choisir une personne pour les heures de pointe.",
+        language="",
+    )
+    response = signed(app, world.author).post(f"/proposals/{idea.code}/edit", data=french)
+    assert response.status_code == 302
+    edited = solution_named(db, "Accueillir les clients à la porte")
+    assert edited.language == "fr"
+
+
 def test_the_anonymous_choice_is_kept(app, db, world):
     send_proposal(signed(app, world.author), form_data(title="Quiet zebra", anonymous="y"))
     assert solution_named(db, "Quiet zebra").anonymous is True
@@ -673,6 +687,22 @@ def test_notifications_are_marked_read_one_or_all_and_only_ones_own(app, db, wor
     assert unread_in_header(author) == "Notifications"
     assert unread_in_header(colleague) == "Notifications 2"
     assert count(db, Notification, Notification.read_at.is_(None)) == 2
+
+
+def test_ids_out_of_range_are_no_notifications_and_no_comments(app, db, world):
+    """Ids beyond the database's integer (or not numbers at all) name nothing: 404, or
+    nothing marked read; never a server error."""
+    propose(world)
+    browser = signed(app, world.colleague)
+    for junk in ("99999999999999999999", "²"):
+        response = browser.post("/notifications/read", data={"id": junk})
+        assert response.status_code == 302
+    huge = 99999999999999999999
+    assert browser.get(f"/comments/{huge}/edit").status_code == 404
+    for action in ("edit", "delete", "report"):
+        assert browser.post(f"/comments/{huge}/{action}", data={"body": "x"}).status_code == 404
+    lead = signed(app, world.lead)
+    assert lead.post(f"/comments/{huge}/moderate", data={"action": "keep"}).status_code == 404
 
 
 def test_the_notifications_page_tells_of_a_measurement(app, db, world):

@@ -546,6 +546,16 @@ def test_mark_read_touches_only_the_readers_notifications(db, world):
     assert unread.all() == []
 
 
+def test_mark_read_ignores_ids_that_are_no_notifications(db, world):
+    idea = propose(world)
+    services.add_comment(idea, world.colleague, "One.")
+    (note,) = notes_of(db, world.author)
+    junk = ["99999999999999999999", "²", "-1", "0", "abc", ""]
+    assert services.mark_read(db.session, world.author, junk) == 0
+    assert services.mark_read(db.session, world.author, [*junk, str(note.id)]) == 1
+    assert services.unread_count(db.session, world.author) == 0
+
+
 def test_a_merge_tells_the_duplicates_author_where_it_went(db, world):
     idea = propose(world, title="Third customer opens a till")
     services.merge(idea, world.till, world.lead, "Same fix.")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from cxactions.foundations.translation import _
 from cxactions.imports.bulk import python_dates, upsert
 from cxactions.imports.loaders.base import (
     CHALLENGES_FIRST,
@@ -15,7 +16,7 @@ from cxactions.imports.loaders.base import (
     plain,
     same_value,
 )
-from cxactions.imports.results import ErrorLog
+from cxactions.imports.results import ErrorLog, ParseError
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
 from cxactions.taxonomy.models import Challenge
@@ -35,8 +36,19 @@ class AdoptionsLoader(Loader):
             for row in self.session.execute(
                 sa.select(table.c.unit_id, table.c.solution_id, table.c.status,
                           table.c.effective_on, table.c.challenge_id)
+                .where(table.c.merged_into_id.is_(None))
             )
         }  # fmt: skip
+        # Solutions merged into another: their plan items live on the survivor now.
+        solutions = Solution.__table__
+        survivor = solutions.alias("survivor")
+        self.merged = dict(
+            self.session.execute(
+                sa.select(solutions.c.id, survivor.c.code).join(
+                    survivor, survivor.c.id == solutions.c.merged_into_id
+                )
+            ).all()
+        )
 
     def check(self, rows: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
         rows, unit_ids = self.reference(rows, errors, "unit_id", self.units, UNITS_FIRST)
@@ -44,6 +56,27 @@ class AdoptionsLoader(Loader):
         rows, solution_ids = self.reference(
             rows, errors, "solution_id", self.solutions, SOLUTIONS_FIRST
         )
+        merged = np.isin(solution_ids, list(self.merged)) if self.merged else None
+        if merged is not None and merged.any():
+            for line, code, solution_pk in zip(
+                rows["line"].to_numpy()[merged],
+                rows["solution_id"].to_numpy()[merged],
+                solution_ids[merged],
+                strict=True,
+            ):
+                errors.add(
+                    ParseError(
+                        int(line),
+                        "solution_id",
+                        _(
+                            "solution '%(code)s' was merged into '%(into)s': its plan items are "
+                            "there now; use %(into)s",
+                            code=code,
+                            into=self.merged[int(solution_pk)],
+                        ),
+                    )
+                )
+            rows, solution_ids = rows.loc[~merged].reset_index(drop=True), solution_ids[~merged]
         rows = rows.assign(solution_pk=solution_ids)
         if self.has_column("challenge_id"):
             rows, challenge_ids = self.reference(
