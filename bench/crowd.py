@@ -17,10 +17,11 @@ Data (seeded, generated once, then loaded into each database with SQLAlchemy cor
   follows; notifications (one staff member with many); plan items (adoptions) and a finished
   impact run with estimates, so the page's evidence card has something to show.
 
-Then, in a fresh process per database: the schema (``create_all``), the load, ``ANALYZE``, the
-search index built with ``cxactions.search.service.rebuild_index()`` (timed: the desk's
-duplicate lookup reads it), and every request through the Flask test client, signed in
-(a staff member, and a CX lead for the desk):
+Then, in a fresh process per database: the schema (``create_all``), the load, ``ANALYZE``, and
+the search index the desk's duplicate lookup reads, built once with
+``cxactions.search.service.rebuild_index()`` (timed, on SQLite; PostgreSQL holds the same rows
+and ids and gets a copy). Every request goes through the Flask test client, signed in (a staff
+member; a CX lead for the desk), CSRF off:
 
 - ``GET /solutions/<code>``: 200 different solutions (the 10 heaviest and 190 drawn at random
   among the open ones), then the heaviest one again 20 times as staff and 20 times as a CX lead
@@ -32,9 +33,12 @@ duplicate lookup reads it), and every request through the Flask test client, sig
 - extras: the ideas board ``GET /proposals`` (most voted first, and newest) and
   ``GET /notifications``, 20 each.
 
-Each request's SQL statements and the time spent in them are counted with SQLAlchemy's cursor
-events. ``--explain`` prints the query plans of the solution page's and the desk's heaviest
-queries on each database.
+Each request records its wall time, this process's CPU time, its SQL statements and their time
+(SQLAlchemy's cursor events), the time in the templates' ``markdown`` filter and in the desk's
+duplicate lookups (both wrapped), and each pass the CPU other processes used meanwhile
+(``/proc/stat``): on a shared machine the wall times are high and the CPU times say what the
+request itself costs. ``--explain`` also prints the slowest statements of the heaviest page, the
+desk and the board, and the query plans of the pages' main queries.
 
 Writes the "Crowd" section of bench/RESULTS.md.
 
@@ -46,6 +50,7 @@ Writes the "Crowd" section of bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing
 import os
 import platform
@@ -499,6 +504,11 @@ class Timed:
     sql_ms: float
     markdown_ms: float
     markdown_calls: int
+    search_ms: float  # the desk's duplicate lookups (``similar_solutions``)
+    search_calls: int
+    gc_passes: int  # Python's cyclic collector, any generation
+    gc_full: int  # of which full (generation 2) passes
+    gc_ms: float
     size: int
 
 
@@ -540,8 +550,24 @@ def measure(data: Data, folder: str, url: str | None, arguments, index_from: str
             )
         db.session.remove()
         engine = db.engine
+    # The generated rows go before the timings: a server process does not hold them, and
+    # Python's collector would otherwise walk them all in its full passes, inside requests.
+    data.tables.clear()
+    gc.collect()
+    figures["gc_objects"] = len(gc.get_objects())
 
-    counter = {"queries": 0, "sql": 0.0, "started": 0.0, "log": None, "md": 0.0, "md_calls": 0}
+    counter = {"queries": 0, "sql": 0.0, "started": 0.0, "log": None}
+    counter.update(md=0.0, md_calls=0, search=0.0, search_calls=0, gc=0.0, gc_passes=0, gc_full=0)
+
+    def _collector(phase: str, info: dict) -> None:
+        if phase == "start":
+            counter["gc_started"] = time.perf_counter()
+            return
+        counter["gc"] += time.perf_counter() - counter["gc_started"]
+        counter["gc_passes"] += 1
+        counter["gc_full"] += info["generation"] == 2
+
+    gc.callbacks.append(_collector)
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _before(conn, cursor, statement, parameters, context, executemany):
@@ -567,6 +593,20 @@ def measure(data: Data, folder: str, url: str | None, arguments, index_from: str
             counter["md_calls"] += 1
 
     app.jinja_env.filters["markdown"] = timed_markdown
+    # The desk's duplicate lookups, timed likewise (the view calls them through the module).
+    from cxactions.crowd import services as crowd_services
+
+    similar_solutions = crowd_services.similar_solutions
+
+    def timed_similar(*args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return similar_solutions(*args, **kwargs)
+        finally:
+            counter["search"] += time.perf_counter() - began
+            counter["search_calls"] += 1
+
+    crowd_services.similar_solutions = timed_similar
 
     staff = app.test_client()
     lead = app.test_client()
@@ -575,7 +615,8 @@ def measure(data: Data, folder: str, url: str | None, arguments, index_from: str
         assert response.status_code == 302, (email, response.status_code)
 
     def timed(client, path: str, *, post: dict | None = None, status: int = 200) -> Timed:
-        counter.update(queries=0, sql=0.0, md=0.0, md_calls=0)
+        counter.update(queries=0, sql=0.0, md=0.0, md_calls=0, search=0.0, search_calls=0)
+        counter.update(gc=0.0, gc_passes=0, gc_full=0)
         began, cpu = time.perf_counter(), time.process_time()
         response = client.post(path, data=post) if post is not None else client.get(path)
         body = response.get_data()
@@ -584,7 +625,8 @@ def measure(data: Data, folder: str, url: str | None, arguments, index_from: str
         assert response.status_code == status, (path, response.status_code, body[:300])
         return Timed(
             elapsed, cpu_ms, counter["queries"], counter["sql"] * 1000, counter["md"] * 1000,
-            counter["md_calls"], len(body),
+            counter["md_calls"], counter["search"] * 1000, counter["search_calls"],
+            counter["gc_passes"], counter["gc_full"], counter["gc"] * 1000, len(body),
         )  # fmt: skip
 
     rng = random.Random(arguments.seed)
@@ -779,6 +821,53 @@ def _p95_of(values: list[Timed], attribute: str = "ms") -> float:
     return _p95([getattr(item, attribute) for item in values])
 
 
+def _span(values: list[Timed], attribute: str) -> str:
+    found = sorted({getattr(item, attribute) for item in values})
+    return f"{found[0]}" if len(found) == 1 else f"{found[0]}–{found[-1]}"
+
+
+def _full_pass_ms(values: list[Timed]) -> str:
+    found = sorted(item.ms for item in values if item.gc_full)
+    if not found:
+        return "nothing more"
+    return f"{found[0]:.0f}–{found[-1]:.0f} ms" if len(found) > 1 else f"{found[0]:.0f} ms"
+
+
+def _collector_cell(values: list[Timed]) -> str:
+    full = [item for item in values if item.gc_full]
+    passes = statistics.median(item.gc_passes for item in values)
+    if not full:
+        return f"{passes:.0f} (no full pass)"
+    longest = max(item.gc_ms for item in full)
+    return f"{passes:.0f} ({sum(item.gc_full for item in full)} full; {longest:.0f} ms)"
+
+
+def where_the_time_goes(results: dict) -> list[str]:
+    """What the measured shares say about the heaviest page and the desk, per database."""
+    lines = []
+    for name, figures in results.items():
+        heavy, lead, desk = (
+            figures[key] for key in ("page_heaviest", "page_heaviest_lead", "desk")
+        )
+        lines.append(
+            f"- {name}: the heaviest page (staff) takes {_median(heavy, 'ms'):.0f} ms "
+            f"({_median(heavy, 'cpu_ms'):.0f} ms of CPU), of which the `markdown` filter "
+            f"{_median(heavy, 'markdown_ms'):.0f} ms over {_span(heavy, 'markdown_calls')} calls "
+            f"(the comments shown and the solution's body) and SQL {_median(heavy, 'sql_ms'):.0f} ms over "
+            f"{_span(heavy, 'queries')} statements; the rest is the template (the comment macro "
+            f"200 times). As a CX lead: {_median(lead, 'ms'):.0f} ms ({_median(lead, 'cpu_ms'):.0f} "
+            f"ms of CPU). The desk takes {_median(desk, 'ms'):.0f} ms "
+            f"({_median(desk, 'cpu_ms'):.0f} ms of CPU), of which {_span(desk, 'search_calls')} "
+            f"duplicate searches {_median(desk, 'search_ms'):.0f} ms and SQL "
+            f"{_median(desk, 'sql_ms'):.0f} ms over {_span(desk, 'queries')} statements. "
+            f"Python's cyclic collector runs {_median(heavy, 'gc_passes'):.0f} times during the "
+            f"heaviest page ({_median(figures['vote'], 'gc_passes'):.0f} during a vote); "
+            f"{sum(1 for item in heavy if item.gc_full)} of its 20 requests included a full "
+            f"pass, and those took {_full_pass_ms(heavy)}."
+        )
+    return lines
+
+
 def summary(figures: dict) -> str:
     return "; ".join(
         f"{key} p50 {_median(figures[key], 'ms'):.0f} p95 {_p95_of(figures[key]):.0f} ms "
@@ -838,8 +927,12 @@ def markdown(data: Data, results: dict, databases: dict, arguments, extra: dict)
         target_row("vote", "a vote (on or off)", "vote"),
         "",
         "Wall time is what the targets are about; CPU is this process's own CPU time during the "
-        "request (`time.process_time`), which other processes on the machine do not inflate "
+        "request (`time.process_time`), less inflated by other processes on the machine "
         "(PostgreSQL's own work is not in it; SQL time is).",
+        "",
+        "Where the time goes (medians):",
+        "",
+        *where_the_time_goes(results),
         "",
     ]  # fmt: skip
     for name in names:
@@ -848,22 +941,21 @@ def markdown(data: Data, results: dict, databases: dict, arguments, extra: dict)
             f"{name} ({databases[name]}):",
             "",
             "| request | wall median / p95 / max | CPU median / p95 | SQL statements (time, "
-            "median) | Markdown calls (time, median) | others' CPU |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            "median) | Markdown calls (time, median) | duplicate searches (time, median) | "
+            "collector passes a request (full passes in all, their longest) | others' CPU |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for key, label, _target in ROWS:
             values = figures[key]
             ms = [item.ms for item in values]
-            queries = sorted({item.queries for item in values})
-            span = f"{queries[0]}" if len(queries) == 1 else f"{queries[0]}–{queries[-1]}"
-            calls = sorted({item.markdown_calls for item in values})
-            call_span = f"{calls[0]}" if len(calls) == 1 else f"{calls[0]}–{calls[-1]}"
             other = figures["other_load"].get(key)
             lines.append(
                 f"| {label.format(later=later)} | {statistics.median(ms):.0f} / "
                 f"**{_p95(ms):.0f}** / {max(ms):.0f} ms | {_median(values, 'cpu_ms'):.0f} / "
-                f"{_p95_of(values, 'cpu_ms'):.0f} ms | {span} ({_median(values, 'sql_ms'):.1f} "
-                f"ms) | {call_span} ({_median(values, 'markdown_ms'):.1f} ms) | "
+                f"{_p95_of(values, 'cpu_ms'):.0f} ms | {_span(values, 'queries')} "
+                f"({_median(values, 'sql_ms'):.1f} ms) | {_span(values, 'markdown_calls')} "
+                f"({_median(values, 'markdown_ms'):.1f} ms) | {_span(values, 'search_calls')} "
+                f"({_median(values, 'search_ms'):.1f} ms) | {_collector_cell(values)} | "
                 + (f"{other:.0%} of a core |" if other is not None else "— |")
             )
         lines.append("")
@@ -891,7 +983,10 @@ def markdown(data: Data, results: dict, databases: dict, arguments, extra: dict)
         "| the heaviest page's size | "
         + " | ".join(f"{results[n]['page_heaviest'][0].size / 1000:.0f} kB" for n in names)
         + " |",
-        "| peak RSS of the measuring process | "
+        "| objects tracked by Python's collector while timing | "
+        + " | ".join(f"{results[n]['gc_objects']:,}" for n in names)
+        + " |",
+        "| peak RSS of the measuring process (it held the generated rows while loading) | "
         + " | ".join(f"{results[n]['peak_mb']:.0f} MB" for n in names)
         + " |",
         "",

@@ -14,7 +14,6 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectField,
-    StringField,
     SubmitField,
     TextAreaField,
 )
@@ -22,32 +21,15 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from cxactions.crowd.services import BODY_MAX, COMMENT_MAX, REASON_MAX, report_units
-from cxactions.foundations.forms import CurationForm, MultiCheckboxField
+from cxactions.foundations.forms import CurationForm
 from cxactions.foundations.vocabulary import LABELS, TriedOutcome
-from cxactions.library.forms import KINDS
-from cxactions.library.services import LANGUAGE_NAMES, language_name
+from cxactions.library.forms import SolutionTextForm
 from cxactions.taxonomy.forms import challenge_choice
 
 
-class ProposalForm(CurationForm):
+class ProposalForm(SolutionTextForm):
     """A new solution (or an improvement) proposed by anyone signed in."""
 
-    title = StringField(
-        lazy_gettext("Title"),
-        validators=[
-            DataRequired(message=lazy_gettext("A solution needs a title.")),
-            Length(max=200, message=lazy_gettext("Keep the title to 200 characters.")),
-        ],
-    )
-    kind = SelectField(lazy_gettext("Kind"), choices=KINDS, validate_choice=False)
-    language = SelectField(lazy_gettext("Language"), validate_choice=False)
-    summary = TextAreaField(
-        lazy_gettext("Summary"),
-        validators=[
-            Optional(),
-            Length(max=1000, message=lazy_gettext("Keep the summary to 1,000 characters.")),
-        ],
-    )
     body = TextAreaField(
         lazy_gettext("How it works"),
         validators=[
@@ -55,8 +37,6 @@ class ProposalForm(CurationForm):
             Length(max=BODY_MAX, message=lazy_gettext("Keep the text to 20,000 characters.")),
         ],
     )
-    steps = TextAreaField(lazy_gettext("Steps"))
-    challenges = MultiCheckboxField(lazy_gettext("Challenges it addresses"), validate_choice=False)
     anonymous = BooleanField(lazy_gettext("Hide my name from colleagues (CX leads still see it)"))
     # The words whose similar solutions were last shown: sending different words shows them again.
     checked = HiddenField()
@@ -71,17 +51,10 @@ class ProposalForm(CurationForm):
             for code, label, active, lang in challenges
             if active
         ]
-        codes = list(LANGUAGE_NAMES)
-        current = (self.language.data or "").strip().lower()
-        if current and current not in codes:
-            codes.append(current)
         self.language.choices = [
             SelectChoice("", _("Guess it from my words")),
-            *(SelectChoice(code, language_name(code)) for code in codes),
+            *self.language_choices(),
         ]
-
-    def content(self) -> dict:
-        return {name: self[name].data for name in self.CONTENT_FIELDS}
 
     def draft_words(self) -> str:
         """What the similar-solutions check searches for: the title and the summary."""

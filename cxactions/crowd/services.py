@@ -761,6 +761,9 @@ class CrowdView:
     attribution: Attribution | None
     reported: set[int] = field(default_factory=set)  # comment ids this reader reported
     total: int = 0  # comments and reports on the solution (the page shows the newest ones)
+    # The anonymous author, whose own comments this reader sees signed "the author": their name
+    # there would undo the anonymity. None when the reader may see who wrote the proposal.
+    masked_author_id: int | None = None
 
 
 COMMENTS_SHOWN = 200  # the newest comments on one page (older ones: a rare, long thread)
@@ -821,6 +824,7 @@ def crowd_view(session: Session, solution: Solution, user: Any) -> CrowdView:
         attribution=attribution(user, solution),
         reported=reported,
         total=total,
+        masked_author_id=None if may_see_author(user, solution) else solution.author_id,
     )
 
 
@@ -934,14 +938,16 @@ def notify_measured(session: Session, run: Any = None, **_ignored: Any) -> int:
         .order_by(ImpactRun.finished_at.desc(), ImpactRun.id.desc())
         .limit(1)
     )
+    # What each solution's reading was: its adopting units, and whether it had an effect.
     before = (
-        dict(
-            session.execute(
-                select(ImpactEstimate.solution_id, ImpactEstimate.n_units).where(
-                    ImpactEstimate.run_id == previous_run
-                )
-            ).all()
-        )
+        {
+            solution_id: (n_units, effect is not None)
+            for solution_id, n_units, effect in session.execute(
+                select(
+                    ImpactEstimate.solution_id, ImpactEstimate.n_units, ImpactEstimate.effect
+                ).where(ImpactEstimate.run_id == previous_run)
+            )
+        }
         if previous_run is not None
         else {}
     )
@@ -958,7 +964,9 @@ def notify_measured(session: Session, run: Any = None, **_ignored: Any) -> int:
         )
     }
     changed = [
-        solution_id for solution_id, row in now.items() if before.get(solution_id) != row.n_units
+        solution_id
+        for solution_id, row in now.items()
+        if before.get(solution_id) != (row.n_units, True)
     ]
     if not changed:
         return 0

@@ -39,6 +39,7 @@ from cxactions.taxonomy.services import challenge_options
 bp = Blueprint("crowd", __name__)
 
 PER_PAGE = 20
+MAX_ID = 2**31 - 1  # the largest key the tables hold (32-bit on PostgreSQL): larger ids name nothing
 DESK_PER_PAGE = 10  # each proposal on the desk searches for its likely duplicates
 
 
@@ -180,6 +181,7 @@ def edit_proposal(code: str):
     form = _proposal_form(proposal_content(solution))
     status = 200
     if request.method == "POST":
+        _language_of(form)
         if form.validate_on_submit():
             try:
                 changed = services.edit_proposal(
@@ -323,6 +325,8 @@ def add_tried(code: str):
 
 
 def _comment_or_404(comment_id: int) -> Comment:
+    if not 0 < comment_id <= MAX_ID:
+        abort(404, description=_("There is no such comment."))
     comment = db.session.scalar(
         select(Comment)
         .where(Comment.id == comment_id)

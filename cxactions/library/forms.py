@@ -29,8 +29,8 @@ LEVELS = [
 KINDS = [SelectChoice(kind.value, lazy_gettext(LABELS[kind.value])) for kind in SolutionKind]
 
 
-class SolutionForm(CurationForm):
-    """A solution's content and the challenges it addresses (editing an existing one)."""
+class SolutionTextForm(CurationForm):
+    """What anyone writing a solution fills in: the curators' form and the staff's proposal."""
 
     title = StringField(
         lazy_gettext("Title"),
@@ -54,6 +54,24 @@ class SolutionForm(CurationForm):
     )
     body = TextAreaField(lazy_gettext("How it works"))
     steps = TextAreaField(lazy_gettext("Steps"))
+    challenges = MultiCheckboxField(lazy_gettext("Challenges it addresses"), validate_choice=False)
+
+    def language_choices(self) -> list[SelectChoice]:
+        """The content languages, and the one the form holds if it is another."""
+        codes = list(LANGUAGE_NAMES)
+        current = (self.language.data or "").strip().lower()
+        if current and current not in codes:
+            codes.append(current)
+        return [SelectChoice(code, language_name(code)) for code in codes]
+
+    def content(self) -> dict:
+        """The submitted values, as the services take them."""
+        return {name: self[name].data for name in self.CONTENT_FIELDS}
+
+
+class SolutionForm(SolutionTextForm):
+    """A solution's content and the challenges it addresses (editing an existing one)."""
+
     effort = SelectField(
         lazy_gettext("Effort"),
         choices=LEVELS,
@@ -71,7 +89,6 @@ class SolutionForm(CurationForm):
             Length(max=200, message=lazy_gettext("Keep the owner to 200 characters.")),
         ],
     )
-    challenges = MultiCheckboxField(lazy_gettext("Challenges it addresses"), validate_choice=False)
     submit = SubmitField(lazy_gettext("Save changes"))
 
     CONTENT_FIELDS = CONTENT_FIELDS
@@ -86,15 +103,7 @@ class SolutionForm(CurationForm):
             for code, label, active, lang in challenges
             if active or code in keep
         ]
-        codes = list(LANGUAGE_NAMES)
-        current = (self.language.data or "").strip().lower()
-        if current and current not in codes:
-            codes.append(current)
-        self.language.choices = [SelectChoice(code, language_name(code)) for code in codes]
-
-    def content(self) -> dict:
-        """The submitted values, as the library services take them."""
-        return {name: self[name].data for name in self.CONTENT_FIELDS}
+        self.language.choices = self.language_choices()
 
 
 class NewSolutionForm(SolutionForm):

@@ -382,8 +382,8 @@ def test_one_vote_per_person_shown_and_taken_back(app, db, world):
     response = colleague.post("/solutions/SOP-TILL/vote", follow_redirects=True)
     assert "Your vote is counted." in text_of(response)
     colleague.post("/solutions/SOP-TILL/vote")
-    assert "1 vote " in votes_shown(colleague, "SOP-TILL") + " "
-    assert "Withdraw my vote" in votes_shown(colleague, "SOP-TILL")
+    shown = votes_shown(colleague, "SOP-TILL")
+    assert re.search(r"\b1 vote\b", shown) and "Withdraw my vote" in shown
     stranger.post("/solutions/SOP-TILL/vote")
     assert "2 votes" in votes_shown(stranger, "SOP-TILL")
     colleague.post("/solutions/SOP-TILL/vote", data={"vote": "off"})
@@ -460,8 +460,8 @@ def test_authors_edit_and_delete_their_comments(app, db, world):
     assert form_values(edit.get_data(as_text=True))["body"] == ["First thoughts."]
     empty = colleague.post(f"/comments/{comment_id}/edit", data={"body": ""})
     assert empty.status_code == 400 and "Write something first." in text_of(empty)
-    assert colleague.post(f"/comments/{comment_id}/edit", data={"body": "Second thoughts."}) \
-        .status_code == 302  # fmt: skip
+    edited = colleague.post(f"/comments/{comment_id}/edit", data={"body": "Second thoughts."})
+    assert edited.status_code == 302
     html = colleague.get("/solutions/SOP-TILL").get_data(as_text=True)
     entry = said(part(html, f"comment-{comment_id}"))
     assert "Second thoughts." in entry and "edited" in entry
@@ -477,8 +477,9 @@ def test_authors_edit_and_delete_their_comments(app, db, world):
 def test_a_comment_is_reported_once_and_never_by_its_author(app, db, world):
     colleague, stranger = signed(app, world.colleague), signed(app, world.stranger)
     comment_id = comment_on(colleague, "SOP-TILL", "Rude words.")
-    first = stranger.post(f"/comments/{comment_id}/report", data={"reason": "Rude."},
-                          follow_redirects=True)  # fmt: skip
+    first = stranger.post(
+        f"/comments/{comment_id}/report", data={"reason": "Rude."}, follow_redirects=True
+    )
     assert "a CX lead will look at this comment" in text_of(first)
     assert "You reported this comment." in visible_text(
         part(first.get_data(as_text=True), f"comment-{comment_id}")
@@ -496,8 +497,9 @@ def test_a_hidden_comment_is_hidden_from_staff_shown_to_leads_and_restored(app, 
     comment_id = comment_on(colleague, "SOP-TILL", "Something unkind.")
     stranger.post(f"/comments/{comment_id}/report", data={"reason": "Unkind."})
 
-    no_reason = lead.post(f"/comments/{comment_id}/moderate", data={"action": "hide"},
-                          follow_redirects=True)  # fmt: skip
+    no_reason = lead.post(
+        f"/comments/{comment_id}/moderate", data={"action": "hide"}, follow_redirects=True
+    )
     assert "Say why the comment is hidden" in text_of(no_reason)
     hide = lead.post(
         f"/comments/{comment_id}/moderate",
@@ -510,8 +512,8 @@ def test_a_hidden_comment_is_hidden_from_staff_shown_to_leads_and_restored(app, 
         assert "Hidden by a moderator." in said(part(html, f"comment-{comment_id}"))
         assert "Something unkind." not in html
     # Its author reads why.
-    own = said(part(colleague.get("/solutions/SOP-TILL").get_data(as_text=True),
-                            f"comment-{comment_id}"))  # fmt: skip
+    own_page = colleague.get("/solutions/SOP-TILL").get_data(as_text=True)
+    own = said(part(own_page, f"comment-{comment_id}"))
     assert "Reason: Not kind." in own
     as_lead = lead.get("/solutions/SOP-TILL").get_data(as_text=True)
     entry = said(part(as_lead, f"comment-{comment_id}"))
@@ -532,8 +534,8 @@ def test_the_desk_lists_reported_comments_oldest_first_and_keep_closes_them(app,
     stranger.post(f"/comments/{earlier}/report", data={"reason": "Rude."})
     db.session.expire_all()
     for report in db.session.scalars(sa.select(CommentReport)):
-        report.created_at = datetime(2025, 5, 1) if report.comment_id == later else datetime(
-            2025, 4, 1
+        report.created_at = (
+            datetime(2025, 5, 1) if report.comment_id == later else datetime(2025, 4, 1)
         )
     db.session.commit()
     lead = signed(app, world.lead)
@@ -542,8 +544,9 @@ def test_the_desk_lists_reported_comments_oldest_first_and_keep_closes_them(app,
     assert "“Rude.”" in said(part(desk, f"reported-{earlier}"))
     assert "2 reported comments" in visible_text(desk)
 
-    keep = lead.post(f"/comments/{earlier}/moderate", data={"action": "keep"},
-                     follow_redirects=True)  # fmt: skip
+    keep = lead.post(
+        f"/comments/{earlier}/moderate", data={"action": "keep"}, follow_redirects=True
+    )
     assert "The comment stays; its reports are closed." in text_of(keep)
     desk = lead.get("/desk").get_data(as_text=True)
     assert f'id="reported-{earlier}"' not in desk and f'id="reported-{later}"' in desk
@@ -581,12 +584,14 @@ def test_a_tried_report_is_checked_and_shown_again(app, db, world, changes, mess
 
 
 def test_a_cx_lead_reports_for_any_unit_staff_for_theirs(app, db, world):
-    assert signed(app, world.stranger).post(
+    own_store = signed(app, world.stranger).post(
         "/solutions/SOP-TILL/tried", data=tried_data(unit="S3")
-    ).status_code == 302  # fmt: skip
-    assert signed(app, world.lead).post(
+    )
+    assert own_store.status_code == 302
+    any_store = signed(app, world.lead).post(
         "/solutions/SOP-TILL/tried", data=tried_data(unit="S2", outcome="mixed")
-    ).status_code == 302  # fmt: skip
+    )
+    assert any_store.status_code == 302
     colleague_page = signed(app, world.colleague).get("/solutions/SOP-TILL").get_data(as_text=True)
     offered = re.findall(r'<option[^>]*value="([^"]+)"', part(colleague_page, "tried"))
     assert offered == ["S1"]
@@ -697,12 +702,15 @@ def test_ids_out_of_range_are_no_notifications_and_no_comments(app, db, world):
     for junk in ("99999999999999999999", "²"):
         response = browser.post("/notifications/read", data={"id": junk})
         assert response.status_code == 302
-    huge = 99999999999999999999
-    assert browser.get(f"/comments/{huge}/edit").status_code == 404
-    for action in ("edit", "delete", "report"):
-        assert browser.post(f"/comments/{huge}/{action}", data={"body": "x"}).status_code == 404
     lead = signed(app, world.lead)
-    assert lead.post(f"/comments/{huge}/moderate", data={"action": "keep"}).status_code == 404
+    # Beyond a 64-bit integer, and beyond the 32-bit integer the ids are on PostgreSQL.
+    for huge in (99999999999999999999, 2**40):
+        assert browser.get(f"/comments/{huge}/edit").status_code == 404
+        for action in ("edit", "delete", "report"):
+            response = browser.post(f"/comments/{huge}/{action}", data={"body": "x"})
+            assert response.status_code == 404
+        response = lead.post(f"/comments/{huge}/moderate", data={"action": "keep"})
+        assert response.status_code == 404
 
 
 def test_the_notifications_page_tells_of_a_measurement(app, db, world):
@@ -749,8 +757,11 @@ def test_my_submissions_show_where_each_proposal_stands(app, db, world):
 
 def test_the_desk_shows_pending_proposals_oldest_first_with_likely_duplicates(app, db, world):
     newer = propose(world, title="Zebra quartz xylophone", summary="")
-    older = propose(world, title="Open a till when three wait",
-                    summary="Another till for a long checkout queue.")  # fmt: skip
+    older = propose(
+        world,
+        title="Open a till when three wait",
+        summary="Another till for a long checkout queue.",
+    )
     newer.created_at, older.created_at = datetime(2025, 6, 1), datetime(2025, 1, 1)
     db.session.commit()
     desk = signed(app, world.lead).get("/desk")
@@ -800,8 +811,12 @@ def test_edit_then_approve_saves_the_edits_and_approves(app, db, world):
     values = form_values(page.get_data(as_text=True))
     assert values["title"] == [PROPOSAL["title"]] and values["challenges"] == ["STAFF-GREET"]
     assert values["anonymous"] == ["y"]
-    edited = {**values, "title": "Door greeter at peak hours", "challenges": ["STAFF-GREET",
-              "SPEED-QUEUE"], "send": "1"}  # fmt: skip
+    edited = {
+        **values,
+        "title": "Door greeter at peak hours",
+        "challenges": ["STAFF-GREET", "SPEED-QUEUE"],
+        "send": "1",
+    }
     invalid = lead.post(f"/desk/{idea.code}/review", data={**edited, "title": ""})
     assert invalid.status_code == 400 and "A solution needs a title." in text_of(invalid)
     db.session.expire_all()

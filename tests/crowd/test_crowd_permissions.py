@@ -8,12 +8,14 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from cxactions.auth.models import Role
 from cxactions.auth.permissions import ROUTE_ACCESS, Access, can_edit_proposal, can_view_solution
 from cxactions.crowd import services
 from cxactions.crowd.models import Comment, CommentReport
 from cxactions.foundations.vocabulary import AdoptionStatus, SolutionStatus
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
+from tests.conftest import TEST_PASSWORD, browser_for
 from tests.crowd.test_crowd_pages import said, signed
 from tests.crowd.test_crowd_services import (
     AUTHOR_EMAIL,
@@ -23,7 +25,7 @@ from tests.crowd.test_crowd_services import (
     crowd_world,
     propose,
 )
-from tests.factories import impact_run
+from tests.factories import challenge, impact_run, solution, unit_tree
 
 
 @pytest.fixture
@@ -74,8 +76,8 @@ def test_a_cx_lead_moderates(app, db, world):
     lead = signed(app, world.lead)
     assert lead.get("/desk").status_code == 200
     assert lead.get(f"/desk/{idea.code}/review").status_code == 200
-    assert lead.post(f"/comments/{comment.id}/moderate", data={"action": "keep"}).status_code \
-        == 302  # fmt: skip
+    kept = lead.post(f"/comments/{comment.id}/moderate", data={"action": "keep"})
+    assert kept.status_code == 302
     assert lead.post(f"/desk/{idea.code}/approve").status_code == 302
     assert 'href="/desk"' in lead.get("/proposals").get_data(as_text=True)
 
@@ -89,8 +91,8 @@ def test_only_its_author_edits_or_deletes_a_comment(app, db, world, who):
     comment_id = comment.id
     browser = signed(app, getattr(world, who))
     assert browser.get(f"/comments/{comment_id}/edit").status_code == 403
-    assert browser.post(f"/comments/{comment_id}/edit", data={"body": "Yours now."}).status_code \
-        == 403  # fmt: skip
+    edited = browser.post(f"/comments/{comment_id}/edit", data={"body": "Yours now."})
+    assert edited.status_code == 403
     assert browser.post(f"/comments/{comment_id}/delete").status_code == 403
     kept = fresh(db, Comment, comment_id)
     assert (kept.body, kept.edited_at, kept.deleted_at) == ("My words.", None, None)
@@ -107,8 +109,8 @@ def test_its_author_edits_and_deletes_a_comment_until_a_moderator_hides_it(app, 
     page = colleague.get("/solutions/SOP-TILL").get_data(as_text=True)
     assert f"/comments/{comment.id}/edit" in page and f"/comments/{comment.id}/delete" in page
     assert colleague.get(f"/comments/{comment.id}/edit").status_code == 200
-    assert colleague.post(f"/comments/{comment.id}/edit", data={"body": "Better words."}) \
-        .status_code == 302  # fmt: skip
+    edited = colleague.post(f"/comments/{comment.id}/edit", data={"body": "Better words."})
+    assert edited.status_code == 302
     services.moderate_comment(fresh(db, Comment, other.id), world.lead, hide=True, reason="No.")
     assert colleague.get(f"/comments/{other.id}/edit").status_code == 403
     assert colleague.post(f"/comments/{other.id}/delete").status_code == 403
@@ -294,8 +296,8 @@ def test_cx_leads_and_the_author_see_who_proposed_anonymously(app, world, anonym
         assert "Anonymous to colleagues" in page
     desk = said(lead.get("/desk").get_data(as_text=True))
     assert f"Sent by {AUTHOR_NAME} ({AUTHOR_EMAIL})" in desk
-    own = said(signed(app, world.author).get(f"/solutions/{anonymous['waiting']}").get_data(
-        as_text=True))  # fmt: skip
+    author = signed(app, world.author)
+    own = said(author.get(f"/solutions/{anonymous['waiting']}").get_data(as_text=True))
     assert f"Proposed by {AUTHOR_NAME}" in own
 
 
@@ -309,3 +311,33 @@ def test_an_anonymous_author_is_not_named_in_a_colleagues_notifications(app, db,
     text = signed(app, world.colleague).get("/notifications").get_data(as_text=True)
     assert PROPOSAL["title"] in text
     assert leaks(text) == []
+
+
+def test_an_anonymous_authors_own_comments_do_not_reveal_them(app, db, make_user):
+    """Commenting on one's anonymous proposal signs the comment "the author" for colleagues,
+    in the thread and in the followers' notifications; CX leads still see the name."""
+    units = unit_tree()
+    queue = challenge("SPEED-QUEUE", "Long checkout queues")
+    author = make_user(Role.STAFF, units=[units["D1"]], email="hidden.author@example.com")
+    author.name = "Hidden Author"
+    colleague = make_user(Role.STAFF, units=[units["D1"]], email="colleague@example.com")
+    lead = make_user(Role.CX_LEAD)
+    idea = solution(
+        "IDEA-ANON", "Bell at the till", challenges=[queue],
+        status=SolutionStatus.PENDING, author_id=author.id, anonymous=True,
+    )  # fmt: skip
+    db.session.commit()
+    services.set_follow(idea, colleague, True)
+    services.add_comment(idea, author, "I tried it at my store first.")
+
+    def page(user, path):
+        browser = browser_for(app)
+        browser.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
+        return browser.get(path).get_data(as_text=True)
+
+    for path in ("/solutions/IDEA-ANON", "/notifications"):
+        text = page(colleague, path)
+        assert "Hidden Author" not in text and "hidden.author@example.com" not in text, path
+    assert "The author (anonymous)" in page(colleague, "/solutions/IDEA-ANON")
+    assert "Its author commented on" in page(colleague, "/notifications")
+    assert "Hidden Author" in page(lead, "/solutions/IDEA-ANON")

@@ -251,12 +251,14 @@ def test_the_author_edits_their_pending_proposal_and_no_one_else(db, world):
     db.session.expire_all()
     assert (idea.title, idea.anonymous) == ("Greeter at the door", True)
     with pytest.raises(RefusedChange):
-        services.edit_proposal(idea, {**PROPOSAL, "title": "Mine now"}, world.colleague,
-                               anonymous=False)  # fmt: skip
+        services.edit_proposal(
+            idea, {**PROPOSAL, "title": "Mine now"}, world.colleague, anonymous=False
+        )
     services.review(idea, SolutionStatus.APPROVED, world.lead)
     with pytest.raises(RefusedChange):
-        services.edit_proposal(idea, {**PROPOSAL, "title": "Too late"}, world.author,
-                               anonymous=True)  # fmt: skip
+        services.edit_proposal(
+            idea, {**PROPOSAL, "title": "Too late"}, world.author, anonymous=True
+        )
     db.session.expire_all()
     assert idea.title == "Greeter at the door"
 
@@ -588,8 +590,9 @@ def test_followers_hear_once_per_measured_solution_and_not_again_for_the_same_un
 
     same = impact_run({"SOP-TILL": (0.6, 0.2, 1.0, 1), "SOP-OTHER": (0.2, -0.1, 0.5, 2)})
     assert services.notify_measured(db.session, run=same) == 0
-    more = impact_run({"SOP-TILL": (0.6, 0.2, 1.0, 1), "SOP-OTHER": (0.2, -0.1, 0.5, 2)},
-                      n_units=12)  # fmt: skip
+    more = impact_run(
+        {"SOP-TILL": (0.6, 0.2, 1.0, 1), "SOP-OTHER": (0.2, -0.1, 0.5, 2)}, n_units=12
+    )
     assert services.notify_measured(db.session, run=more) == 3
     db.session.commit()
     assert len(notes_of(db, world.colleague, NotificationKind.MEASURED)) == 2
@@ -641,9 +644,8 @@ def test_a_merge_moves_votes_comments_reports_follows_and_plan_items(db, world, 
     db.session.commit()
     ids = {"live": live.id, "folded": folded.id, "moved": moved.id}
     followers_before = {
-        (user_id, solution_id) for user_id, solution_id in db.session.execute(
-            sa.select(Follow.user_id, Follow.solution_id))
-    }  # fmt: skip
+        tuple(row) for row in db.session.execute(sa.select(Follow.user_id, Follow.solution_id))
+    }
     assert (world.colleague.id, dup.id) in followers_before
     assert (world.author.id, dup.id) in followers_before
 
@@ -652,8 +654,8 @@ def test_a_merge_moves_votes_comments_reports_follows_and_plan_items(db, world, 
     assert (plan.votes_moved, plan.votes_dropped, plan.comments_moved) == (1, 1, 2)
     db.session.expire_all()
     till = db.session.get(Solution, world.till.id)
-    assert sorted(db.session.scalars(sa.select(Vote.user_id).where(Vote.solution_id == till.id))) \
-        == sorted([both.id, only_dup.id, only_till.id])  # fmt: skip
+    voters = db.session.scalars(sa.select(Vote.user_id).where(Vote.solution_id == till.id))
+    assert sorted(voters) == sorted([both.id, only_dup.id, only_till.id])
     assert count(db, Vote, Vote.solution_id == dup.id) == 0
     assert services.vote_count(db.session, till) == 3
     comments = db.session.scalars(sa.select(Comment).order_by(Comment.id)).all()

@@ -12,7 +12,7 @@ from cxactions.crowd.models import Notification
 from cxactions.foundations.vocabulary import SolutionStatus
 from tests.conftest import TEST_PASSWORD, browser_for
 from tests.factories import challenge, solution, unit_tree
-from tests.plans.test_reminders import cli, smtp, smtp_env  # noqa: F401  (fixtures)
+from tests.plans.test_reminders import smtp_env
 
 
 def _world(db, make_user):
@@ -62,7 +62,7 @@ def test_the_reminders_command_sends_each_notification_once_in_the_readers_langu
     db,
     make_user,
     smtp,
-    cli,  # noqa: F811
+    cli,
 ):
     mailbox, port = smtp
     world = _world(db, make_user)
