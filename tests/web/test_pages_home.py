@@ -68,7 +68,7 @@ def test_home_counts_the_library_and_the_organisation(db, client_as):
     ]:
         assert figure in text
     assert "waiting for moderation" in page
-    assert "/solutions?status=pending" in page
+    assert 'href="/desk"' in page
     assert "gaps in the library" in page
 
 
