@@ -830,6 +830,12 @@ ROWS = (  # key, label, target key
 )  # fmt: skip
 
 
+def _comments_shown() -> int:
+    from cxactions.crowd.services import COMMENTS_SHOWN
+
+    return COMMENTS_SHOWN
+
+
 def _median(values: list[Timed], attribute: str) -> float:
     return statistics.median(getattr(item, attribute) for item in values)
 
@@ -872,7 +878,7 @@ def where_the_time_goes(results: dict) -> list[str]:
             f"{_median(heavy, 'markdown_ms'):.0f} ms over {_span(heavy, 'markdown_calls')} calls "
             f"(the comments shown and the solution's body) and SQL {_median(heavy, 'sql_ms'):.0f} ms over "
             f"{_span(heavy, 'queries')} statements; the rest is the template (the comment macro "
-            f"200 times). As a CX lead: {_median(lead, 'ms'):.0f} ms ({_median(lead, 'cpu_ms'):.0f} "
+            f"{_comments_shown()} times). As a CX lead: {_median(lead, 'ms'):.0f} ms ({_median(lead, 'cpu_ms'):.0f} "
             f"ms of CPU). The desk takes {_median(desk, 'ms'):.0f} ms "
             f"({_median(desk, 'cpu_ms'):.0f} ms of CPU), of which {_span(desk, 'search_calls')} "
             f"duplicate searches {_median(desk, 'search_ms'):.0f} ms and SQL "
@@ -932,7 +938,7 @@ def markdown(data: Data, results: dict, databases: dict, arguments, extra: dict)
         f"{counts['adoptions']:,} plan items, {counts['impact_estimates']:,} impact estimates. "
         f"The heaviest solution (`{heavy['code']}`, the most voted and the most commented) has "
         f"{heavy['votes']:,} votes and {heavy['comments']:,} comments (the page shows the newest "
-        f"200).",
+        f"{_comments_shown()}, older ones on further pages).",
         "",
         "| target | limit | " + " | ".join(f"{name} p95 (CPU p95)" for name in names)
         + " | verdict |",
@@ -1018,7 +1024,8 @@ def markdown(data: Data, results: dict, databases: dict, arguments, extra: dict)
         "time is the templates' `markdown` filter, wrapped. Before the timed passes the "
         f"process waits up to {arguments.quiet:.0f} s for a quiet second; \"others' CPU\" is the "
         "CPU other processes used during the pass (`/proc/stat` minus this process), in shares "
-        "of one core (2 in all).",
+        "of one core (2 in all); on PostgreSQL it includes the server's own work for the "
+        "requests.",
         "",
     ]  # fmt: skip
     return "\n".join(lines)

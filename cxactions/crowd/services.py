@@ -22,6 +22,7 @@ from cxactions.audit.services import record
 from cxactions.crowd.models import Comment, CommentReport, Follow, Notification, Vote
 from cxactions.foundations.changes import RefusedChange, change_transaction, session_of
 from cxactions.foundations.db_types import utcnow
+from cxactions.foundations.paging import Pages
 from cxactions.foundations.vocabulary import (
     CommentKind,
     NotificationKind,
@@ -761,15 +762,22 @@ class CrowdView:
     attribution: Attribution | None
     reported: set[int] = field(default_factory=set)  # comment ids this reader reported
     total: int = 0  # comments and reports on the solution (the page shows the newest ones)
+    page: int = 1  # which hundred, the newest first
+
+    @property
+    def comment_pages(self) -> Pages:
+        return Pages(page=self.page, pages=max(1, -(-self.total // COMMENTS_SHOWN)))
+
     # The anonymous author, whose own comments this reader sees signed "the author": their name
     # there would undo the anonymity. None when the reader may see who wrote the proposal.
     masked_author_id: int | None = None
 
 
-COMMENTS_SHOWN = 200  # the newest comments on one page (older ones: a rare, long thread)
+COMMENTS_SHOWN = 100  # comments and reports a page shows, the newest first (older: next pages)
 
 
-def crowd_view(session: Session, solution: Solution, user: Any) -> CrowdView:
+def crowd_view(session: Session, solution: Solution, user: Any, page: int = 1) -> CrowdView:
+    """The crowd's side of ``solution`` for ``user``; ``page`` 2 and on hold older comments."""
     voted = session.get(Vote, (user.id, solution.id)) is not None
     following = session.get(Follow, (user.id, solution.id)) is not None
     rows = list(
@@ -778,12 +786,13 @@ def crowd_view(session: Session, solution: Solution, user: Any) -> CrowdView:
             .where(Comment.solution_id == solution.id)
             .options(selectinload(Comment.user), selectinload(Comment.unit))
             .order_by(Comment.created_at.desc(), Comment.id.desc())
+            .offset((page - 1) * COMMENTS_SHOWN)
             .limit(COMMENTS_SHOWN)
         )
     )
     rows.reverse()
     total = len(rows)
-    if total == COMMENTS_SHOWN:
+    if page > 1 or total == COMMENTS_SHOWN:
         total = int(
             session.scalar(
                 select(func.count()).select_from(Comment).where(Comment.solution_id == solution.id)
@@ -824,6 +833,7 @@ def crowd_view(session: Session, solution: Solution, user: Any) -> CrowdView:
         attribution=attribution(user, solution),
         reported=reported,
         total=total,
+        page=page,
         masked_author_id=None if may_see_author(user, solution) else solution.author_id,
     )
 
@@ -853,8 +863,10 @@ def proposals_query(sort: str = "votes"):
         .correlate(Solution)
         .scalar_subquery()
     )
-    query = select(Solution).where(
-        Solution.status == SolutionStatus.PENDING, Solution.merged_into_id.is_(None)
+    query = (
+        select(Solution)
+        .where(Solution.status == SolutionStatus.PENDING, Solution.merged_into_id.is_(None))
+        .options(selectinload(Solution.author), selectinload(Solution.origin_unit))
     )
     if sort == "newest":
         return query.order_by(Solution.created_at.desc(), Solution.id.desc())

@@ -39,7 +39,9 @@ from cxactions.taxonomy.services import challenge_options
 bp = Blueprint("crowd", __name__)
 
 PER_PAGE = 20
-MAX_ID = 2**31 - 1  # the largest key the tables hold (32-bit on PostgreSQL): larger ids name nothing
+MAX_ID = (
+    2**31 - 1
+)  # the largest key the tables hold (32-bit on PostgreSQL): larger ids name nothing
 DESK_PER_PAGE = 10  # each proposal on the desk searches for its likely duplicates
 
 

@@ -94,7 +94,9 @@ def _render_solution(solution: Solution, status_form: StatusForm | None = None, 
             solution=solution,
             status_form=status_form or StatusForm(formdata=None),
             next_statuses=services.allowed_statuses(solution),
-            crowd=crowd.crowd_view(db.session, solution, current_user),
+            crowd=crowd.crowd_view(
+                db.session, solution, current_user, page_number(request.args, "comments")
+            ),
             evidence=evidence,
             freshness=fresh,
             action_form=ActionForm(formdata=None),

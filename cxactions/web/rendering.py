@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from datetime import datetime
 
 import markdown as markdown_lib
@@ -25,11 +27,31 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 
 
+# One Markdown converter per thread, reset between texts: building one per comment cost half of
+# a long thread's page, and its garbage triggered full collections (bench/crowd.py).
+_converters = threading.local()
+# Rendered texts, by their Markdown: a page shows the same comments and bodies again and again.
+RENDERED_CACHE = 4096
+
+
+def _converter() -> markdown_lib.Markdown:
+    converter = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = markdown_lib.Markdown(extensions=["sane_lists", "tables"], output_format="html")
+        _converters.markdown = converter
+    return converter
+
+
 def render_markdown(text: str | None) -> Markup:
     """Markdown to HTML, sanitised: user-written text never carries script into a page."""
     if not text:
         return Markup("")
-    html = markdown_lib.markdown(text, extensions=["sane_lists", "tables"], output_format="html")
+    return _render_markdown(text)
+
+
+@functools.lru_cache(maxsize=RENDERED_CACHE)
+def _render_markdown(text: str) -> Markup:
+    html = _converter().reset().convert(text)
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

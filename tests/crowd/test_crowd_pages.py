@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from cxactions.auth.models import User
+from cxactions.auth.models import Role, User
 from cxactions.crowd import services
 from cxactions.crowd.models import Comment, CommentReport, Follow, Notification, Vote
 from cxactions.foundations.vocabulary import AdoptionStatus, NotificationKind, SolutionStatus
@@ -28,6 +28,7 @@ from tests.crowd.test_crowd_services import (
     crowd_world,
     propose,
 )
+from tests.factories import challenge, solution
 from tests.pages import visible_text
 
 
@@ -889,3 +890,25 @@ def test_the_json_search_finds_an_approved_proposal(app, db, world):
         signed(app, world.colleague).get("/search.json?q=doorway+welcome").get_data(as_text=True)
     )
     assert idea.code in [item["id"] for item in payload["results"]]
+
+
+def test_a_long_thread_is_paged_newest_first(app, db, make_user):
+    """A hundred comments a page, the newest first; the page number is bounded."""
+    queue = challenge("SPEED-QUEUE", "Long checkout queues")
+    till = solution("SOP-TILL", "Open a till at three", challenges=[queue])
+    reader = make_user(Role.STAFF)
+    db.session.add_all(
+        Comment(solution_id=till.id, user_id=reader.id, body=f"Remark number {n:03d}.",
+                created_at=datetime(2026, 1, 1) + timedelta(minutes=n))
+        for n in range(1, 151)
+    )  # fmt: skip
+    db.session.commit()
+    browser = signed(app, reader)
+    first = browser.get("/solutions/SOP-TILL").get_data(as_text=True)
+    assert "Remark number 150." in first and "Remark number 051." in first
+    assert "Remark number 050." not in first
+    assert "150 comments and reports, the newest first: page 1 of 2." in first
+    older = browser.get("/solutions/SOP-TILL?comments=2").get_data(as_text=True)
+    assert "Remark number 050." in older and "Remark number 001." in older
+    assert "Remark number 051." not in older
+    assert browser.get("/solutions/SOP-TILL?comments=99999999999").status_code == 200
