@@ -133,6 +133,7 @@ def header_count(tab, link) -> str | None:
     return count.inner_text().strip() if count.count() else None
 
 
+@pytest.mark.one_backend  # its rules run on both databases in tests/crowd; the page flow once
 def test_a_staff_proposal_is_voted_approved_and_found(app, live_server, browser, make_user):
     people = crowd_world(make_user)
 
