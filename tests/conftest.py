@@ -12,6 +12,8 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 
+import jinja2
+import jinja2.bccache
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -79,6 +81,27 @@ def _empty_all_tables(engine: sa.Engine) -> None:
             connection.execute(table.delete())
 
 
+class SharedTemplateCode(jinja2.BytecodeCache):
+    """Compiled templates kept for every test's app of this process: each test builds its own
+    app, and compiling the same templates again for each one cost a tenth of the suite. Jinja
+    checks each template's source against the code it keeps, so an edited template compiles
+    again."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self.code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CODE = SharedTemplateCode()
+
+
 @pytest.fixture
 def app(backend: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[Flask]:
     """A fresh application and empty database for one test."""
@@ -100,6 +123,7 @@ def app(backend: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[Flas
             "IMPACT_BACKGROUND_REFRESH": False,
         }
     )
+    application.jinja_env.bytecode_cache = TEMPLATE_CODE
     _forget_cached_figures()
     with application.app_context():
         if backend == "sqlite":
