@@ -9,8 +9,10 @@ run under ``CI=true``.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import jinja2
 import jinja2.bccache
@@ -102,12 +104,24 @@ class SharedTemplateCode(jinja2.BytecodeCache):
 TEMPLATE_CODE = SharedTemplateCode()
 
 
+@pytest.fixture(scope="session")
+def sqlite_schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database with the whole schema, made once: each SQLite test starts from
+    a copy (creating the schema again for each test cost 40 ms of it)."""
+    path = tmp_path_factory.mktemp("schema") / "schema.sqlite3"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    _db.metadata.create_all(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
 def app(backend: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[Flask]:
     """A fresh application and empty database for one test."""
     instance = tmp_path / "instance"
     instance.mkdir()
     if backend == "sqlite":
+        shutil.copyfile(request.getfixturevalue("sqlite_schema"), instance / "test.sqlite3")
         url = f"sqlite:///{instance / 'test.sqlite3'}"
     else:
         url = request.getfixturevalue("postgres_url")
@@ -126,8 +140,6 @@ def app(backend: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[Flas
     application.jinja_env.bytecode_cache = TEMPLATE_CODE
     _forget_cached_figures()
     with application.app_context():
-        if backend == "sqlite":
-            _db.create_all()
         yield application
         _db.session.remove()
         if backend == "postgresql":

@@ -16,12 +16,10 @@ from sqlalchemy.orm import Session
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import User
 from cxactions.foundations.csv_export import EXPORT_BATCH, safe_text
-from cxactions.foundations.paging import MAX_PAGE, Pages
+from cxactions.foundations.paging import LARGEST_ID, MAX_PAGE, Pages
 from cxactions.foundations.translation import _
 
 PER_PAGE = 50
-# A user id beyond this is no user: PostgreSQL's integer would overflow on it.
-LARGEST_ID = 2**31 - 1
 
 
 def record(

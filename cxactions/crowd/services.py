@@ -22,7 +22,7 @@ from cxactions.audit.services import record
 from cxactions.crowd.models import Comment, CommentReport, Follow, Notification, Vote
 from cxactions.foundations.changes import RefusedChange, change_transaction, session_of
 from cxactions.foundations.db_types import utcnow
-from cxactions.foundations.paging import Pages
+from cxactions.foundations.paging import LARGEST_ID, Pages
 from cxactions.foundations.vocabulary import (
     CommentKind,
     NotificationKind,
@@ -134,10 +134,6 @@ def notifications_query(user: Any, *, unread_only: bool = False):
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
     return query
-
-
-# An id beyond this is no row: PostgreSQL's integer (and SQLite's driver) would overflow on it.
-LARGEST_ID = 2**31 - 1
 
 
 def _notification_id(value: object) -> int | None:

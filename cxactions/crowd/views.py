@@ -29,7 +29,7 @@ from cxactions.crowd.forms import (
 from cxactions.crowd.models import Comment
 from cxactions.foundations.changes import RefusedChange
 from cxactions.foundations.extensions import db
-from cxactions.foundations.paging import page_number
+from cxactions.foundations.paging import LARGEST_ID, page_number
 from cxactions.foundations.vocabulary import SolutionStatus
 from cxactions.language.tagging import guess_language
 from cxactions.library import services as library
@@ -39,9 +39,6 @@ from cxactions.taxonomy.services import challenge_options
 bp = Blueprint("crowd", __name__)
 
 PER_PAGE = 20
-MAX_ID = (
-    2**31 - 1
-)  # the largest key the tables hold (32-bit on PostgreSQL): larger ids name nothing
 DESK_PER_PAGE = 10  # each proposal on the desk searches for its likely duplicates
 
 
@@ -327,7 +324,7 @@ def add_tried(code: str):
 
 
 def _comment_or_404(comment_id: int) -> Comment:
-    if not 0 < comment_id <= MAX_ID:
+    if not 0 < comment_id <= LARGEST_ID:
         abort(404, description=_("There is no such comment."))
     comment = db.session.scalar(
         select(Comment)

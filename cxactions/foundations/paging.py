@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 # Beyond this many pages nobody is browsing; a list asked for further shows this page.
 MAX_PAGE = 1000
+# The largest key the tables hold (32-bit integers on PostgreSQL): a larger id names nothing,
+# and must not reach the database, which would refuse it with an error.
+LARGEST_ID = 2**31 - 1
 
 
 def bounded_int(value: str | None, default: int, low: int, high: int) -> int:
