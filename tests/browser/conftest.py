@@ -65,11 +65,12 @@ def live_server(app) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-@pytest.fixture
-def page(browser, live_server):
-    """A tab on the live server. Every browser test also fails when a page breaks the
-    Content-Security-Policy (an inline script or style the browser refused) or throws."""
-    context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+@contextmanager
+def watched_tab(browser, base_url: str) -> Iterator[Any]:
+    """A tab in a browser context of its own (its own cookies) that fails the test when a page
+    breaks the Content-Security-Policy (an inline script or style the browser refused) or
+    throws."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     tab.set_default_timeout(10_000)
     problems: list[str] = []
@@ -80,9 +81,18 @@ def page(browser, live_server):
         ),
     )
     tab.on("pageerror", lambda error: problems.append(str(error)))
-    yield tab
-    context.close()
+    try:
+        yield tab
+    finally:
+        context.close()
     assert problems == [], problems
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A tab on the live server; every browser test fails on a CSP violation or a script error."""
+    with watched_tab(browser, live_server) as tab:
+        yield tab
 
 
 def sign_in(page, email: str) -> None:

@@ -22,7 +22,7 @@ from cxactions.foundations.extensions import db
 from cxactions.foundations.vocabulary import AdoptionStatus, SolutionKind, SolutionStatus
 from cxactions.library.models import Solution
 from cxactions.plans.models import Adoption
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, watched_tab
 from tests.factories import challenge, solution, unit_tree
 
 pytestmark = pytest.mark.browser
@@ -98,23 +98,9 @@ def crowd_world(make_user) -> dict[str, User]:
 def signed_in(browser, base_url: str, email: str) -> Iterator:
     """A browser of one's own (cookies apart), signed in as ``email``. Like the ``page``
     fixture, it fails when a page breaks the Content-Security-Policy or a script throws."""
-    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    problems: list[str] = []
-    tab.on(
-        "console",
-        lambda message: (
-            problems.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    tab.on("pageerror", lambda error: problems.append(str(error)))
-    try:
+    with watched_tab(browser, base_url) as tab:
         sign_in(tab, email)
         yield tab
-    finally:
-        context.close()
-    assert problems == [], problems
 
 
 def search_titles(tab, query: str) -> list[str]:
