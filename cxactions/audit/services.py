@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from cxactions.audit.models import AuditEvent
 from cxactions.auth.models import User
 from cxactions.foundations.csv_export import EXPORT_BATCH, safe_text
-from cxactions.foundations.paging import LARGEST_ID, MAX_PAGE, Pages
+from cxactions.foundations.paging import MAX_PAGE, Pages, id_from
 from cxactions.foundations.translation import _
 
 PER_PAGE = 50
@@ -128,9 +128,9 @@ def _conditions(filters: AuditFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.who:
         who = func.lower(AuditEvent.actor).contains(filters.who.lower(), autoescape=True)
-        text = filters.who
-        if text.isascii() and text.isdigit() and int(text) <= LARGEST_ID:
-            who = or_(AuditEvent.user_id == int(text), who)
+        user_id = id_from(filters.who)
+        if user_id is not None:
+            who = or_(AuditEvent.user_id == user_id, who)
         conditions.append(who)
     if filters.entity_type:
         conditions.append(AuditEvent.entity_type == filters.entity_type)

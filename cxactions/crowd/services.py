@@ -22,7 +22,7 @@ from cxactions.audit.services import record
 from cxactions.crowd.models import Comment, CommentReport, Follow, Notification, Vote
 from cxactions.foundations.changes import RefusedChange, change_transaction, session_of
 from cxactions.foundations.db_types import utcnow
-from cxactions.foundations.paging import LARGEST_ID, Pages
+from cxactions.foundations.paging import Pages, id_from
 from cxactions.foundations.vocabulary import (
     CommentKind,
     NotificationKind,
@@ -136,15 +136,6 @@ def notifications_query(user: Any, *, unread_only: bool = False):
     return query
 
 
-def _notification_id(value: object) -> int | None:
-    """A notification id from a form (ASCII digits, in range), or None for anything else."""
-    text = str(value).strip()
-    if not (text.isascii() and text.isdigit()):
-        return None
-    number = int(text)
-    return number if 0 < number <= LARGEST_ID else None
-
-
 def mark_read(session: Session, user: Any, ids: Iterable[int] | None = None) -> int:
     """Mark the user's notifications ``ids`` (all of them when None) as read; returns how many
     changed. Another person's notifications are never touched."""
@@ -152,7 +143,7 @@ def mark_read(session: Session, user: Any, ids: Iterable[int] | None = None) -> 
         Notification.user_id == user.id, Notification.read_at.is_(None)
     )
     if ids is not None:
-        wanted = [number for number in map(_notification_id, ids) if number is not None]
+        wanted = [number for number in map(id_from, ids) if number is not None]
         if not wanted:
             return 0
         statement = statement.where(Notification.id.in_(wanted))
@@ -360,55 +351,37 @@ def merge(duplicate: Solution, survivor: Solution, user: Any, note: str | None =
 
 
 def vote_count(session: Session, solution: Solution) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).select_from(Vote).where(Vote.solution_id == solution.id)
+    return vote_counts(session, [solution.id]).get(solution.id, 0)
+
+
+def _set_mark(model: type[Vote] | type[Follow], solution: Solution, user: Any, on: bool) -> None:
+    """Add (``on``) or remove the person's one vote or follow on ``solution``; committed."""
+    session = session_of(solution)
+    if not on:
+        session.execute(
+            delete(model).where(model.user_id == user.id, model.solution_id == solution.id)
         )
-        or 0
-    )
+        session.commit()
+        return
+    if session.get(model, (user.id, solution.id)) is None:
+        session.add(model(user_id=user.id, solution_id=solution.id))
+        try:
+            session.commit()
+        except IntegrityError:  # the same person's other tab did it a moment ago
+            session.rollback()
 
 
 def set_vote(solution: Solution, user: Any, on: bool) -> int:
     """Vote for ``solution`` (``on``) or take the vote back; one vote per person. Returns the
     solution's vote count after the change."""
-    session = session_of(solution)
     if on:
         _check_open(solution)
-        exists = session.get(Vote, (user.id, solution.id))
-        if exists is None:
-            session.add(Vote(user_id=user.id, solution_id=solution.id, value=1))
-            try:
-                session.commit()
-            except IntegrityError:  # the same person's other tab voted a moment ago
-                session.rollback()
-    else:
-        session.execute(
-            delete(Vote).where(Vote.user_id == user.id, Vote.solution_id == solution.id)
-        )
-        session.commit()
-    return vote_count(session, solution)
+    _set_mark(Vote, solution, user, on)
+    return vote_count(session_of(solution), solution)
 
 
 def set_follow(solution: Solution, user: Any, on: bool) -> None:
-    session = session_of(solution)
-    if on:
-        if session.get(Follow, (user.id, solution.id)) is None:
-            session.add(Follow(user_id=user.id, solution_id=solution.id))
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-    else:
-        session.execute(
-            delete(Follow).where(Follow.user_id == user.id, Follow.solution_id == solution.id)
-        )
-        session.commit()
-
-
-def _follow_quietly(session: Session, user: Any, solution: Solution) -> None:
-    """Follow ``solution`` inside the caller's transaction (commenters follow what they join)."""
-    if session.get(Follow, (user.id, solution.id)) is None:
-        session.add(Follow(user_id=user.id, solution_id=solution.id))
+    _set_mark(Follow, solution, user, on)
 
 
 # --- Comments and "we tried it" reports ------------------------------------------------------
@@ -435,19 +408,34 @@ def add_comment(solution: Solution, user: Any, body: object) -> Comment:
     session = session_of(solution)
     _check_open(solution)
     text = _clean_body(body)
+    comment = Comment(solution_id=solution.id, user_id=user.id, body=text)
+    return _post(session, solution, user, comment, NotificationKind.COMMENT)
+
+
+def _post(
+    session: Session,
+    solution: Solution,
+    user: Any,
+    comment: Comment,
+    kind: NotificationKind,
+    details: Mapping[str, Any] | None = None,
+) -> Comment:
+    """Write a comment or a report: its solution's author and followers hear of it, and its
+    writer follows the solution from now on; one transaction."""
     with change_transaction(session, True):
-        comment = Comment(solution_id=solution.id, user_id=user.id, body=text)
         session.add(comment)
         session.flush()
         notify(
             session,
             [solution.author_id, *followers(session, solution)],
-            NotificationKind.COMMENT,
+            kind,
             solution=solution,
             comment=comment,
             actor=user,
+            details=details,
         )
-        _follow_quietly(session, user, solution)
+        if session.get(Follow, (user.id, solution.id)) is None:
+            session.add(Follow(user_id=user.id, solution_id=solution.id))
     return comment
 
 
@@ -509,29 +497,16 @@ def add_tried_report(
     unit = _check_unit(session, user, unit_code)
     day = check_tried_on(tried_on, today)
     text = _clean_body(body, required=False)
-    with change_transaction(session, True):
-        report = Comment(
-            solution_id=solution.id,
-            user_id=user.id,
-            kind=CommentKind.TRIED_IT,
-            body=text or "",
-            outcome=result,
-            unit_id=unit.id,
-            tried_on=day,
-        )
-        session.add(report)
-        session.flush()
-        notify(
-            session,
-            [solution.author_id, *followers(session, solution)],
-            NotificationKind.TRIED,
-            solution=solution,
-            comment=report,
-            actor=user,
-            details={"outcome": result.value},
-        )
-        _follow_quietly(session, user, solution)
-    return report
+    report = Comment(
+        solution_id=solution.id,
+        user_id=user.id,
+        kind=CommentKind.TRIED_IT,
+        body=text or "",
+        outcome=result,
+        unit_id=unit.id,
+        tried_on=day,
+    )
+    return _post(session, solution, user, report, NotificationKind.TRIED, {"outcome": result.value})
 
 
 def can_change_comment(user: Any, comment: Comment) -> bool:

@@ -28,7 +28,7 @@ from cxactions.crowd.forms import (
 )
 from cxactions.crowd.models import Comment
 from cxactions.foundations.changes import RefusedChange
-from cxactions.foundations.extensions import db
+from cxactions.foundations.extensions import db, paginate
 from cxactions.foundations.paging import LARGEST_ID, page_number
 from cxactions.foundations.vocabulary import SolutionStatus
 from cxactions.language.tagging import guess_language
@@ -70,7 +70,7 @@ def crowd_counts() -> dict:
 
 
 def _paginate(query, page: int, per_page: int):
-    return db.paginate(query, page=page, per_page=per_page, error_out=False, max_per_page=None)
+    return paginate(db.session, query, page, per_page)
 
 
 def _me():

@@ -8,10 +8,13 @@ from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
+
+from cxactions.foundations.paging import MAX_PAGE
 
 # Stable constraint names so Alembic migrations diff cleanly on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -28,6 +31,21 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def paginate(session: Session, query, page: int, per_page: int) -> Pagination:
+    """One page of the rows ``query`` selects, for the ``page_nav`` macro: the page number is
+    bounded (1 to ``MAX_PAGE``) and a page past the end is empty, never an error."""
+    return SelectPagination(
+        select=query,
+        session=session,
+        page=min(max(page, 1), MAX_PAGE),
+        per_page=per_page,
+        max_per_page=None,
+        error_out=False,
+    )
+
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

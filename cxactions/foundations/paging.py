@@ -26,6 +26,15 @@ def bounded_int(value: str | None, default: int, low: int, high: int) -> int:
     return min(max(number, low), high)
 
 
+def id_from(value: object) -> int | None:
+    """A row id people sent (ASCII digits, 1 to ``LARGEST_ID``), or None for anything else."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= LARGEST_ID else None
+
+
 def page_number(args: Mapping[str, str], name: str = "page") -> int:
     """The page asked for in ``args``: 1 to ``MAX_PAGE``, 1 when absent or not a number."""
     return bounded_int(args.get(name), 1, 1, MAX_PAGE)

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_sqlalchemy.pagination import Pagination, SelectPagination
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -26,7 +26,7 @@ from cxactions.foundations.changes import (
 )
 from cxactions.foundations.codes import check_new_code, code_from_name
 from cxactions.foundations.db_types import utcnow
-from cxactions.foundations.paging import MAX_PAGE
+from cxactions.foundations.extensions import paginate
 from cxactions.foundations.translation import N_
 from cxactions.foundations.versions import bump_data_version
 from cxactions.foundations.vocabulary import (
@@ -103,14 +103,7 @@ def list_solutions(
         query = query.where(Solution.kind == filters.kind)
     if filters.language is not None:
         query = query.where(Solution.language == filters.language)
-    return SelectPagination(
-        select=query,
-        session=session,
-        page=min(max(page, 1), MAX_PAGE),
-        per_page=per_page,
-        max_per_page=None,
-        error_out=False,
-    )
+    return paginate(session, query, page, per_page)
 
 
 def available_languages(session: Session) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_sqlalchemy.pagination import Pagination, SelectPagination
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -25,7 +25,7 @@ from cxactions.auth.models import Role, User
 from cxactions.auth.services import UserError, check_password_length, normalise_email
 from cxactions.auth.sessions import end_sessions
 from cxactions.foundations.changes import RefusedChange, change_transaction
-from cxactions.foundations.paging import MAX_PAGE
+from cxactions.foundations.extensions import paginate
 from cxactions.units.models import Unit
 
 PER_PAGE = 25
@@ -91,14 +91,7 @@ def list_users(
     if filters.status:
         query = query.where(User.active.is_(filters.status == "active"))
     query = query.order_by(func.lower(func.coalesce(User.name, User.email)), User.id)
-    return SelectPagination(
-        select=query,
-        session=session,
-        page=min(max(page, 1), MAX_PAGE),
-        per_page=per_page,
-        max_per_page=None,
-        error_out=False,
-    )
+    return paginate(session, query, page, per_page)
 
 
 def get_user(session: Session, user_id: int) -> User | None:
